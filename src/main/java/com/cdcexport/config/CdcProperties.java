@@ -1,0 +1,40 @@
+package com.cdcexport.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotNull;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * Every setting of the service. application.yml maps the documented environment variables
+ * (DATABASE_URL, EXPORT_OUTPUT_DIR, SEED_USERS, EXPORT_WORKERS, ...) onto these fields;
+ * {@link ConfigurationFailureAnalyzer} turns a bad value into one line naming the variable.
+ */
+@Validated
+@ConfigurationProperties(prefix = "cdc")
+public record CdcProperties(
+        /* Empty means: start an embedded PostgreSQL under {@code embeddedDataDir}. */
+        @DefaultValue("") String databaseUrl,
+        @DefaultValue(".data/postgres") @NotNull Path embeddedDataDir,
+        @DefaultValue("./output") @NotNull Path outputDir,
+        @DefaultValue("100000") @Min(0) @Max(100_000_000) int seedUsers,
+        @DefaultValue("") String instanceId,
+        @Valid @NotNull @DefaultValue Jobs jobs) {
+
+    public record Jobs(
+            /* Exports running at once; each holds one database connection while it reads. */
+            @DefaultValue("2") @Min(1) @Max(64) int workers,
+            /* Accepted exports waiting for a worker; beyond this the API answers 429. */
+            @DefaultValue("100") @Min(0) @Max(100_000) int queueCapacity,
+            @DefaultValue("5s") @NotNull Duration heartbeatInterval,
+            /* A queued or running job whose instance stopped heart-beating this long is failed and cleaned up. */
+            @DefaultValue("30s") @NotNull Duration staleAfter) {
+    }
+}

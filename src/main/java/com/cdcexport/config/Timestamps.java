@@ -1,0 +1,20 @@
+package com.cdcexport.config;
+
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+
+/** The one JSON timestamp format of the API, the seed's: UTC, microseconds, explicit offset. */
+public final class Timestamps {
+
+    private static final DateTimeFormatter JSON =
+            DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSSSSxxx").withZone(ZoneOffset.UTC);
+
+    private Timestamps() {
+    }
+
+    public static String json(Instant instant) {
+        return instant == null ? null : JSON.format(instant.truncatedTo(ChronoUnit.MICROS));
+    }
+}

@@ -1,0 +1,67 @@
+package com.cdcexport.export.api;
+
+import java.net.URI;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
+
+import com.cdcexport.export.ConsumerId.InvalidConsumerIdException;
+import com.cdcexport.export.api.ExportController.NoWatermarkException;
+import com.cdcexport.export.job.ExportJobService.ConsumerBusyException;
+import com.cdcexport.export.job.ExportJobService.QueueFullException;
+
+/**
+ * Every error leaves as application/problem+json; the seed's {@code detail} field carries the message.
+ * Spring MVC's own errors (404 for unknown paths, 405, ...) come from the inherited handlers.
+ */
+@RestControllerAdvice
+class ProblemHandler extends ResponseEntityExceptionHandler {
+
+    private static final Logger log = LoggerFactory.getLogger(ProblemHandler.class);
+    static final int RETRY_AFTER_SECONDS = 5;
+
+    @ExceptionHandler(InvalidConsumerIdException.class)
+    ResponseEntity<ProblemDetail> invalidConsumer(InvalidConsumerIdException e) {
+        return problem(HttpStatus.BAD_REQUEST, e.getMessage(), HttpHeaders.EMPTY);
+    }
+
+    @ExceptionHandler(NoWatermarkException.class)
+    ResponseEntity<ProblemDetail> noWatermark(NoWatermarkException e) {
+        return problem(HttpStatus.NOT_FOUND, e.getMessage(), HttpHeaders.EMPTY);
+    }
+
+    @ExceptionHandler(ConsumerBusyException.class)
+    ResponseEntity<ProblemDetail> busy(ConsumerBusyException e) {
+        ResponseEntity<ProblemDetail> response = problem(HttpStatus.CONFLICT, e.getMessage(), HttpHeaders.EMPTY);
+        response.getBody().setProperty("activeJobId", e.activeJobId().toString());
+        return response;
+    }
+
+    @ExceptionHandler(QueueFullException.class)
+    ResponseEntity<ProblemDetail> queueFull(QueueFullException e) {
+        HttpHeaders headers = new HttpHeaders();
+        headers.set(HttpHeaders.RETRY_AFTER, String.valueOf(RETRY_AFTER_SECONDS));
+        return problem(HttpStatus.TOO_MANY_REQUESTS, e.getMessage(), headers);
+    }
+
+    /** Only our own faults reach here; the client gets no internals. */
+    @ExceptionHandler(Exception.class)
+    ResponseEntity<ProblemDetail> unexpected(Exception e) {
+        log.error("Unhandled error", e);
+        return problem(HttpStatus.INTERNAL_SERVER_ERROR, "Internal error; see the service log", HttpHeaders.EMPTY);
+    }
+
+    private static ResponseEntity<ProblemDetail> problem(HttpStatus status, String detail, HttpHeaders headers) {
+        ProblemDetail body = ProblemDetail.forStatusAndDetail(status, detail);
+        body.setType(URI.create("about:blank"));
+        return ResponseEntity.status(status).headers(headers).body(body);
+    }
+}

@@ -1,0 +1,73 @@
+package com.cdcexport.export.capture;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.Optional;
+
+import javax.sql.DataSource;
+
+import org.postgresql.PGConnection;
+
+import org.springframework.stereotype.Component;
+
+import com.cdcexport.export.ExportType;
+
+/**
+ * Reads one export inside one REPEATABLE READ, READ ONLY transaction, so the rows, their count, the greatest
+ * updated_at and the snapshot stored as the next watermark all describe exactly the same state of the table.
+ */
+@Component
+public class ChangeCapture {
+
+    private final DataSource dataSource;
+
+    public ChangeCapture(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    /**
+     * Streams the export's CSV (header included) into {@code out}.
+     *
+     * @param since the consumer's previous snapshot P; empty means "since the beginning"
+     */
+    public CaptureResult export(ExportType type, Optional<Snapshot> since, OutputStream out)
+            throws SQLException, IOException {
+        ExportQuery query = ExportQuery.of(type, since);
+        try (Connection connection = dataSource.getConnection()) {
+            connection.setAutoCommit(false);
+            connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            connection.setReadOnly(true);
+            try (Statement statement = connection.createStatement()) {
+                // The first statement fixes the transaction's snapshot; pg_current_snapshot() reports that very one.
+                Snapshot snapshot = new Snapshot(single(statement, "SELECT pg_current_snapshot()::text").getString(1));
+                Timestamp max = single(statement, query.maxUpdatedAtSql()).getTimestamp(1);
+                long rows = connection.unwrap(PGConnection.class).getCopyAPI().copyOut(query.copySql(), out);
+                connection.commit();
+                return new CaptureResult(snapshot, rows, Optional.ofNullable(max).map(Timestamp::toInstant));
+            } catch (SQLException | IOException | RuntimeException e) {
+                rollbackQuietly(connection, e);
+                throw e;
+            }
+        }
+    }
+
+    private static ResultSet single(Statement statement, String sql) throws SQLException {
+        ResultSet rs = statement.executeQuery(sql);
+        rs.next();
+        return rs;
+    }
+
+    private static void rollbackQuietly(Connection connection, Exception cause) {
+        try {
+            connection.rollback();
+        } catch (SQLException e) {
+            cause.addSuppressed(e);
+        }
+    }
+}

@@ -1,0 +1,176 @@
+package com.cdcexport.export.file;
+
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Set;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import org.springframework.stereotype.Component;
+
+import com.cdcexport.config.CdcProperties;
+import com.cdcexport.export.ConsumerId;
+import com.cdcexport.export.ExportType;
+
+/**
+ * The one place that writes export files. A file is written under a temporary name, fsynced, then published
+ * under its final name in one atomic step that refuses to replace an existing file; readers never see a
+ * half-written {@code .csv} and no export ever overwrites another.
+ */
+@Component
+public class ExportFileStore {
+
+    static final String PART_SUFFIX = ".part";
+    private static final Logger log = LoggerFactory.getLogger(ExportFileStore.class);
+    private static final DateTimeFormatter STAMP =
+            DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss").withZone(ZoneOffset.UTC);
+    private static final int BUFFER_BYTES = 1 << 20;
+
+    private final Path directory;
+
+    public ExportFileStore(CdcProperties properties) {
+        this.directory = properties.outputDir().toAbsolutePath().normalize();
+        checkWritable();
+    }
+
+    public Path directory() {
+        return directory;
+    }
+
+    /** Fails start-up with a clear message rather than failing every export later. */
+    private void checkWritable() {
+        try {
+            Files.createDirectories(directory);
+            Path probe = Files.createTempFile(directory, ".write-check", ".tmp");
+            Files.delete(probe);
+        } catch (IOException e) {
+            throw new IllegalStateException("EXPORT_OUTPUT_DIR=" + directory + " is not a writable directory: " + e, e);
+        }
+    }
+
+    /**
+     * {@code {type}_{consumer}_{yyyyMMdd'T'HHmmss}Z.csv}, as the seed names files; a second file for the same
+     * consumer and type within one second gets {@code _2}, {@code _3}, ... before {@code .csv}.
+     */
+    public String allocateName(ExportType type, ConsumerId consumer, Instant at, Predicate<String> reserved) {
+        String base = type.slug() + "_" + consumer.value() + "_" + STAMP.format(at) + "Z";
+        for (int n = 1; ; n++) {
+            String name = base + (n == 1 ? "" : "_" + n) + ".csv";
+            if (!reserved.test(name) && !Files.exists(resolve(name)) && !Files.exists(resolve(name + PART_SUFFIX))) {
+                return name;
+            }
+        }
+    }
+
+    /** Opens {@code name.part} for writing; it must not exist yet. */
+    public PendingFile create(String name) throws IOException {
+        Path target = resolve(name);
+        Path part = resolve(name + PART_SUFFIX);
+        FileChannel channel = FileChannel.open(part, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        return new PendingFile(target, part, channel);
+    }
+
+    /** Removes an export's file and its temporary file, whatever stage it reached. */
+    public void delete(String name) {
+        for (Path path : new Path[] {resolve(name + PART_SUFFIX), resolve(name)}) {
+            try {
+                if (Files.deleteIfExists(path)) {
+                    log.info("Removed uncommitted export file {}", path.getFileName());
+                }
+            } catch (IOException e) {
+                log.warn("Could not remove {}: {}", path, e.toString());
+            }
+        }
+    }
+
+    /** Start-up cleanup: temporary files that no running export is writing any more. */
+    public void removeStrayParts(Set<String> activeNames) {
+        try (Stream<Path> files = Files.list(directory)) {
+            files.map(p -> p.getFileName().toString())
+                    .filter(n -> n.endsWith(PART_SUFFIX))
+                    .filter(n -> !activeNames.contains(n.substring(0, n.length() - PART_SUFFIX.length())))
+                    .forEach(n -> delete(n.substring(0, n.length() - PART_SUFFIX.length()) + PART_SUFFIX));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public Path resolve(String name) {
+        Path path = directory.resolve(name).normalize();
+        if (!directory.equals(path.getParent())) {
+            throw new IllegalArgumentException("Export file name escapes the output directory: " + name);
+        }
+        return path;
+    }
+
+    /** A file being written. Closing it without {@link #publish()} deletes it. */
+    public static final class PendingFile implements AutoCloseable {
+
+        private final Path target;
+        private final Path part;
+        private final FileChannel channel;
+        private final OutputStream stream;
+        private boolean published;
+
+        private PendingFile(Path target, Path part, FileChannel channel) {
+            this.target = target;
+            this.part = part;
+            this.channel = channel;
+            this.stream = new BufferedOutputStream(Channels.newOutputStream(channel), BUFFER_BYTES);
+        }
+
+        public OutputStream stream() {
+            return stream;
+        }
+
+        /** Makes the content durable, then gives it its final name (never replacing a file) and syncs the directory. */
+        public void publish() throws IOException {
+            stream.flush();
+            channel.force(true);
+            channel.close();
+            try {
+                // A hard link fails if the target exists, where rename would silently replace it.
+                Files.createLink(target, part);
+                Files.delete(part);
+            } catch (FileAlreadyExistsException e) {
+                throw new IOException("Refusing to overwrite existing export file " + target.getFileName(), e);
+            } catch (UnsupportedOperationException | FileSystemException e) {
+                // Some mounts have no hard links; names are unique per job, so check-then-rename is the fallback.
+                if (Files.exists(target)) {
+                    throw new IOException("Refusing to overwrite existing export file " + target.getFileName(), e);
+                }
+                Files.move(part, target, StandardCopyOption.ATOMIC_MOVE);
+            }
+            published = true;
+            try (FileChannel dir = FileChannel.open(target.getParent(), StandardOpenOption.READ)) {
+                dir.force(true);
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (channel.isOpen()) {
+                channel.close();
+            }
+            if (!published) {
+                Files.deleteIfExists(part);
+            }
+        }
+    }
+}

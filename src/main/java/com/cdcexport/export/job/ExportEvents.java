@@ -1,0 +1,29 @@
+package com.cdcexport.export.job;
+
+import static net.logstash.logback.argument.StructuredArguments.kv;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The seed's structured log events; each becomes one JSON line with these fields at top level. */
+final class ExportEvents {
+
+    private static final Logger log = LoggerFactory.getLogger("export.events");
+
+    private ExportEvents() {
+    }
+
+    static void started(ExportJob job) {
+        log.info("export_started", kv("event", "export_started"), kv("jobId", job.getId()),
+                kv("consumerId", job.consumerId().value()), kv("exportType", job.exportType().slug()));
+    }
+
+    static void completed(ExportJob job, long rows, double seconds) {
+        log.info("export_completed", kv("event", "export_completed"), kv("jobId", job.getId()),
+                kv("rowsExported", rows), kv("durationSeconds", seconds));
+    }
+
+    static void failed(ExportJob job, String error) {
+        log.error("export_failed", kv("event", "export_failed"), kv("jobId", job.getId()), kv("error", error));
+    }
+}

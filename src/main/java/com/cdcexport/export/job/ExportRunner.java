@@ -1,0 +1,111 @@
+package com.cdcexport.export.job;
+
+import java.time.Clock;
+import java.util.Optional;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import org.springframework.stereotype.Component;
+
+import com.cdcexport.export.ExportType;
+import com.cdcexport.export.capture.CaptureResult;
+import com.cdcexport.export.capture.ChangeCapture;
+import com.cdcexport.export.capture.Snapshot;
+import com.cdcexport.export.file.ExportFileStore;
+import com.cdcexport.export.file.ExportFileStore.PendingFile;
+import com.cdcexport.export.watermark.WatermarkService;
+
+/**
+ * Runs one export: capture the rows into a temporary file, make it durable under its final name, then commit
+ * job and watermark together. Any failure before the commit leaves no file and moves nothing.
+ */
+@Component
+class ExportRunner {
+
+    private static final Logger log = LoggerFactory.getLogger(ExportRunner.class);
+
+    private final ExportJobRepository jobs;
+    private final WatermarkService watermarks;
+    private final ChangeCapture capture;
+    private final ExportFileStore files;
+    private final ExportCommitter committer;
+    private final Clock clock;
+
+    ExportRunner(ExportJobRepository jobs, WatermarkService watermarks, ChangeCapture capture, ExportFileStore files,
+                 ExportCommitter committer, Clock clock) {
+        this.jobs = jobs;
+        this.watermarks = watermarks;
+        this.capture = capture;
+        this.files = files;
+        this.committer = committer;
+        this.clock = clock;
+    }
+
+    void run(ExportJob job) {
+        long start = System.nanoTime();
+        Optional<Snapshot> previous;
+        try {
+            // Safe to read outside the capture transaction: only this job may move the watermark now, and the
+            // commit's compare-and-set re-checks it.
+            previous = watermarks.find(job.consumerId()).map(w -> new Snapshot(w.snapshot()));
+            if (jobs.markRunning(job.getId(), previous.map(Snapshot::text).orElse(null), clock.instant()) != 1) {
+                log.info("Job {} is no longer queued; not running it", job.getId());
+                return;
+            }
+        } catch (RuntimeException e) {
+            fail(job, e);
+            return;
+        }
+        ExportEvents.started(job);
+        try {
+            Optional<Snapshot> since = job.exportType() == ExportType.FULL ? Optional.empty() : previous;
+            CaptureResult result;
+            try (PendingFile file = files.create(job.outputFilename())) {
+                result = capture.export(job.exportType(), since, file.stream());
+                file.publish();
+            }
+            commitOrDiscard(job, previous, result);
+            ExportEvents.completed(job, result.rows(), (System.nanoTime() - start) / 1e9);
+        } catch (Exception e) {
+            fail(job, e);
+        }
+    }
+
+    private void commitOrDiscard(ExportJob job, Optional<Snapshot> previous, CaptureResult result) {
+        try {
+            committer.commit(job, previous, result);
+        } catch (RuntimeException e) {
+            if (!committedDespite(job)) {
+                files.delete(job.outputFilename());
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * A commit can succeed on the server while its acknowledgement is lost. Deleting the file then would lose
+     * data, so when the outcome cannot be read the file stays and the stale-job reaper decides later from the
+     * database, which is authoritative.
+     */
+    private boolean committedDespite(ExportJob job) {
+        try {
+            return jobs.findById(job.getId()).map(j -> j.status() == JobStatus.COMPLETED).orElse(false);
+        } catch (RuntimeException unknown) {
+            log.warn("Cannot tell whether job {} committed ({}); leaving its file to the reaper", job.getId(),
+                    unknown.toString());
+            return true;
+        }
+    }
+
+    private void fail(ExportJob job, Exception e) {
+        String error = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        try {
+            jobs.markFailed(job.getId(), error, clock.instant());
+        } catch (RuntimeException markFailed) {
+            log.warn("Could not record failure of job {} ({}); the reaper will", job.getId(), markFailed.toString());
+        }
+        ExportEvents.failed(job, error);
+        log.debug("Export {} failed", job.getId(), e);
+    }
+}

@@ -1,0 +1,28 @@
+package com.cdcexport.export.job;
+
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.scheduling.concurrent.ThreadPoolTaskExecutor;
+
+import com.cdcexport.config.CdcProperties;
+
+@Configuration(proxyBeanMethods = false)
+class JobExecutorConfig {
+
+    /** Bounded on both sides: a fixed number of workers and a fixed queue; a full queue is refused, not grown. */
+    @Bean
+    ThreadPoolTaskExecutor exportExecutor(CdcProperties properties,
+                                          @Value("${spring.lifecycle.timeout-per-shutdown-phase:30s}")
+                                          java.time.Duration shutdownGrace) {
+        ThreadPoolTaskExecutor executor = new ThreadPoolTaskExecutor();
+        executor.setThreadNamePrefix("export-");
+        executor.setCorePoolSize(properties.jobs().workers());
+        executor.setMaxPoolSize(properties.jobs().workers());
+        executor.setQueueCapacity(properties.jobs().queueCapacity());
+        // On SIGTERM, running exports get the grace period to finish; anything cut off is cleaned up at next start.
+        executor.setWaitForTasksToCompleteOnShutdown(true);
+        executor.setAwaitTerminationMillis(shutdownGrace.toMillis());
+        return executor;
+    }
+}

@@ -1,0 +1,19 @@
+package com.cdcexport.export.job;
+
+import java.util.EnumSet;
+import java.util.Set;
+
+public enum JobStatus {
+    QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED;
+
+    /** The states the one-export-per-consumer rule counts (see the partial unique index in V3). */
+    public static final Set<JobStatus> ACTIVE = EnumSet.of(QUEUED, RUNNING);
+
+    public String slug() {
+        return name().toLowerCase();
+    }
+
+    public boolean isTerminal() {
+        return !ACTIVE.contains(this);
+    }
+}
