@@ -38,6 +38,8 @@ class ConfigurationFailureAnalyzer extends AbstractFailureAnalyzer<BindException
                 break;
             }
         }
+        // Validation reports Java field names (cdc.seedUsers); binding uses the canonical form (cdc.seed-users).
+        property = property.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase();
         String variable = ENVIRONMENT_VARIABLES.getOrDefault(property, property);
         String line = "Invalid configuration: " + variable + (value == null ? "" : "='" + value + "'") + ": " + reason;
         return new FailureAnalysis(line, "Fix " + variable + " and start again.", cause);

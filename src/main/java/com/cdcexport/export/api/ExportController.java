@@ -1,6 +1,9 @@
 package com.cdcexport.export.api;
 
+import java.util.Set;
+
 import org.springframework.http.HttpStatus;
+import org.springframework.web.HttpRequestMethodNotSupportedException;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -28,13 +31,17 @@ class ExportController {
         this.watermarks = watermarks;
     }
 
-    /** The path pattern admits only the three types, so anything else is a plain 404 and /exports/watermark a 405. */
-    @PostMapping("/exports/{type:full|incremental|delta}")
+    @PostMapping("/exports/{type}")
     @ResponseStatus(HttpStatus.ACCEPTED)
     ExportAccepted start(@PathVariable String type,
-                         @RequestHeader(name = CONSUMER_HEADER, required = false) String consumerId) {
+                         @RequestHeader(name = CONSUMER_HEADER, required = false) String consumerId)
+            throws HttpRequestMethodNotSupportedException {
+        if (type.equals("watermark")) {
+            throw new HttpRequestMethodNotSupportedException("POST", Set.of("GET"));
+        }
+        ExportType exportType = ExportType.fromSlug(type).orElseThrow(() -> new UnknownExportTypeException(type));
         ConsumerId consumer = new ConsumerId(consumerId);
-        ExportJob job = jobs.submit(ExportType.fromSlug(type).orElseThrow(), consumer);
+        ExportJob job = jobs.submit(exportType, consumer);
         return new ExportAccepted(job.getId().toString(), "started", job.exportType().slug(), job.outputFilename());
     }
 
@@ -50,6 +57,14 @@ class ExportController {
     }
 
     record WatermarkView(String consumerId, String lastExportedAt) {
+    }
+
+    static final class UnknownExportTypeException extends RuntimeException {
+        UnknownExportTypeException(String type) {
+            // The type is echoed only after it proved harmless: path variables cannot contain '/'.
+            super("Unknown export type '" + (type.length() > 40 ? type.substring(0, 40) + "..." : type)
+                    + "': use full, incremental or delta");
+        }
     }
 
     static final class NoWatermarkException extends RuntimeException {

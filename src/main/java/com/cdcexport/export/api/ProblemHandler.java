@@ -15,6 +15,7 @@ import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExcep
 
 import com.cdcexport.export.ConsumerId.InvalidConsumerIdException;
 import com.cdcexport.export.api.ExportController.NoWatermarkException;
+import com.cdcexport.export.api.ExportController.UnknownExportTypeException;
 import com.cdcexport.export.job.ExportJobService.ConsumerBusyException;
 import com.cdcexport.export.job.ExportJobService.QueueFullException;
 
@@ -33,8 +34,8 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
         return problem(HttpStatus.BAD_REQUEST, e.getMessage(), HttpHeaders.EMPTY);
     }
 
-    @ExceptionHandler(NoWatermarkException.class)
-    ResponseEntity<ProblemDetail> noWatermark(NoWatermarkException e) {
+    @ExceptionHandler({NoWatermarkException.class, UnknownExportTypeException.class})
+    ResponseEntity<ProblemDetail> notFound(RuntimeException e) {
         return problem(HttpStatus.NOT_FOUND, e.getMessage(), HttpHeaders.EMPTY);
     }
 

@@ -1,0 +1,47 @@
+package com.cdcexport.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import org.springframework.boot.WebApplicationType;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+
+import com.cdcexport.CdcExportApplication;
+
+/** A bad setting stops start-up with one line that names the environment variable to fix. */
+@ExtendWith(OutputCaptureExtension.class)
+class StartupConfigurationTest {
+
+    @ParameterizedTest
+    @CsvSource({
+            "cdc.seed-users, -5, SEED_USERS",
+            "cdc.seed-users, lots, SEED_USERS",
+            "cdc.jobs.workers, 0, EXPORT_WORKERS",
+            "cdc.jobs.queue-capacity, many, EXPORT_QUEUE_CAPACITY",
+            "cdc.jobs.stale-after, soon, EXPORT_STALE_AFTER"})
+    void invalidSettingFailsStartupNamingTheVariable(String property, String value, String variable,
+                                                     CapturedOutput output) {
+        assertThatThrownBy(() -> new SpringApplicationBuilder(CdcExportApplication.class)
+                .web(WebApplicationType.NONE)
+                .run("--" + property + "=" + value, "--cdc.database-url=postgresql://nowhere.invalid/none").close())
+                .isNotNull();
+
+        assertThat(output.getOut()).contains("Invalid configuration: " + variable + "='" + value + "'");
+    }
+
+    @ParameterizedTest
+    @CsvSource({"mysql://u:pw@h/d", "postgresql://h:5432/"})
+    void invalidDatabaseUrlFailsStartupNamingDatabaseUrl(String url, CapturedOutput output) {
+        assertThatThrownBy(() -> new SpringApplicationBuilder(CdcExportApplication.class)
+                .web(WebApplicationType.NONE)
+                .run("--cdc.database-url=" + url).close())
+                .hasStackTraceContaining("DATABASE_URL is not a PostgreSQL URL");
+        assertThat(output.getOut()).doesNotContain(":pw@");
+    }
+}

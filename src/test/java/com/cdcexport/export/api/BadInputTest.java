@@ -1,0 +1,100 @@
+package com.cdcexport.export.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+import com.cdcexport.support.Api;
+import com.cdcexport.support.IntegrationTest;
+
+class BadInputTest extends IntegrationTest {
+
+    @ParameterizedTest
+    @ValueSource(strings = {"/exports/full", "/exports/incremental", "/exports/delta"})
+    void missingConsumerHeaderIs400(String path) throws Exception {
+        assertProblem(api.post(path, null), 400, "X-Consumer-ID header is required");
+        assertThat(outputFiles()).isEmpty();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "../../etc/passwd", "a/b", "a b", "ünïcode", "semi;colon", "..\\win"})
+    void invalidConsumerIdIs400AndWritesNothing(String consumer) throws Exception {
+        assertProblem(api.post("/exports/full", consumer), 400, "X-Consumer-ID");
+        assertThat(outputFiles()).isEmpty();
+        assertThat(jdbc.queryForObject("SELECT count(*) FROM export_jobs", Long.class)).isZero();
+    }
+
+    @Test
+    void consumerIdLongerThan128Is400() {
+        assertProblem(api.post("/exports/full", "x".repeat(129)), 400, "1 to 128");
+        assertThat(api.post("/exports/full", "x".repeat(128)).status()).isEqualTo(202);
+    }
+
+    @Test
+    void dotsOnlyConsumerStaysInsideOutputDirectory() {
+        List<String[]> rows = export("full", "..");
+        assertThat(rows).hasSize(1);
+        assertThat(OUTPUT_DIR.resolve(jdbc.queryForObject("SELECT output_filename FROM export_jobs", String.class))
+                .normalize().getParent()).isEqualTo(OUTPUT_DIR);
+    }
+
+    @Test
+    void watermarkWithInvalidConsumerIs400() {
+        assertProblem(api.get("/exports/watermark", "bad id"), 400, "X-Consumer-ID");
+        assertProblem(api.get("/exports/watermark", null), 400, "X-Consumer-ID");
+    }
+
+    @Test
+    void unknownExportTypeIs404() {
+        assertProblem(api.post("/exports/snapshot", "c1"), 404, "Unknown export type");
+    }
+
+    @Test
+    void wrongMethodIs405() {
+        Api.Response response = api.get("/exports/full", "c1");
+        assertProblem(response, 405, null);
+        assertThat(response.header("Allow")).isEqualTo("POST");
+        assertProblem(api.post("/exports/watermark", "c1"), 405, null);
+        assertProblem(api.send("DELETE", "/exports/delta", "c1"), 405, null);
+    }
+
+    @Test
+    void missingWatermarkIs404WithSeedDetail() {
+        Api.Response response = api.get("/exports/watermark", "never-exported");
+        assertProblem(response, 404, null);
+        assertThat(response.field("detail")).isEqualTo("No watermark for this consumer");
+    }
+
+    @Test
+    void secondExportForBusyConsumerIs409NamingTheActiveJob() throws Exception {
+        insertUsers(10);
+        try (var locker = openConnection()) {
+            locker.setAutoCommit(false);
+            // Holding this lock keeps the first export running while the second request arrives.
+            locker.createStatement().execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
+            Api.Response first = startExport("full", "busy");
+
+            Api.Response second = api.post("/exports/delta", "busy");
+            assertProblem(second, 409, first.field("jobId"));
+            assertThat(second.field("activeJobId")).isEqualTo(first.field("jobId"));
+            assertThat(api.post("/exports/full", "someone-else").status()).isEqualTo(202);
+            locker.rollback();
+            assertThat(awaitJob(first.field("jobId"))).isEqualTo("completed");
+        }
+        assertThat(api.post("/exports/delta", "busy").status()).isEqualTo(202);
+    }
+
+    static void assertProblem(Api.Response response, int status, String detailContains) {
+        assertThat(response.status()).as(response.body()).isEqualTo(status);
+        assertThat(response.header("Content-Type")).startsWith("application/problem+json");
+        assertThat(response.json().get("status").asInt()).isEqualTo(status);
+        assertThat(response.field("detail")).isNotBlank();
+        if (detailContains != null) {
+            assertThat(response.field("detail")).contains(detailContains);
+        }
+    }
+}

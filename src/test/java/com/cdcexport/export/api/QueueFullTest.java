@@ -1,0 +1,46 @@
+package com.cdcexport.export.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.sql.Connection;
+
+import org.junit.jupiter.api.Test;
+
+import org.springframework.test.context.TestPropertySource;
+
+import com.cdcexport.support.Api;
+import com.cdcexport.support.IntegrationTest;
+
+@TestPropertySource(properties = {"cdc.jobs.workers=1", "cdc.jobs.queue-capacity=1"})
+class QueueFullTest extends IntegrationTest {
+
+    @Test
+    void fullQueueIs429WithRetryAfterAndRecordsNothing() throws Exception {
+        insertUsers(10);
+        try (Connection locker = openConnection()) {
+            locker.setAutoCommit(false);
+            locker.createStatement().execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
+            Api.Response running = startExport("full", "a");
+            awaitStatus(running.field("jobId"), "running");
+            Api.Response queued = startExport("full", "b");
+
+            Api.Response refused = api.post("/exports/full", "c");
+
+            BadInputTest.assertProblem(refused, 429, "retry");
+            assertThat(refused.header("Retry-After")).isEqualTo("5");
+            assertThat(jdbc.queryForObject("SELECT count(*) FROM export_jobs WHERE consumer_id = 'c'", Long.class))
+                    .isZero();
+            locker.rollback();
+            assertThat(awaitJob(running.field("jobId"))).isEqualTo("completed");
+            assertThat(awaitJob(queued.field("jobId"))).isEqualTo("completed");
+        }
+        assertThat(api.post("/exports/full", "c").status()).isEqualTo(202);
+    }
+
+    private void awaitStatus(String jobId, String status) {
+        for (int i = 0; i < 500 && !status.equals(jobRow(jobId).get("status")); i++) {
+            sleep(10);
+        }
+        assertThat(jobRow(jobId).get("status")).isEqualTo(status);
+    }
+}

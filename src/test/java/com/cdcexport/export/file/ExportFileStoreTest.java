@@ -1,0 +1,121 @@
+package com.cdcexport.export.file;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Set;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import com.cdcexport.config.CdcProperties;
+import com.cdcexport.export.ConsumerId;
+import com.cdcexport.export.ExportType;
+
+class ExportFileStoreTest {
+
+    private static final Instant AT = Instant.parse("2026-02-26T04:30:00.999Z");
+
+    @TempDir
+    Path dir;
+
+    private static CdcProperties outputIn(Path output) {
+        return new CdcProperties("", Path.of(".data/postgres"), output, 0, "",
+                new CdcProperties.Jobs(2, 10, Duration.ofSeconds(5), Duration.ofSeconds(30)));
+    }
+
+    private ExportFileStore store() {
+        return new ExportFileStore(outputIn(dir));
+    }
+
+    @Test
+    void namesFollowTheSeedPattern() {
+        assertThat(store().allocateName(ExportType.INCREMENTAL, new ConsumerId("consumer-1"), AT, n -> false))
+                .isEqualTo("incremental_consumer-1_20260226T043000Z.csv");
+    }
+
+    @Test
+    void sameSecondNamesGetASuffixInsteadOfColliding() throws IOException {
+        ExportFileStore store = store();
+        ConsumerId consumer = new ConsumerId("c");
+        Files.writeString(dir.resolve("full_c_20260226T043000Z.csv"), "existing");
+        Files.writeString(dir.resolve("full_c_20260226T043000Z_2.csv.part"), "in progress");
+
+        assertThat(store.allocateName(ExportType.FULL, consumer, AT, n -> n.endsWith("_3.csv")))
+                .isEqualTo("full_c_20260226T043000Z_4.csv");
+    }
+
+    @Test
+    void publishMakesTheFileAppearOnlyWhenComplete() throws IOException {
+        ExportFileStore store = store();
+        try (ExportFileStore.PendingFile file = store.create("a.csv")) {
+            file.stream().write("id\n1\n".getBytes(StandardCharsets.UTF_8));
+            assertThat(dir.resolve("a.csv")).doesNotExist();
+            assertThat(dir.resolve("a.csv.part")).exists();
+            file.publish();
+        }
+        assertThat(dir.resolve("a.csv")).hasContent("id\n1");
+        assertThat(dir.resolve("a.csv.part")).doesNotExist();
+    }
+
+    @Test
+    void unpublishedFileLeavesNothingBehind() throws IOException {
+        try (ExportFileStore.PendingFile file = store().create("b.csv")) {
+            file.stream().write("partial".getBytes(StandardCharsets.UTF_8));
+        }
+        assertThat(dir).isEmptyDirectory();
+    }
+
+    @Test
+    void publishNeverOverwritesAnExistingFile() throws IOException {
+        ExportFileStore store = store();
+        Files.writeString(dir.resolve("c.csv"), "precious");
+        ExportFileStore.PendingFile file = store.create("c.csv");
+        file.stream().write("new".getBytes(StandardCharsets.UTF_8));
+
+        assertThatThrownBy(file::publish).hasMessageContaining("Refusing to overwrite");
+        file.close();
+        assertThat(dir.resolve("c.csv")).hasContent("precious");
+        assertThat(dir.resolve("c.csv.part")).doesNotExist();
+    }
+
+    @Test
+    void namesThatEscapeTheDirectoryAreRejected() {
+        assertThatThrownBy(() -> store().resolve("../evil.csv")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> store().resolve("sub/evil.csv")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void strayTemporaryFilesAreRemovedButActiveOnesKept() throws IOException {
+        Files.writeString(dir.resolve("old.csv.part"), "x");
+        Files.writeString(dir.resolve("live.csv.part"), "x");
+        Files.writeString(dir.resolve("done.csv"), "x");
+
+        store().removeStrayParts(Set.of("live.csv"));
+
+        assertThat(dir.resolve("old.csv.part")).doesNotExist();
+        assertThat(dir.resolve("live.csv.part")).exists();
+        assertThat(dir.resolve("done.csv")).exists();
+    }
+
+    @Test
+    void missingOutputDirectoryIsCreated() {
+        Path nested = dir.resolve("a/b");
+        new ExportFileStore(outputIn(nested));
+        assertThat(nested).isDirectory();
+    }
+
+    @Test
+    void outputPathThatIsAFileFailsWithClearMessage() throws IOException {
+        Path file = Files.writeString(dir.resolve("not-a-dir"), "x");
+        assertThatThrownBy(() -> new ExportFileStore(outputIn(file)))
+                .hasMessageContaining("EXPORT_OUTPUT_DIR")
+                .hasMessageContaining("not a writable directory");
+    }
+}

@@ -1,0 +1,73 @@
+package com.cdcexport.support;
+
+import java.nio.file.Files;
+
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import org.testcontainers.DockerClientFactory;
+import org.testcontainers.postgresql.PostgreSQLContainer;
+
+/**
+ * The real PostgreSQL the tests run against, found once per JVM in this order: TEST_DATABASE_URL, a
+ * Testcontainers postgres:15 when Docker is available, the embedded PostgreSQL of the run path (not as root),
+ * and otherwise a clear error saying how to provide one.
+ */
+public final class TestDatabase {
+
+    private static String url;
+
+    private TestDatabase() {
+    }
+
+    /** A URL in any form DATABASE_URL accepts. */
+    public static synchronized String url() {
+        if (url == null) {
+            url = resolve();
+        }
+        return url;
+    }
+
+    private static String resolve() {
+        String configured = System.getenv("TEST_DATABASE_URL");
+        if (configured != null && !configured.isBlank()) {
+            return configured;
+        }
+        if (dockerAvailable()) {
+            PostgreSQLContainer container = new PostgreSQLContainer("postgres:15");
+            container.start();
+            Runtime.getRuntime().addShutdownHook(new Thread(container::stop));
+            return container.getJdbcUrl() + "&user=" + container.getUsername() + "&password=" + container.getPassword();
+        }
+        if (!"root".equals(System.getProperty("user.name"))) {
+            try {
+                EmbeddedPostgres postgres = EmbeddedPostgres.builder()
+                        .setDataDirectory(Files.createTempDirectory("cdc-test-pg"))
+                        .start();
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                    try {
+                        postgres.close();
+                    } catch (Exception ignored) {
+                        // the JVM is going away
+                    }
+                }));
+                return postgres.getJdbcUrl("postgres", "postgres");
+            } catch (Exception e) {
+                throw noDatabase("the embedded PostgreSQL failed to start: " + e);
+            }
+        }
+        throw noDatabase("Docker is not available and the embedded PostgreSQL cannot run as root");
+    }
+
+    private static boolean dockerAvailable() {
+        try {
+            return DockerClientFactory.instance().isDockerAvailable();
+        } catch (Throwable e) {
+            return false;
+        }
+    }
+
+    private static IllegalStateException noDatabase(String why) {
+        return new IllegalStateException("No PostgreSQL for the tests (" + why + "). Set TEST_DATABASE_URL, e.g. "
+                + "TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/cdc_export_test (the database must exist "
+                + "and may be emptied by the tests), or start Docker.");
+    }
+}
