@@ -15,7 +15,7 @@ import org.springframework.validation.annotation.Validated;
 /**
  * Every setting of the service. application.yml maps the documented environment variables
  * (DATABASE_URL, EXPORT_OUTPUT_DIR, SEED_USERS, EXPORT_WORKERS, ...) onto these fields;
- * {@link ConfigurationFailureAnalyzer} turns a bad value into one line naming the variable.
+ * {@link StartupFailureAnalyzer} turns a bad value into one line naming the variable.
  */
 @Validated
 @ConfigurationProperties(prefix = "cdc")

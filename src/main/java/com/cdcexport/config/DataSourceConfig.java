@@ -54,7 +54,7 @@ public class DataSourceConfig {
 
         DatabaseUrl start(Path dataDir) {
             if ("root".equals(System.getProperty("user.name"))) {
-                throw new IllegalStateException("DATABASE_URL is not set and the embedded PostgreSQL cannot run as root: "
+                throw new InvalidSettingException("DATABASE_URL is not set and the embedded PostgreSQL cannot run as root: "
                         + "set DATABASE_URL=postgresql://user:password@host:5432/database");
             }
             try {
@@ -64,7 +64,7 @@ public class DataSourceConfig {
                         .setCleanDataDirectory(false)
                         .start();
             } catch (IOException | RuntimeException e) {
-                throw new IllegalStateException("DATABASE_URL is not set and the embedded PostgreSQL failed to start ("
+                throw new InvalidSettingException("DATABASE_URL is not set and the embedded PostgreSQL failed to start ("
                         + e.getMessage() + "): set DATABASE_URL=postgresql://user:password@host:5432/database", e);
             }
             log.warn("DATABASE_URL is not set: started an embedded PostgreSQL on port {} with its data in {}",

@@ -55,9 +55,9 @@ public record DatabaseUrl(String jdbcUrl, String username, String password) {
         return URLDecoder.decode(s, StandardCharsets.UTF_8);
     }
 
-    private static IllegalArgumentException invalid(String value, String why) {
+    private static InvalidSettingException invalid(String value, String why) {
         // Never echo the password back into logs.
-        return new IllegalArgumentException("DATABASE_URL is not a PostgreSQL URL (" + why + "): "
+        return new InvalidSettingException("DATABASE_URL is not a PostgreSQL URL (" + why + "): "
                 + value.replaceAll("//([^:/@]*):[^@]*@", "//$1:***@"));
     }
 }

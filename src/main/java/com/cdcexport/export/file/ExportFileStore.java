@@ -25,6 +25,7 @@ import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 import com.cdcexport.config.CdcProperties;
+import com.cdcexport.config.InvalidSettingException;
 import com.cdcexport.export.ConsumerId;
 import com.cdcexport.export.ExportType;
 
@@ -60,7 +61,7 @@ public class ExportFileStore {
             Path probe = Files.createTempFile(directory, ".write-check", ".tmp");
             Files.delete(probe);
         } catch (IOException e) {
-            throw new IllegalStateException("EXPORT_OUTPUT_DIR=" + directory + " is not a writable directory: " + e, e);
+            throw new InvalidSettingException("EXPORT_OUTPUT_DIR=" + directory + " is not a writable directory: " + e, e);
         }
     }
 

@@ -1,0 +1,113 @@
+package com.cdcexport.config;
+
+import java.util.Map;
+
+import org.postgresql.util.PSQLException;
+
+import org.springframework.boot.context.properties.bind.BindException;
+import org.springframework.boot.context.properties.bind.validation.BindValidationException;
+import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+import org.springframework.boot.diagnostics.FailureAnalysis;
+import org.springframework.boot.diagnostics.FailureAnalyzer;
+import org.springframework.core.Ordered;
+import org.springframework.core.annotation.Order;
+import org.springframework.core.env.Environment;
+import org.springframework.validation.FieldError;
+import org.springframework.validation.ObjectError;
+
+/**
+ * Turns the ways start-up fails for a user's reasons (a bad setting, an unusable output directory, an unreachable
+ * database) into one line that names the environment variable to fix, instead of a stack trace.
+ */
+@Order(Ordered.HIGHEST_PRECEDENCE)
+class StartupFailureAnalyzer implements FailureAnalyzer {
+
+    static final Map<String, String> ENVIRONMENT_VARIABLES = Map.ofEntries(
+            Map.entry("cdc.database-url", "DATABASE_URL"),
+            Map.entry("cdc.embedded-data-dir", "EMBEDDED_DATA_DIR"),
+            Map.entry("cdc.output-dir", "EXPORT_OUTPUT_DIR"),
+            Map.entry("cdc.seed-users", "SEED_USERS"),
+            Map.entry("cdc.instance-id", "INSTANCE_ID"),
+            Map.entry("cdc.jobs.workers", "EXPORT_WORKERS"),
+            Map.entry("cdc.jobs.queue-capacity", "EXPORT_QUEUE_CAPACITY"),
+            Map.entry("cdc.jobs.heartbeat-interval", "EXPORT_HEARTBEAT_INTERVAL"),
+            Map.entry("cdc.jobs.stale-after", "EXPORT_STALE_AFTER"),
+            Map.entry("server.port", "PORT"),
+            Map.entry("logging.level.root", "LOG_LEVEL"),
+            Map.entry("spring.lifecycle.timeout-per-shutdown-phase", "EXPORT_SHUTDOWN_GRACE"));
+
+    private final Environment environment;
+
+    StartupFailureAnalyzer(Environment environment) {
+        this.environment = environment;
+    }
+
+    @Override
+    public FailureAnalysis analyze(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof InvalidSettingException e) {
+                return analysis(e.getMessage(), "Fix the setting and start again.", e);
+            }
+            if (t instanceof BindException e) {
+                return badValue(e);
+            }
+            if (t instanceof InvalidConfigurationPropertyValueException e) {
+                return badValue(e.getName(), e.getReason(), e);
+            }
+            if (t instanceof PSQLException e && isConnectionProblem(e.getSQLState())) {
+                return analysis("Cannot use the database of DATABASE_URL: " + e.getMessage(),
+                        "Check that PostgreSQL is running and DATABASE_URL names an existing database and user.", e);
+            }
+        }
+        return null;
+    }
+
+    private FailureAnalysis badValue(BindException e) {
+        String property = e.getName().toString();
+        String reason = rootMessage(e);
+        if (e.getCause() instanceof BindValidationException validation) {
+            for (ObjectError error : validation.getValidationErrors()) {
+                if (error instanceof FieldError field) {
+                    property = validation.getValidationErrors().getName() + "." + field.getField();
+                }
+                reason = error.getDefaultMessage();
+                break;
+            }
+        }
+        return badValue(property, reason, e);
+    }
+
+    private FailureAnalysis badValue(String property, String reason, Throwable cause) {
+        // Validation reports Java field names (cdc.seedUsers); the table uses the canonical form (cdc.seed-users).
+        String canonical = property.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase();
+        String variable = ENVIRONMENT_VARIABLES.getOrDefault(canonical, canonical);
+        String value = resolvedValue(canonical);
+        return analysis("Invalid configuration: " + variable + (value == null ? "" : "='" + value + "'") + ": "
+                + reason, "Fix " + variable + " and start again.", cause);
+    }
+
+    private String resolvedValue(String property) {
+        try {
+            return environment.getProperty(property);
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static boolean isConnectionProblem(String sqlState) {
+        // 08: connection exceptions, 28: authorization, 3D000: no such database.
+        return sqlState != null && (sqlState.startsWith("08") || sqlState.startsWith("28") || sqlState.equals("3D000"));
+    }
+
+    private static FailureAnalysis analysis(String line, String action, Throwable cause) {
+        return new FailureAnalysis(line.replace('\n', ' '), action, cause);
+    }
+
+    private static String rootMessage(Throwable t) {
+        Throwable root = t;
+        while (root.getCause() != null) {
+            root = root.getCause();
+        }
+        return root.getMessage();
+    }
+}
