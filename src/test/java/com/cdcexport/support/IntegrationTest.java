@@ -60,7 +60,7 @@ public abstract class IntegrationTest {
     void cleanSlate() throws IOException {
         api = new Api(port);
         awaitNoActiveJobs();
-        jdbc.execute("TRUNCATE users, user_tombstones, watermarks, export_jobs RESTART IDENTITY");
+        jdbc.execute(TestDatabase.RESET_SQL);
         try (Stream<Path> files = Files.list(OUTPUT_DIR)) {
             for (Path file : files.toList()) {
                 Files.delete(file);
@@ -167,7 +167,7 @@ public abstract class IntegrationTest {
         return api.get("/exports/watermark", consumer).field("lastExportedAt");
     }
 
-    protected static void sleep(long millis) {
+    public static void sleep(long millis) {
         try {
             Thread.sleep(millis);
         } catch (InterruptedException e) {

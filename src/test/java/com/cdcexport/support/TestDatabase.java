@@ -2,6 +2,10 @@ package com.cdcexport.support;
 
 import java.nio.file.Files;
 
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.SimpleDriverDataSource;
+
+import com.cdcexport.config.DatabaseUrl;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.postgresql.PostgreSQLContainer;
@@ -13,7 +17,11 @@ import org.testcontainers.postgresql.PostgreSQLContainer;
  */
 public final class TestDatabase {
 
+    /** Empties every table the service writes; TRUNCATE fires no delete triggers, so no tombstones either. */
+    public static final String RESET_SQL = "TRUNCATE users, user_tombstones, watermarks, export_jobs RESTART IDENTITY";
+
     private static String url;
+    private static JdbcTemplate jdbc;
 
     private TestDatabase() {
     }
@@ -24,6 +32,17 @@ public final class TestDatabase {
             url = resolve();
         }
         return url;
+    }
+
+    /** A client of the test database independent of any service instance (for tests that run the jar). */
+    public static synchronized JdbcTemplate jdbc() {
+        if (jdbc == null) {
+            DatabaseUrl parsed = DatabaseUrl.parse(url());
+            SimpleDriverDataSource dataSource = new SimpleDriverDataSource(new org.postgresql.Driver(),
+                    parsed.jdbcUrl(), parsed.username(), parsed.password());
+            jdbc = new JdbcTemplate(dataSource);
+        }
+        return jdbc;
     }
 
     private static String resolve() {

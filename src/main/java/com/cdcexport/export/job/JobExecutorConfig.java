@@ -3,6 +3,7 @@ package com.cdcexport.export.job;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.DependsOn;
 import org.springframework.scheduling.concurrent.ThreadPoolTaskExecutor;
 
 import com.cdcexport.config.CdcProperties;
@@ -10,8 +11,13 @@ import com.cdcexport.config.CdcProperties;
 @Configuration(proxyBeanMethods = false)
 class JobExecutorConfig {
 
-    /** Bounded on both sides: a fixed number of workers and a fixed queue; a full queue is refused, not grown. */
+    /**
+     * Bounded on both sides: a fixed number of workers and a fixed queue; a full queue is refused, not grown.
+     * Depending on the database beans makes the context shut this down first, so exports finishing during the
+     * shutdown grace period still have their connections and their commit.
+     */
     @Bean
+    @DependsOn({"dataSource", "entityManagerFactory"})
     ThreadPoolTaskExecutor exportExecutor(CdcProperties properties,
                                           @Value("${spring.lifecycle.timeout-per-shutdown-phase:30s}")
                                           java.time.Duration shutdownGrace) {

@@ -1,0 +1,134 @@
+package com.cdcexport.export.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import com.cdcexport.support.Api;
+import com.cdcexport.support.IntegrationTest;
+import com.cdcexport.support.ServiceProcess;
+import com.cdcexport.support.TestDatabase;
+
+/** The packaged service, killed and stopped for real in the middle of a large export. */
+class CrashAndShutdownIT {
+
+    private static final int USERS = 600_000;
+    private static final JdbcTemplate jdbc = TestDatabase.jdbc();
+
+    @TempDir
+    Path output;
+
+    @BeforeAll
+    static void largeTable() {
+        jdbc.execute(TestDatabase.RESET_SQL);
+        jdbc.update("INSERT INTO users (name, email) SELECT 'User number ' || g, 'user' || g || '@example.com' "
+                + "FROM generate_series(1, ?) AS g", USERS);
+    }
+
+    @Test
+    void killedMidExportLeavesNoCsvAndRestartCleansUpAndExportsAgain() throws IOException {
+        Map<String, String> env = Map.of("EXPORT_OUTPUT_DIR", output.toString(), "INSTANCE_ID", "crash-test");
+        String consumer = "killed-" + UUID.randomUUID().toString().substring(0, 8);
+        String jobId;
+        String filename;
+        try (ServiceProcess service = ServiceProcess.start(env)) {
+            Api.Response started = service.api().post("/exports/full", consumer);
+            jobId = started.field("jobId");
+            filename = started.field("outputFilename");
+            awaitPartialFile(output.resolve(filename + ".part"));
+
+            service.kill();
+        }
+
+        assertThat(output.resolve(filename)).as("no complete-looking file").doesNotExist();
+        assertThat(output.resolve(filename + ".part")).exists();
+        assertThat(status(jobId)).isEqualTo("running");
+        assertThat(watermarks(consumer)).isZero();
+
+        try (ServiceProcess restarted = ServiceProcess.start(env)) {
+            assertThat(status(jobId)).isEqualTo("failed");
+            assertThat(jdbc.queryForObject("SELECT error FROM export_jobs WHERE id = ?", String.class,
+                    UUID.fromString(jobId))).contains("restarted");
+            assertThat(files()).as("start-up removed the temporary file").isEmpty();
+            assertThat(watermarks(consumer)).isZero();
+
+            Api.Response again = restarted.api().post("/exports/full", consumer);
+            assertThat(again.status()).isEqualTo(202);
+            assertThat(awaitTerminal(again.field("jobId"))).isEqualTo("completed");
+            try (Stream<String> lines = Files.lines(output.resolve(again.field("outputFilename")))) {
+                assertThat(lines.count()).isEqualTo(USERS + 1);
+            }
+            assertThat(watermarks(consumer)).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void sigtermLetsRunningExportFinishBeforeExit() throws IOException {
+        Map<String, String> env = Map.of("EXPORT_OUTPUT_DIR", output.toString(), "EXPORT_SHUTDOWN_GRACE", "60s");
+        String consumer = "stopped-" + UUID.randomUUID().toString().substring(0, 8);
+        Api.Response started;
+        try (ServiceProcess service = ServiceProcess.start(env)) {
+            started = service.api().post("/exports/full", consumer);
+            awaitPartialFile(output.resolve(started.field("outputFilename") + ".part"));
+
+            int exitCode = service.terminate(Duration.ofSeconds(90));
+            assertThat(exitCode).as(service.log()).isIn(0, 143);
+        }
+
+        assertThat(status(started.field("jobId"))).isEqualTo("completed");
+        try (Stream<String> lines = Files.lines(output.resolve(started.field("outputFilename")))) {
+            assertThat(lines.count()).isEqualTo(USERS + 1);
+        }
+        assertThat(watermarks(consumer)).isEqualTo(1);
+        assertThat(files()).containsExactly(started.field("outputFilename"));
+    }
+
+    /** Waits until the export has written a good part of its file, so the process dies mid-stream. */
+    private static void awaitPartialFile(Path part) throws IOException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (Files.exists(part) && Files.size(part) > 4 << 20) {
+                return;
+            }
+            IntegrationTest.sleep(2);
+        }
+        throw new AssertionError("export never got going: " + part);
+    }
+
+    private static String status(String jobId) {
+        return jdbc.queryForObject("SELECT status FROM export_jobs WHERE id = ?", String.class, UUID.fromString(jobId));
+    }
+
+    private static String awaitTerminal(String jobId) {
+        for (int i = 0; i < 6_000; i++) {
+            String status = status(jobId);
+            if (!status.equals("queued") && !status.equals("running")) {
+                return status;
+            }
+            IntegrationTest.sleep(10);
+        }
+        throw new AssertionError("job " + jobId + " never finished");
+    }
+
+    private static int watermarks(String consumer) {
+        return jdbc.queryForObject("SELECT count(*) FROM watermarks WHERE consumer_id = ?", Integer.class, consumer);
+    }
+
+    private java.util.List<String> files() throws IOException {
+        try (Stream<Path> files = Files.list(output)) {
+            return files.map(p -> p.getFileName().toString()).toList();
+        }
+    }
+}
