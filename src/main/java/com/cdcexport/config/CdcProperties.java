@@ -26,6 +26,8 @@ public record CdcProperties(
         @DefaultValue("./output") @NotNull Path outputDir,
         @DefaultValue("100000") @Min(0) @Max(100_000_000) int seedUsers,
         @DefaultValue("") String instanceId,
+        /* How often tombstones of hard-deleted rows that every consumer has passed are removed. */
+        @DefaultValue("10m") @NotNull Duration tombstonePruneInterval,
         @Valid @NotNull @DefaultValue Jobs jobs) {
 
     public record Jobs(

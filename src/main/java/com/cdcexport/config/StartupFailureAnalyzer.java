@@ -28,6 +28,7 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
             Map.entry("cdc.output-dir", "EXPORT_OUTPUT_DIR"),
             Map.entry("cdc.seed-users", "SEED_USERS"),
             Map.entry("cdc.instance-id", "INSTANCE_ID"),
+            Map.entry("cdc.tombstone-prune-interval", "TOMBSTONE_PRUNE_INTERVAL"),
             Map.entry("cdc.jobs.workers", "EXPORT_WORKERS"),
             Map.entry("cdc.jobs.queue-capacity", "EXPORT_QUEUE_CAPACITY"),
             Map.entry("cdc.jobs.heartbeat-interval", "EXPORT_HEARTBEAT_INTERVAL"),

@@ -12,6 +12,7 @@ import java.util.Optional;
 
 import javax.sql.DataSource;
 
+import com.zaxxer.hikari.HikariDataSource;
 import org.postgresql.PGConnection;
 
 import org.springframework.stereotype.Component;
@@ -51,7 +52,7 @@ public class ChangeCapture {
                 connection.commit();
                 return new CaptureResult(snapshot, rows, Optional.ofNullable(max).map(Timestamp::toInstant));
             } catch (SQLException | IOException | RuntimeException e) {
-                rollbackQuietly(connection, e);
+                discard(connection, e);
                 throw e;
             }
         }
@@ -63,9 +64,17 @@ public class ChangeCapture {
         return rs;
     }
 
-    private static void rollbackQuietly(Connection connection, Exception cause) {
+    /**
+     * A COPY cut short (file system full, connection lost) can leave unread protocol messages on the connection,
+     * and the next user of it would read them as its own results. Such a connection is closed, not pooled.
+     */
+    private void discard(Connection connection, Exception cause) {
         try {
-            connection.rollback();
+            if (dataSource.isWrapperFor(HikariDataSource.class)) {
+                dataSource.unwrap(HikariDataSource.class).evictConnection(connection);
+            } else {
+                connection.abort(Runnable::run);
+            }
         } catch (SQLException e) {
             cause.addSuppressed(e);
         }

@@ -1,5 +1,6 @@
 package com.cdcexport.export.job;
 
+import java.io.IOException;
 import java.time.Clock;
 import java.util.Optional;
 
@@ -83,6 +84,16 @@ class ExportRunner {
         }
     }
 
+    private String describe(ExportJob job, Exception e) {
+        String message = e.getMessage() == null ? "" : e.getMessage();
+        if (e instanceof IOException) {
+            // File-system messages are terse ("No space left on device", a bare path): say what was being done.
+            return "Cannot write export file " + job.outputFilename() + " in " + files.directory() + ": "
+                    + e.getClass().getSimpleName() + (message.isEmpty() ? "" : ": " + message);
+        }
+        return message.isEmpty() ? e.getClass().getSimpleName() : message;
+    }
+
     /**
      * A commit can succeed on the server while its acknowledgement is lost. Deleting the file then would lose
      * data, so when the outcome cannot be read the file stays and the stale-job reaper decides later from the
@@ -99,7 +110,7 @@ class ExportRunner {
     }
 
     private void fail(ExportJob job, Exception e) {
-        String error = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        String error = describe(job, e);
         try {
             jobs.markFailed(job.getId(), error, clock.instant());
         } catch (RuntimeException markFailed) {

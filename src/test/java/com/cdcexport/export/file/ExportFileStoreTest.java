@@ -26,7 +26,7 @@ class ExportFileStoreTest {
     Path dir;
 
     private static CdcProperties outputIn(Path output) {
-        return new CdcProperties("", Path.of(".data/postgres"), output, 0, "",
+        return new CdcProperties("", Path.of(".data/postgres"), output, 0, "", Duration.ofMinutes(10),
                 new CdcProperties.Jobs(2, 10, Duration.ofSeconds(5), Duration.ofSeconds(30)));
     }
 
