@@ -47,27 +47,27 @@ class LateCommitTest extends IntegrationTest {
 
     @Test
     void rowsSharingOneTimestampAreNeitherLostNorResent() throws Exception {
-        insertUsers(2_000);
+        insertUsers(10_000);
         export("full", "warehouse");
 
         try (Connection writer = openConnection()) {
             writer.setAutoCommit(false);
             try (Statement statement = writer.createStatement()) {
-                // One statement, one now(): a thousand rows share one updated_at and commit before the export.
-                statement.executeUpdate("UPDATE users SET name = name || '!' WHERE id <= 1000");
+                // One statement, one now(): 5,000 rows share one updated_at and commit before the export.
+                statement.executeUpdate("UPDATE users SET name = name || '!' WHERE id <= 5000");
             }
             writer.commit();
             try (Statement statement = writer.createStatement()) {
-                statement.executeUpdate("UPDATE users SET name = name || '?' WHERE id > 1000");
-                // Another thousand share a second updated_at but stay uncommitted while the export runs, and so
+                statement.executeUpdate("UPDATE users SET name = name || '?' WHERE id > 5000");
+                // Another 5,000 share a second updated_at but stay uncommitted while the export runs, and so
                 // commit with a timestamp older than the one the export sent.
-                assertThat(export("incremental", "warehouse")).hasSize(1_001);
+                assertThat(export("incremental", "warehouse")).hasSize(5_001);
             }
             writer.commit();
         }
 
         var second = export("incremental", "warehouse");
-        assertThat(second).hasSize(1_001);
+        assertThat(second).hasSize(5_001);
         assertThat(column(second, "name")).allMatch(n -> n.endsWith("?"));
         assertThat(export("incremental", "warehouse")).as("nothing resent").hasSize(1);
     }

@@ -2,7 +2,13 @@ package com.cdcexport.export.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.sql.Timestamp;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -86,6 +92,50 @@ class BadInputTest extends IntegrationTest {
             assertThat(awaitJob(first.field("jobId"))).isEqualTo("completed");
         }
         assertThat(api.post("/exports/delta", "busy").status()).isEqualTo(202);
+    }
+
+    @Test
+    void simultaneousRequestsForOneConsumerStartExactlyOneExport() throws Exception {
+        insertUsers(1_000);
+        int requests = 8;
+        var pool = Executors.newFixedThreadPool(requests);
+        try {
+            var start = new CountDownLatch(1);
+            List<Future<Api.Response>> responses = new ArrayList<>();
+            for (int i = 0; i < requests; i++) {
+                String type = i % 2 == 0 ? "delta" : "incremental";
+                responses.add(pool.submit(() -> {
+                    start.await();
+                    return api.post("/exports/" + type, "racer");
+                }));
+            }
+            start.countDown();
+            List<Integer> statuses = new ArrayList<>();
+            for (var response : responses) {
+                statuses.add(response.get().status());
+            }
+            // A fast export may finish before a late request arrives, which then starts the next one: never two
+            // at once, so every accepted export ran alone and the 409s name a job that was active.
+            assertThat(statuses).containsOnly(202, 409).contains(202);
+        } finally {
+            pool.shutdown();
+        }
+        awaitNoActive();
+        List<Map<String, Object>> jobs = jdbc.queryForList(
+                "SELECT started_at, finished_at FROM export_jobs WHERE consumer_id = 'racer' ORDER BY started_at");
+        for (int i = 1; i < jobs.size(); i++) {
+            assertThat((Timestamp) jobs.get(i).get("started_at"))
+                    .isAfterOrEqualTo((Timestamp) jobs.get(i - 1).get("finished_at"));
+        }
+        assertThat(jdbc.queryForObject("SELECT count(*) FROM export_jobs WHERE consumer_id = 'racer' "
+                + "AND status <> 'completed'", Long.class)).isZero();
+    }
+
+    private void awaitNoActive() {
+        for (int i = 0; i < 3_000 && jdbc.queryForObject(
+                "SELECT count(*) FROM export_jobs WHERE status IN ('queued', 'running')", Long.class) > 0; i++) {
+            sleep(10);
+        }
     }
 
     static void assertProblem(Api.Response response, int status, String detailContains) {
