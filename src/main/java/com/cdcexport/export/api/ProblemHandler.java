@@ -1,11 +1,14 @@
 package com.cdcexport.export.api;
 
 import java.net.URI;
+import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import org.springframework.http.HttpHeaders;
+import org.springframework.jdbc.CannotGetJdbcConnectionException;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
@@ -48,16 +51,38 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
 
     @ExceptionHandler(QueueFullException.class)
     ResponseEntity<ProblemDetail> queueFull(QueueFullException e) {
-        HttpHeaders headers = new HttpHeaders();
-        headers.set(HttpHeaders.RETRY_AFTER, String.valueOf(RETRY_AFTER_SECONDS));
-        return problem(HttpStatus.TOO_MANY_REQUESTS, e.getMessage(), headers);
+        return problem(HttpStatus.TOO_MANY_REQUESTS, e.getMessage(), retryAfter());
     }
 
-    /** Only our own faults reach here; the client gets no internals. */
+    /** Only our own faults reach here, and database outages; the client gets no internals. */
     @ExceptionHandler(Exception.class)
     ResponseEntity<ProblemDetail> unexpected(Exception e) {
+        if (isDatabaseUnavailable(e)) {
+            log.warn("Database unavailable: {}", e.toString());
+            return problem(HttpStatus.SERVICE_UNAVAILABLE, "The database is unavailable; retry later", retryAfter());
+        }
         log.error("Unhandled error", e);
         return problem(HttpStatus.INTERNAL_SERVER_ERROR, "Internal error; see the service log", HttpHeaders.EMPTY);
+    }
+
+    /** Connection failures (SQLSTATE 08…) and server shutdown or restart (57P…), whatever wrapped them. */
+    private static boolean isDatabaseUnavailable(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException sql && sql.getSQLState() != null
+                    && (sql.getSQLState().startsWith("08") || sql.getSQLState().startsWith("57P"))) {
+                return true;
+            }
+            if (t instanceof CannotGetJdbcConnectionException || t instanceof SQLTransientConnectionException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static HttpHeaders retryAfter() {
+        HttpHeaders headers = new HttpHeaders();
+        headers.set(HttpHeaders.RETRY_AFTER, String.valueOf(RETRY_AFTER_SECONDS));
+        return headers;
     }
 
     private static ResponseEntity<ProblemDetail> problem(HttpStatus status, String detail, HttpHeaders headers) {

@@ -75,6 +75,31 @@ class FailedExportTest extends IntegrationTest {
         assertThat(outputFiles()).isEqualTo(filesBefore);
     }
 
+    @Test
+    void exportsWorkAgainAfterEveryDatabaseConnectionWasDropped() throws Exception {
+        insertUsers(50);
+        export("full", "warehouse");
+        jdbc.update("UPDATE users SET name = 'after restart' WHERE id <= 5");
+
+        // What the service sees of a database restart: every pooled connection dies at once.
+        try (Connection admin = openConnection(); Statement statement = admin.createStatement()) {
+            statement.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    + "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+        }
+
+        assertThat(api.get("/health", null).status()).isEqualTo(200);
+        // A request may still meet a dead pooled connection: that is a 503 to retry, never a 500.
+        Api.Response response = api.post("/exports/incremental", "warehouse");
+        for (int attempt = 0; response.status() == 503 && attempt < 10; attempt++) {
+            assertThat(response.header("Retry-After")).isEqualTo("5");
+            response = api.post("/exports/incremental", "warehouse");
+        }
+        assertThat(response.status()).as(response.body()).isEqualTo(202);
+        assertThat(awaitJob(response.field("jobId"))).isEqualTo("completed");
+        assertThat(column(readCsv(response.field("outputFilename")), "name"))
+                .containsOnly("after restart").hasSize(5);
+    }
+
     private Map<String, Object> watermarkRow(String consumer) {
         return jdbc.queryForMap("SELECT consumer_id, last_exported_at, updated_at, snapshot::text AS snapshot "
                 + "FROM watermarks WHERE consumer_id = ?", consumer);
