@@ -8,7 +8,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
@@ -30,7 +29,6 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
-import com.cdcexport.config.DatabaseUrl;
 
 /**
  * The whole service on a random port against real PostgreSQL, with an empty database and output directory
@@ -87,8 +85,7 @@ public abstract class IntegrationTest {
 
     /** A second client, outside the service's pool: for open transactions across an export, locks, and so on. */
     protected static Connection openConnection() throws SQLException {
-        DatabaseUrl url = DatabaseUrl.parse(TestDatabase.url());
-        return DriverManager.getConnection(url.jdbcUrl(), url.username(), url.password());
+        return TestDatabase.connect();
     }
 
     protected long insertUser(String name, String email) {
@@ -141,7 +138,12 @@ public abstract class IntegrationTest {
     }
 
     protected static List<String[]> readCsv(String filename) {
-        try (Reader reader = Files.newBufferedReader(OUTPUT_DIR.resolve(filename), StandardCharsets.UTF_8);
+        return readCsv(OUTPUT_DIR.resolve(filename));
+    }
+
+    /** Parses an export file with opencsv's RFC 4180 parser: an independent reader of what we wrote. */
+    public static List<String[]> readCsv(Path file) {
+        try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8);
              CSVReader csv = new CSVReaderBuilder(reader).withCSVParser(new RFC4180ParserBuilder().build())
                      .withKeepCarriageReturn(true).build()) {
             return csv.readAll();

@@ -1,11 +1,15 @@
 package com.cdcexport.support;
 
 import java.nio.file.Files;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
 
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.SimpleDriverDataSource;
 
 import com.cdcexport.config.DatabaseUrl;
+import org.flywaydb.core.Flyway;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.postgresql.PostgreSQLContainer;
@@ -40,9 +44,17 @@ public final class TestDatabase {
             DatabaseUrl parsed = DatabaseUrl.parse(url());
             SimpleDriverDataSource dataSource = new SimpleDriverDataSource(new org.postgresql.Driver(),
                     parsed.jdbcUrl(), parsed.username(), parsed.password());
+            // Tests that run the jar may come first on a fresh database: create the schema as the service would.
+            Flyway.configure().dataSource(dataSource).locations("classpath:db/migration").load().migrate();
             jdbc = new JdbcTemplate(dataSource);
         }
         return jdbc;
+    }
+
+    /** A plain connection of its own, outside every pool. */
+    public static Connection connect() throws SQLException {
+        DatabaseUrl parsed = DatabaseUrl.parse(url());
+        return DriverManager.getConnection(parsed.jdbcUrl(), parsed.username(), parsed.password());
     }
 
     private static String resolve() {

@@ -1,0 +1,274 @@
+package com.cdcexport.soak;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+
+import com.cdcexport.support.Api;
+import com.cdcexport.support.IntegrationTest;
+import com.cdcexport.support.ServiceProcess;
+import com.cdcexport.support.TestDatabase;
+
+/**
+ * The delivery guarantee, measured: writers change the table in every way (late commits, rollbacks, writes that
+ * skip updated_at, soft and hard deletes) while consumers export at random moments and the service is killed or
+ * stopped and restarted. Afterwards every consumer's files, replayed in order over its first full export, must
+ * rebuild the table exactly. Runs {@code soak.seconds} (45 by default; {@code -Dsoak.seconds=600} for the long run).
+ */
+class SoakIT {
+
+    private static final int SECONDS = Integer.getInteger("soak.seconds",
+            Integer.parseInt(System.getenv().getOrDefault("SOAK_SECONDS", "45")));
+    private static final int INITIAL_USERS = 3_000;
+    private static final JdbcTemplate jdbc = TestDatabase.jdbc();
+
+    @TempDir
+    Path output;
+
+    @Test
+    void replayingEveryConsumersFilesRebuildsTheTableExactly() throws Exception {
+        jdbc.execute(TestDatabase.RESET_SQL);
+        jdbc.update("INSERT INTO users (name, email) SELECT 'User ' || g, 'user' || g || '@example.com' "
+                + "FROM generate_series(1, ?) AS g", INITIAL_USERS);
+
+        long deadline = System.nanoTime() + Duration.ofSeconds(SECONDS).toNanos();
+        List<SoakConsumer> consumers = List.of(
+                new SoakConsumer("delta-1", "delta"), new SoakConsumer("delta-2", "delta"),
+                new SoakConsumer("delta-3", "delta"), new SoakConsumer("incremental-1", "incremental"),
+                new SoakConsumer("incremental-2", "incremental"));
+        List<Writer> writers = List.of(new Writer(INITIAL_USERS), new Writer(INITIAL_USERS), new Writer(INITIAL_USERS));
+
+        try (Chaos chaos = new Chaos(Map.of("EXPORT_OUTPUT_DIR", output.toString(), "INSTANCE_ID", "soak",
+                "EXPORT_SHUTDOWN_GRACE", "20s"))) {
+            List<Thread> threads = new ArrayList<>();
+            writers.forEach(w -> threads.add(start("writer", () -> w.run(deadline))));
+            consumers.forEach(c -> threads.add(start(c.id, () -> c.run(chaos, deadline))));
+            Thread chaosThread = start("chaos", () -> chaos.run(deadline));
+            for (Thread thread : threads) {
+                thread.join();
+            }
+            chaosThread.join();
+            for (Writer writer : writers) {
+                assertThat(writer.failure).as("writer failed").isNull();
+            }
+            // Writers have stopped: one more completed export per consumer must carry every remaining change.
+            for (SoakConsumer consumer : consumers) {
+                consumer.exportUntilCompleted(chaos, consumer.type);
+            }
+            chaos.stop();
+
+            Totals totals = new Totals();
+            totals.changes = writers.stream().mapToLong(w -> w.changes).sum();
+            totals.restarts = chaos.restarts;
+            totals.kills = chaos.kills;
+            Map<Long, String> table = liveRows();
+            for (SoakConsumer consumer : consumers) {
+                Replay replay = replay(consumer);
+                replay.compare(table, consumer.type.equals("delta"));
+                System.out.printf("SOAK consumer=%s type=%s exports=%d rowsExported=%d lost=%d duplicated=%d "
+                                + "phantom=%d%n", consumer.id, consumer.type, replay.files, replay.rows, replay.lost,
+                        replay.duplicated, replay.phantom);
+                totals.add(replay);
+                assertThat(replay.files).as("%s completed change exports", consumer.id).isGreaterThanOrEqualTo(3);
+            }
+            System.out.printf("SOAK consumers=%d seconds=%d changes=%d restarts=%d kills=%d exports=%d "
+                            + "rowsExported=%d lost=%d duplicated=%d phantom=%d%n", consumers.size(), SECONDS,
+                    totals.changes, totals.restarts, totals.kills, totals.files, totals.rows, totals.lost,
+                    totals.duplicated, totals.phantom);
+
+            assertThat(totals.changes).isPositive();
+            if (SECONDS >= 30) {
+                assertThat(totals.restarts).as("the service was restarted at least once").isPositive();
+            }
+            assertThat(totals.lost).as("lost").isZero();
+            assertThat(totals.duplicated).as("duplicated").isZero();
+            assertThat(totals.phantom).as("phantom").isZero();
+            assertOnlyCommittedFilesExist();
+        }
+    }
+
+    private static Thread start(String name, Runnable work) {
+        Thread thread = new Thread(work, name);
+        thread.start();
+        return thread;
+    }
+
+    /** Rebuilds what a consumer holds from its completed files, oldest first. */
+    private Replay replay(SoakConsumer consumer) {
+        List<Map<String, Object>> jobs = jdbc.queryForList("SELECT export_type, output_filename FROM export_jobs "
+                + "WHERE consumer_id = ? AND status = 'completed' ORDER BY finished_at", consumer.id);
+        assertThat(jobs).isNotEmpty();
+        assertThat(jobs.get(0).get("export_type")).as("%s starts with a full export", consumer.id).isEqualTo("full");
+        Replay replay = new Replay();
+        for (Map<String, Object> job : jobs) {
+            List<String[]> rows = IntegrationTest.readCsv(output.resolve((String) job.get("output_filename")));
+            boolean delta = job.get("export_type").equals("delta");
+            replay.apply(rows.subList(1, rows.size()), delta, !job.get("export_type").equals("full"));
+        }
+        return replay;
+    }
+
+    /** The table's live rows, rendered exactly as the CSV renders them. */
+    private static Map<Long, String> liveRows() {
+        return jdbc.query("SELECT id, name, email, "
+                        + "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+                        + "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+                        + "is_deleted::text FROM users WHERE NOT is_deleted",
+                rs -> {
+                    Map<Long, String> rows = new HashMap<>();
+                    while (rs.next()) {
+                        rows.put(rs.getLong(1), String.join("\u0001", rs.getString(2), rs.getString(3),
+                                rs.getString(4), rs.getString(5), rs.getString(6)));
+                    }
+                    return rows;
+                });
+    }
+
+    private void assertOnlyCommittedFilesExist() throws IOException {
+        Set<String> committed = Set.copyOf(jdbc.queryForList(
+                "SELECT output_filename FROM export_jobs WHERE status = 'completed'", String.class));
+        try (Stream<Path> files = Files.list(output)) {
+            Set<String> present = files.map(p -> p.getFileName().toString()).collect(Collectors.toSet());
+            assertThat(present).as("no temporary files").noneMatch(n -> n.endsWith(".part"));
+            assertThat(present).as("every file belongs to a committed export").isEqualTo(committed);
+        }
+    }
+
+    /** A consumer that keeps asking for its kind of change export; 409, 429, 503 and a service that is down are normal. */
+    private static final class SoakConsumer {
+
+        final String id;
+        final String type;
+
+        SoakConsumer(String id, String type) {
+            this.id = id;
+            this.type = type;
+        }
+
+        void run(Chaos chaos, long deadline) {
+            exportUntilCompleted(chaos, "full");
+            while (System.nanoTime() < deadline) {
+                IntegrationTest.sleep(ThreadLocalRandom.current().nextInt(50, 500));
+                request(chaos, type);
+            }
+        }
+
+        void exportUntilCompleted(Chaos chaos, String exportType) {
+            for (int attempt = 0; attempt < 600; attempt++) {
+                Api.Response response = request(chaos, exportType);
+                if (response != null && response.status() == 202) {
+                    String status = awaitTerminal(response.field("jobId"));
+                    if (status.equals("completed")) {
+                        return;
+                    }
+                } else {
+                    IntegrationTest.sleep(200);
+                }
+            }
+            throw new AssertionError(id + " could not complete a " + exportType + " export");
+        }
+
+        private Api.Response request(Chaos chaos, String exportType) {
+            try {
+                return chaos.api().post("/exports/" + exportType, id);
+            } catch (RuntimeException serviceDown) {
+                return null;
+            }
+        }
+
+        private static String awaitTerminal(String jobId) {
+            for (int i = 0; i < 12_000; i++) {
+                String status = jdbc.queryForObject("SELECT status FROM export_jobs WHERE id = ?", String.class,
+                        UUID.fromString(jobId));
+                if (!status.equals("queued") && !status.equals("running")) {
+                    return status;
+                }
+                IntegrationTest.sleep(10);
+            }
+            throw new AssertionError("job " + jobId + " never finished");
+        }
+    }
+
+    /** What one consumer holds after applying its files, and what went wrong on the way. */
+    private static final class Replay {
+
+        final Map<Long, String> state = new HashMap<>();
+        final Set<String> seen = new HashSet<>();
+        long files;
+        long rows;
+        long lost;
+        long duplicated;
+        long phantom;
+
+        void apply(List<String[]> records, boolean delta, boolean changeExport) {
+            if (changeExport) {
+                files++;
+            }
+            Set<String> inThisFile = new HashSet<>();
+            for (String[] r : records) {
+                int o = delta ? 1 : 0;
+                long id = Long.parseLong(r[o]);
+                String values = String.join("\u0001", r[o + 1], r[o + 2], r[o + 3], r[o + 4], r[o + 5]);
+                String change = id + "\u0001" + values;
+                // The same row state in two files means a change was sent twice.
+                if (inThisFile.add(change) && !seen.add(change)) {
+                    duplicated++;
+                }
+                rows++;
+                if (delta && r[0].equals("DELETE")) {
+                    state.remove(id);
+                } else {
+                    state.put(id, values);
+                }
+            }
+        }
+
+        void compare(Map<Long, String> table, boolean checkPhantoms) {
+            table.forEach((id, values) -> {
+                if (!values.equals(state.get(id))) {
+                    lost++;
+                }
+            });
+            if (checkPhantoms) {
+                phantom = state.keySet().stream().filter(id -> !table.containsKey(id)).count();
+            }
+        }
+    }
+
+    private static final class Totals {
+        long changes;
+        int restarts;
+        int kills;
+        long files;
+        long rows;
+        long lost;
+        long duplicated;
+        long phantom;
+
+        void add(Replay replay) {
+            files += replay.files;
+            rows += replay.rows;
+            lost += replay.lost;
+            duplicated += replay.duplicated;
+            phantom += replay.phantom;
+        }
+    }
+}
