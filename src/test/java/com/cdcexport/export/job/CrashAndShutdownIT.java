@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
 import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
@@ -93,6 +94,32 @@ class CrashAndShutdownIT {
         }
         assertThat(watermarks(consumer)).isEqualTo(1);
         assertThat(files()).containsExactly(started.field("outputFilename"));
+    }
+
+    @Test
+    void twoInstancesOnOneDatabaseNeverRunOneConsumersExportsAtOnce() throws Exception {
+        Map<String, String> env = Map.of("EXPORT_OUTPUT_DIR", output.toString());
+        String consumer = "shared-" + UUID.randomUUID().toString().substring(0, 8);
+        try (ServiceProcess first = ServiceProcess.start(env);
+             ServiceProcess second = ServiceProcess.start(env);
+             Connection locker = TestDatabase.connect()) {
+            locker.setAutoCommit(false);
+            // Keeps the first instance's export running while the second instance is asked for the same consumer.
+            locker.createStatement().execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
+            Api.Response running = first.api().post("/exports/full", consumer);
+            assertThat(running.status()).isEqualTo(202);
+
+            Api.Response refused = second.api().post("/exports/delta", consumer);
+            assertThat(refused.status()).as(refused.body()).isEqualTo(409);
+            assertThat(refused.field("activeJobId")).isEqualTo(running.field("jobId"));
+            assertThat(second.api().post("/exports/full", consumer + "-other").status()).isEqualTo(202);
+
+            locker.rollback();
+            assertThat(awaitTerminal(running.field("jobId"))).isEqualTo("completed");
+            Api.Response next = second.api().post("/exports/delta", consumer);
+            assertThat(next.status()).isEqualTo(202);
+            assertThat(awaitTerminal(next.field("jobId"))).isEqualTo("completed");
+        }
     }
 
     /** Waits until the export has written a good part of its file, so the process dies mid-stream. */
