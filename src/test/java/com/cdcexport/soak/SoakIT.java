@@ -175,7 +175,7 @@ class SoakIT {
             for (int attempt = 0; attempt < 600; attempt++) {
                 Api.Response response = request(chaos, exportType);
                 if (response != null && response.status() == 202) {
-                    String status = awaitTerminal(response.field("jobId"));
+                    String status = TestDatabase.awaitJob(response.field("jobId"));
                     if (status.equals("completed")) {
                         return;
                     }
@@ -192,18 +192,6 @@ class SoakIT {
             } catch (RuntimeException serviceDown) {
                 return null;
             }
-        }
-
-        private static String awaitTerminal(String jobId) {
-            for (int i = 0; i < 12_000; i++) {
-                String status = jdbc.queryForObject("SELECT status FROM export_jobs WHERE id = ?", String.class,
-                        UUID.fromString(jobId));
-                if (!status.equals("queued") && !status.equals("running")) {
-                    return status;
-                }
-                IntegrationTest.sleep(10);
-            }
-            throw new AssertionError("job " + jobId + " never finished");
         }
     }
 

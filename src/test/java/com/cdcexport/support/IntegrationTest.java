@@ -121,16 +121,7 @@ public abstract class IntegrationTest {
     }
 
     protected String awaitJob(String jobId) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (System.nanoTime() < deadline) {
-            String status = jdbc.queryForObject("SELECT status FROM export_jobs WHERE id = ?", String.class,
-                    UUID.fromString(jobId));
-            if (!status.equals("queued") && !status.equals("running")) {
-                return status;
-            }
-            sleep(20);
-        }
-        throw new AssertionError("job " + jobId + " did not finish: " + jobRow(jobId));
+        return TestDatabase.awaitJob(jobId);
     }
 
     protected Map<String, Object> jobRow(String jobId) {

@@ -4,6 +4,8 @@ import java.nio.file.Files;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.time.Duration;
+import java.util.UUID;
 
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.SimpleDriverDataSource;
@@ -49,6 +51,21 @@ public final class TestDatabase {
             jdbc = new JdbcTemplate(dataSource);
         }
         return jdbc;
+    }
+
+    /** Waits for an export job to reach completed, failed or cancelled, and returns that status. */
+    public static String awaitJob(String jobId) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        while (System.nanoTime() < deadline) {
+            String status = jdbc().queryForObject("SELECT status FROM export_jobs WHERE id = ?", String.class,
+                    UUID.fromString(jobId));
+            if (!status.equals("queued") && !status.equals("running")) {
+                return status;
+            }
+            IntegrationTest.sleep(10);
+        }
+        throw new AssertionError("job " + jobId + " did not finish: "
+                + jdbc().queryForMap("SELECT * FROM export_jobs WHERE id = ?", UUID.fromString(jobId)));
     }
 
     /** A plain connection of its own, outside every pool. */

@@ -8,9 +8,10 @@ import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Component;
 
 /**
- * Drops tombstones every consumer has moved past. A tombstone whose transaction id is below the xmin of every
- * watermark snapshot is visible in all of them: each consumer's delta has carried it already (or the consumer
- * started after the delete and never had the row). With no watermark at all, nothing is pruned.
+ * Drops tombstones every consumer has moved past: a tombstone visible in every watermark's snapshot has been
+ * carried by each consumer's delta already, or the consumer's last export was a full one that no longer had the
+ * row. Visibility, not xmin, decides, so one long-running transaction elsewhere does not hold pruning back.
+ * With no watermark at all, nothing is pruned.
  */
 @Component
 class TombstonePruner {
@@ -34,8 +35,10 @@ class TombstonePruner {
 
     int prune() {
         int pruned = jdbc.sql("""
-                DELETE FROM user_tombstones
-                 WHERE change_xid < (SELECT min(pg_snapshot_xmin(snapshot)) FROM watermarks)""").update();
+                DELETE FROM user_tombstones t
+                 WHERE t.change_xid < (SELECT max(pg_snapshot_xmax(snapshot)) FROM watermarks)
+                   AND NOT EXISTS (SELECT 1 FROM watermarks w
+                                    WHERE NOT pg_visible_in_snapshot(t.change_xid, w.snapshot))""").update();
         if (pruned > 0) {
             log.info("Pruned {} tombstones no consumer needs any more", pruned);
         }

@@ -1,5 +1,7 @@
 package com.cdcexport.export.job;
 
+import java.util.Locale;
+
 import jakarta.persistence.AttributeConverter;
 import jakarta.persistence.Converter;
 
@@ -11,29 +13,36 @@ final class LowercaseEnumConverters {
     private LowercaseEnumConverters() {
     }
 
-    @Converter(autoApply = true)
-    static final class JobStatusConverter implements AttributeConverter<JobStatus, String> {
-        @Override
-        public String convertToDatabaseColumn(JobStatus value) {
-            return value == null ? null : value.slug();
+    abstract static class LowercaseEnumConverter<E extends Enum<E>> implements AttributeConverter<E, String> {
+
+        private final Class<E> type;
+
+        LowercaseEnumConverter(Class<E> type) {
+            this.type = type;
         }
 
         @Override
-        public JobStatus convertToEntityAttribute(String value) {
-            return value == null ? null : JobStatus.valueOf(value.toUpperCase());
+        public String convertToDatabaseColumn(E value) {
+            return value == null ? null : value.name().toLowerCase(Locale.ROOT);
+        }
+
+        @Override
+        public E convertToEntityAttribute(String value) {
+            return value == null ? null : Enum.valueOf(type, value.toUpperCase(Locale.ROOT));
         }
     }
 
     @Converter(autoApply = true)
-    static final class ExportTypeConverter implements AttributeConverter<ExportType, String> {
-        @Override
-        public String convertToDatabaseColumn(ExportType value) {
-            return value == null ? null : value.slug();
+    static final class JobStatusConverter extends LowercaseEnumConverter<JobStatus> {
+        JobStatusConverter() {
+            super(JobStatus.class);
         }
+    }
 
-        @Override
-        public ExportType convertToEntityAttribute(String value) {
-            return value == null ? null : ExportType.valueOf(value.toUpperCase());
+    @Converter(autoApply = true)
+    static final class ExportTypeConverter extends LowercaseEnumConverter<ExportType> {
+        ExportTypeConverter() {
+            super(ExportType.class);
         }
     }
 }

@@ -67,7 +67,7 @@ class CrashAndShutdownIT {
 
             Api.Response again = restarted.api().post("/exports/full", consumer);
             assertThat(again.status()).isEqualTo(202);
-            assertThat(awaitTerminal(again.field("jobId"))).isEqualTo("completed");
+            assertThat(TestDatabase.awaitJob(again.field("jobId"))).isEqualTo("completed");
             try (Stream<String> lines = Files.lines(output.resolve(again.field("outputFilename")))) {
                 assertThat(lines.count()).isEqualTo(USERS + 1);
             }
@@ -115,10 +115,10 @@ class CrashAndShutdownIT {
             assertThat(second.api().post("/exports/full", consumer + "-other").status()).isEqualTo(202);
 
             locker.rollback();
-            assertThat(awaitTerminal(running.field("jobId"))).isEqualTo("completed");
+            assertThat(TestDatabase.awaitJob(running.field("jobId"))).isEqualTo("completed");
             Api.Response next = second.api().post("/exports/delta", consumer);
             assertThat(next.status()).isEqualTo(202);
-            assertThat(awaitTerminal(next.field("jobId"))).isEqualTo("completed");
+            assertThat(TestDatabase.awaitJob(next.field("jobId"))).isEqualTo("completed");
         }
     }
 
@@ -136,17 +136,6 @@ class CrashAndShutdownIT {
 
     private static String status(String jobId) {
         return jdbc.queryForObject("SELECT status FROM export_jobs WHERE id = ?", String.class, UUID.fromString(jobId));
-    }
-
-    private static String awaitTerminal(String jobId) {
-        for (int i = 0; i < 6_000; i++) {
-            String status = status(jobId);
-            if (!status.equals("queued") && !status.equals("running")) {
-                return status;
-            }
-            IntegrationTest.sleep(10);
-        }
-        throw new AssertionError("job " + jobId + " never finished");
     }
 
     private static int watermarks(String consumer) {
