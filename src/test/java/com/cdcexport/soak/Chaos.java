@@ -32,7 +32,7 @@ final class Chaos implements AutoCloseable {
     void run(long deadline) {
         ThreadLocalRandom random = ThreadLocalRandom.current();
         while (true) {
-            long pause = random.nextLong(8_000, 15_000);
+            long pause = random.nextLong(5_000, 12_000);
             if (System.nanoTime() + pause * 1_000_000 > deadline) {
                 return;
             }

@@ -49,7 +49,6 @@ class SoakIT {
         jdbc.update("INSERT INTO users (name, email) SELECT 'User ' || g, 'user' || g || '@example.com' "
                 + "FROM generate_series(1, ?) AS g", INITIAL_USERS);
 
-        long deadline = System.nanoTime() + Duration.ofSeconds(SECONDS).toNanos();
         List<SoakConsumer> consumers = List.of(
                 new SoakConsumer("delta-1", "delta"), new SoakConsumer("delta-2", "delta"),
                 new SoakConsumer("delta-3", "delta"), new SoakConsumer("incremental-1", "incremental"),
@@ -58,6 +57,8 @@ class SoakIT {
 
         try (Chaos chaos = new Chaos(Map.of("EXPORT_OUTPUT_DIR", output.toString(), "INSTANCE_ID", "soak",
                 "EXPORT_SHUTDOWN_GRACE", "20s"))) {
+            // The clock starts once the service is up: start-up time must not eat the run.
+            long deadline = System.nanoTime() + Duration.ofSeconds(SECONDS).toNanos();
             List<Thread> threads = new ArrayList<>();
             writers.forEach(w -> threads.add(start("writer", () -> w.run(deadline))));
             consumers.forEach(c -> threads.add(start(c.id, () -> c.run(chaos, deadline))));
