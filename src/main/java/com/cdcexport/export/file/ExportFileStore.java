@@ -89,26 +89,28 @@ public class ExportFileStore {
 
     /** Removes an export's file and its temporary file, whatever stage it reached. */
     public void delete(String name) {
-        for (Path path : new Path[] {resolve(name + PART_SUFFIX), resolve(name)}) {
-            try {
-                if (Files.deleteIfExists(path)) {
-                    log.info("Removed uncommitted export file {}", path.getFileName());
-                }
-            } catch (IOException e) {
-                log.warn("Could not remove {}: {}", path, e.toString());
-            }
-        }
+        remove(resolve(name + PART_SUFFIX));
+        remove(resolve(name));
     }
 
     /** Start-up cleanup: temporary files that no running export is writing any more. */
     public void removeStrayParts(Set<String> activeNames) {
         try (Stream<Path> files = Files.list(directory)) {
-            files.map(p -> p.getFileName().toString())
-                    .filter(n -> n.endsWith(PART_SUFFIX))
-                    .filter(n -> !activeNames.contains(n.substring(0, n.length() - PART_SUFFIX.length())))
-                    .forEach(n -> delete(n.substring(0, n.length() - PART_SUFFIX.length()) + PART_SUFFIX));
+            files.filter(p -> p.getFileName().toString().endsWith(PART_SUFFIX))
+                    .filter(p -> !activeNames.contains(p.getFileName().toString().replaceFirst("\\.part$", "")))
+                    .forEach(ExportFileStore::remove);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void remove(Path path) {
+        try {
+            if (Files.deleteIfExists(path)) {
+                log.info("Removed uncommitted export file {}", path.getFileName());
+            }
+        } catch (IOException e) {
+            log.warn("Could not remove {}: {}", path, e.toString());
         }
     }
 
