@@ -26,6 +26,8 @@ public record CdcProperties(
         @DefaultValue("./output") @NotNull Path outputDir,
         @DefaultValue("100000") @Min(0) @Max(100_000_000) int seedUsers,
         @DefaultValue("") String instanceId,
+        /* Built-in schedules: consumer=type@cron entries separated by ';' (see ExportSchedules). */
+        @DefaultValue("") String schedules,
         /* How often tombstones of hard-deleted rows that every consumer has passed are removed. */
         @DefaultValue("10m") @NotNull Duration tombstonePruneInterval,
         @Valid @NotNull @DefaultValue Jobs jobs) {
@@ -36,7 +38,13 @@ public record CdcProperties(
             /* Accepted exports waiting for a worker; beyond this the API answers 429. */
             @DefaultValue("100") @Min(0) @Max(100_000) int queueCapacity,
             @DefaultValue("5s") @NotNull Duration heartbeatInterval,
-            /* A queued or running job whose instance stopped heart-beating this long is failed and cleaned up. */
-            @DefaultValue("30s") @NotNull Duration staleAfter) {
+            /* A running job whose instance stopped heart-beating this long is queued again (or failed). */
+            @DefaultValue("30s") @NotNull Duration staleAfter,
+            /* How often an idle instance looks for queued jobs (a local request wakes it at once). */
+            @DefaultValue("500ms") @NotNull Duration pollInterval,
+            /* Claims of one job before it is failed rather than queued again. */
+            @DefaultValue("3") @Min(1) @Max(100) int maxAttempts,
+            /* Completed files and finished job rows older than this are deleted; empty keeps them forever. */
+            Duration retention) {
     }
 }

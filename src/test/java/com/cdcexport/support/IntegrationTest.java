@@ -124,6 +124,13 @@ public abstract class IntegrationTest {
         return TestDatabase.awaitJob(jobId);
     }
 
+    protected void awaitStatus(String jobId, String status) {
+        for (int i = 0; i < 1_000 && !status.equals(jobRow(jobId).get("status")); i++) {
+            sleep(10);
+        }
+        assertThat(jobRow(jobId).get("status")).isEqualTo(status);
+    }
+
     protected Map<String, Object> jobRow(String jobId) {
         return jdbc.queryForMap("SELECT * FROM export_jobs WHERE id = ?", UUID.fromString(jobId));
     }

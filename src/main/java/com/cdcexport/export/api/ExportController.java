@@ -2,6 +2,13 @@ package com.cdcexport.export.api;
 
 import java.util.Set;
 
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.ExampleObject;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.tags.Tag;
+
 import org.springframework.http.HttpStatus;
 import org.springframework.web.HttpRequestMethodNotSupportedException;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -18,6 +25,7 @@ import com.cdcexport.export.job.ExportJob;
 import com.cdcexport.export.job.ExportJobService;
 import com.cdcexport.export.watermark.WatermarkService;
 
+@Tag(name = "Exports")
 @RestController
 class ExportController {
 
@@ -31,12 +39,22 @@ class ExportController {
         this.watermarks = watermarks;
     }
 
+    @Operation(summary = "Start an export", description = "Queues a full, incremental or delta export for the "
+            + "consumer and answers at once; follow it at /exports/jobs/{jobId}.")
+    @ApiResponse(responseCode = "202", description = "Accepted; the export runs in the background")
+    @ApiDocs.BadRequest
+    @ApiDocs.NotFound
+    @ApiDocs.Conflict
+    @ApiResponse(responseCode = "429", description = "The queue is full; retry after Retry-After seconds",
+            content = @Content(mediaType = ApiDocs.PROBLEM))
     @PostMapping("/exports/{type}")
     @ResponseStatus(HttpStatus.ACCEPTED)
-    ExportAccepted start(@PathVariable String type,
-                         @RequestHeader(name = CONSUMER_HEADER, required = false) String consumerId)
+    ExportAccepted start(@Parameter(description = "full, incremental or delta", example = "delta")
+                         @PathVariable String type,
+                         @ApiDocs.ConsumerHeader @RequestHeader(name = CONSUMER_HEADER, required = false)
+                         String consumerId)
             throws HttpRequestMethodNotSupportedException {
-        if (type.equals("watermark")) {
+        if (type.equals("watermark") || type.equals("jobs")) {
             throw new HttpRequestMethodNotSupportedException("POST", Set.of("GET"));
         }
         ExportType exportType = ExportType.fromSlug(type).orElseThrow(() -> new UnknownExportTypeException(type));
@@ -45,8 +63,15 @@ class ExportController {
         return new ExportAccepted(job.getId().toString(), "started", job.exportType().slug(), job.outputFilename());
     }
 
+    @Operation(summary = "The consumer's watermark",
+            description = "lastExportedAt is the greatest updated_at the consumer has been sent; it never decreases.")
+    @ApiDocs.BadRequest
+    @ApiResponse(responseCode = "404", description = "The consumer has never completed an export",
+            content = @Content(mediaType = ApiDocs.PROBLEM, examples = @ExampleObject(
+                    "{\"title\":\"Not Found\",\"status\":404,\"detail\":\"No watermark for this consumer\"}")))
     @GetMapping("/exports/watermark")
-    WatermarkView watermark(@RequestHeader(name = CONSUMER_HEADER, required = false) String consumerId) {
+    WatermarkView watermark(@ApiDocs.ConsumerHeader @RequestHeader(name = CONSUMER_HEADER, required = false)
+                            String consumerId) {
         ConsumerId consumer = new ConsumerId(consumerId);
         return watermarks.find(consumer)
                 .map(w -> new WatermarkView(w.consumerId(), Timestamps.json(w.lastExportedAt())))

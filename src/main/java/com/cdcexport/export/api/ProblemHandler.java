@@ -19,7 +19,12 @@ import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExcep
 import com.cdcexport.export.ConsumerId.InvalidConsumerIdException;
 import com.cdcexport.export.api.ExportController.NoWatermarkException;
 import com.cdcexport.export.api.ExportController.UnknownExportTypeException;
+import com.cdcexport.export.api.JobController.FileGoneException;
+import com.cdcexport.export.api.JobController.InvalidParameterException;
+import com.cdcexport.export.api.JobController.JobNotCompletedException;
+import com.cdcexport.export.api.JobController.JobNotFoundException;
 import com.cdcexport.export.job.ExportJobService.ConsumerBusyException;
+import com.cdcexport.export.job.ExportJobService.JobFinishedException;
 import com.cdcexport.export.job.ExportJobService.QueueFullException;
 
 /**
@@ -32,12 +37,12 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
     private static final Logger log = LoggerFactory.getLogger(ProblemHandler.class);
     static final int RETRY_AFTER_SECONDS = 5;
 
-    @ExceptionHandler(InvalidConsumerIdException.class)
-    ResponseEntity<ProblemDetail> invalidConsumer(InvalidConsumerIdException e) {
+    @ExceptionHandler({InvalidConsumerIdException.class, InvalidParameterException.class})
+    ResponseEntity<ProblemDetail> badRequest(IllegalArgumentException e) {
         return problem(HttpStatus.BAD_REQUEST, e.getMessage(), HttpHeaders.EMPTY);
     }
 
-    @ExceptionHandler({NoWatermarkException.class, UnknownExportTypeException.class})
+    @ExceptionHandler({NoWatermarkException.class, UnknownExportTypeException.class, JobNotFoundException.class})
     ResponseEntity<ProblemDetail> notFound(RuntimeException e) {
         return problem(HttpStatus.NOT_FOUND, e.getMessage(), HttpHeaders.EMPTY);
     }
@@ -47,6 +52,16 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
         ResponseEntity<ProblemDetail> response = problem(HttpStatus.CONFLICT, e.getMessage(), HttpHeaders.EMPTY);
         response.getBody().setProperty("activeJobId", e.activeJobId().toString());
         return response;
+    }
+
+    @ExceptionHandler({JobFinishedException.class, JobNotCompletedException.class})
+    ResponseEntity<ProblemDetail> conflict(RuntimeException e) {
+        return problem(HttpStatus.CONFLICT, e.getMessage(), HttpHeaders.EMPTY);
+    }
+
+    @ExceptionHandler(FileGoneException.class)
+    ResponseEntity<ProblemDetail> gone(FileGoneException e) {
+        return problem(HttpStatus.GONE, e.getMessage(), HttpHeaders.EMPTY);
     }
 
     @ExceptionHandler(QueueFullException.class)

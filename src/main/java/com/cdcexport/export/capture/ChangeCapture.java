@@ -14,6 +14,7 @@ import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariDataSource;
 import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyOut;
 
 import org.springframework.stereotype.Component;
 
@@ -37,23 +38,51 @@ public class ChangeCapture {
      *
      * @param since the consumer's previous snapshot P; empty means "since the beginning"
      */
-    public CaptureResult export(ExportType type, Optional<Snapshot> since, OutputStream out)
+    public CaptureResult export(ExportType type, Optional<Snapshot> since, OutputStream out, CaptureProgress progress)
             throws SQLException, IOException {
         ExportQuery query = ExportQuery.of(type, since);
         try (Connection connection = dataSource.getConnection()) {
             connection.setAutoCommit(false);
             connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             connection.setReadOnly(true);
+            PGConnection pg = connection.unwrap(PGConnection.class);
+            progress.attach(pg);
             try (Statement statement = connection.createStatement()) {
                 // The first statement fixes the transaction's snapshot; pg_current_snapshot() reports that very one.
                 Snapshot snapshot = new Snapshot(single(statement, "SELECT pg_current_snapshot()::text").getString(1));
-                Timestamp max = single(statement, query.maxUpdatedAtSql()).getTimestamp(1);
-                long rows = connection.unwrap(PGConnection.class).getCopyAPI().copyOut(query.copySql(), out);
+                ResultSet summary = single(statement, query.summarySql());
+                Timestamp max = summary.getTimestamp(1);
+                progress.total(summary.getLong(2));
+                long rows = copy(pg, query.copySql(), out, progress);
                 connection.commit();
                 return new CaptureResult(snapshot, rows, Optional.ofNullable(max).map(Timestamp::toInstant));
             } catch (SQLException | IOException | RuntimeException e) {
                 discard(connection, e);
                 throw e;
+            } finally {
+                progress.detach();
+            }
+        }
+    }
+
+    /** CopyManager.copyOut's loop, counting rows as they pass: COPY sends one message per row. */
+    private static long copy(PGConnection pg, String sql, OutputStream out, CaptureProgress progress)
+            throws SQLException, IOException {
+        CopyOut copy = pg.getCopyAPI().copyOut(sql);
+        try {
+            byte[] header = copy.readFromCopy();
+            if (header != null) {
+                out.write(header);
+            }
+            byte[] row;
+            while ((row = copy.readFromCopy()) != null) {
+                out.write(row);
+                progress.row();
+            }
+            return copy.getHandledRowCount();
+        } finally {
+            if (copy.isActive()) {
+                copy.cancelCopy();
             }
         }
     }

@@ -57,7 +57,8 @@ final class ExportQuery {
                 + " TO STDOUT WITH (FORMAT csv, HEADER)";
     }
 
-    String maxUpdatedAtSql() {
-        return "SELECT max(updated_at) FROM (" + selection() + ") AS changes";
+    /** The greatest updated_at and the row count of the export, in one pass over the change window. */
+    String summarySql() {
+        return "SELECT max(updated_at), count(*) FROM (" + selection() + ") AS changes";
     }
 }

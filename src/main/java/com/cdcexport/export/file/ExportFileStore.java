@@ -6,6 +6,7 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
@@ -73,23 +74,30 @@ public class ExportFileStore {
         String base = type.slug() + "_" + consumer.value() + "_" + STAMP.format(at) + "Z";
         for (int n = 1; ; n++) {
             String name = base + (n == 1 ? "" : "_" + n) + ".csv";
-            if (!reserved.test(name) && !Files.exists(resolve(name)) && !Files.exists(resolve(name + PART_SUFFIX))) {
+            if (!reserved.test(name) && !Files.exists(resolve(name))) {
                 return name;
             }
         }
     }
 
-    /** Opens {@code name.part} for writing; it must not exist yet. */
-    public PendingFile create(String name) throws IOException {
+    /**
+     * Opens {@code name.<attempt>.part} for writing. Each attempt writes its own temporary file, so a runner that
+     * lost its claim can never publish the file of the runner that took over.
+     */
+    public PendingFile create(String name, int attempt) throws IOException {
         Path target = resolve(name);
-        Path part = resolve(name + PART_SUFFIX);
+        Path part = resolve(name + "." + attempt + PART_SUFFIX);
         FileChannel channel = FileChannel.open(part, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         return new PendingFile(target, part, channel);
     }
 
-    /** Removes an export's file and its temporary file, whatever stage it reached. */
+    /** Removes an export's file and its temporary files, whatever stage its attempts reached. */
     public void delete(String name) {
-        remove(resolve(name + PART_SUFFIX));
+        try (DirectoryStream<Path> parts = Files.newDirectoryStream(directory, name + ".*" + PART_SUFFIX)) {
+            parts.forEach(ExportFileStore::remove);
+        } catch (IOException e) {
+            log.warn("Could not list temporary files of {}: {}", name, e.toString());
+        }
         remove(resolve(name));
     }
 
@@ -97,7 +105,7 @@ public class ExportFileStore {
     public void removeStrayParts(Set<String> activeNames) {
         try (Stream<Path> files = Files.list(directory)) {
             files.filter(p -> p.getFileName().toString().endsWith(PART_SUFFIX))
-                    .filter(p -> !activeNames.contains(p.getFileName().toString().replaceFirst("\\.part$", "")))
+                    .filter(p -> !activeNames.contains(p.getFileName().toString().replaceFirst("\\.\\d+\\.part$", "")))
                     .forEach(ExportFileStore::remove);
         } catch (IOException e) {
             throw new UncheckedIOException(e);

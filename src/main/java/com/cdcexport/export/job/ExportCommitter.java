@@ -28,9 +28,9 @@ class ExportCommitter {
     @Transactional
     public void commit(ExportJob job, Optional<Snapshot> previous, CaptureResult result) {
         Instant now = clock.instant();
-        if (jobs.markCompleted(job.getId(), result.rows(), result.snapshot().text(), now) != 1) {
-            throw new IllegalStateException("Job " + job.getId() + " is no longer running (cancelled, or taken for "
-                    + "dead after missing heartbeats); its file is discarded");
+        if (jobs.markCompleted(job.getId(), job.attempts(), result.rows(), result.snapshot().text(), now) != 1) {
+            throw new IllegalStateException("Job " + job.getId() + " is no longer this runner's (cancelled, or taken "
+                    + "for dead after missing heartbeats); its file is discarded");
         }
         watermarks.advance(job.consumerId(), previous, result, now);
     }

@@ -41,6 +41,12 @@ public class ExportJob implements Persistable<UUID> {
     @Column(name = "rows_exported")
     private long rowsExported;
 
+    @Column(name = "total_rows")
+    private Long totalRows;
+
+    /** How many times the job was claimed by a runner; fences every transition of a running job. */
+    private int attempts;
+
     @Column(name = "base_snapshot")
     private String baseSnapshot;
 
@@ -118,6 +124,14 @@ public class ExportJob implements Persistable<UUID> {
 
     public long rowsExported() {
         return rowsExported;
+    }
+
+    public Long totalRows() {
+        return totalRows;
+    }
+
+    public int attempts() {
+        return attempts;
     }
 
     public String baseSnapshot() {

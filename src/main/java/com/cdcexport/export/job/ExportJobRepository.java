@@ -7,76 +7,92 @@ import java.util.Optional;
 import java.util.UUID;
 
 import org.springframework.data.jpa.repository.JpaRepository;
+import org.springframework.data.jpa.repository.JpaSpecificationExecutor;
 import org.springframework.data.jpa.repository.Modifying;
 import org.springframework.data.jpa.repository.Query;
 import org.springframework.data.repository.query.Param;
 import org.springframework.transaction.annotation.Transactional;
 
 /**
- * Every transition is a conditional UPDATE that reports whether it happened: the status a job must be in is part
- * of the statement, so concurrent parties (runner, reaper, another instance) cannot both move one job.
+ * Every transition is a conditional UPDATE that reports whether it happened. A running job's transitions also
+ * name the attempt (claim) they belong to, so a runner whose claim was taken away can no longer change the job.
  */
-public interface ExportJobRepository extends JpaRepository<ExportJob, UUID> {
+public interface ExportJobRepository extends JpaRepository<ExportJob, UUID>, JpaSpecificationExecutor<ExportJob> {
+
+    String RUNNING = "com.cdcexport.export.job.JobStatus.RUNNING";
 
     boolean existsByOutputFilename(String outputFilename);
+
+    long countByStatus(JobStatus status);
 
     Optional<ExportJob> findFirstByConsumerIdAndStatusIn(String consumerId, Collection<JobStatus> statuses);
 
     @Query("select j.outputFilename from ExportJob j where j.status in :statuses")
     List<String> findOutputFilenamesByStatusIn(@Param("statuses") Collection<JobStatus> statuses);
 
-    List<ExportJob> findByStatusInAndHeartbeatAtBefore(Collection<JobStatus> statuses, Instant cutoff);
+    List<ExportJob> findByStatusAndHeartbeatAtBefore(JobStatus status, Instant cutoff);
 
-    List<ExportJob> findByStatusInAndInstanceId(Collection<JobStatus> statuses, String instanceId);
+    List<ExportJob> findByStatusAndInstanceId(JobStatus status, String instanceId);
+
+    List<ExportJob> findByStatusInAndFinishedAtBefore(Collection<JobStatus> statuses, Instant cutoff);
 
     @Transactional
     @Modifying
-    @Query("""
-            update ExportJob j set j.status = com.cdcexport.export.job.JobStatus.RUNNING, j.startedAt = :now,
-                   j.heartbeatAt = :now, j.baseSnapshot = :baseSnapshot
-             where j.id = :id and j.status = com.cdcexport.export.job.JobStatus.QUEUED""")
-    int markRunning(@Param("id") UUID id, @Param("baseSnapshot") String baseSnapshot, @Param("now") Instant now);
+    @Query("update ExportJob j set j.baseSnapshot = :baseSnapshot"
+            + " where j.id = :id and j.attempts = :attempt and j.status = " + RUNNING)
+    int recordBaseSnapshot(@Param("id") UUID id, @Param("attempt") int attempt,
+                           @Param("baseSnapshot") String baseSnapshot);
 
     /** Runs inside the commit transaction, together with the watermark's compare-and-set. */
     @Modifying
-    @Query("""
-            update ExportJob j set j.status = com.cdcexport.export.job.JobStatus.COMPLETED, j.rowsExported = :rows,
-                   j.snapshot = :snapshot, j.finishedAt = :now
-             where j.id = :id and j.status = com.cdcexport.export.job.JobStatus.RUNNING""")
-    int markCompleted(@Param("id") UUID id, @Param("rows") long rows, @Param("snapshot") String snapshot,
-                      @Param("now") Instant now);
+    @Query("update ExportJob j set j.status = com.cdcexport.export.job.JobStatus.COMPLETED, j.rowsExported = :rows,"
+            + " j.totalRows = :rows, j.snapshot = :snapshot, j.finishedAt = :now, j.error = null"
+            + " where j.id = :id and j.attempts = :attempt and j.status = " + RUNNING)
+    int markCompleted(@Param("id") UUID id, @Param("attempt") int attempt, @Param("rows") long rows,
+                      @Param("snapshot") String snapshot, @Param("now") Instant now);
+
+    @Transactional
+    @Modifying
+    @Query("update ExportJob j set j.status = com.cdcexport.export.job.JobStatus.FAILED, j.error = :error,"
+            + " j.finishedAt = :now where j.id = :id and j.attempts = :attempt and j.status = " + RUNNING)
+    int markFailed(@Param("id") UUID id, @Param("attempt") int attempt, @Param("error") String error,
+                   @Param("now") Instant now);
 
     @Transactional
     @Modifying
     @Query("""
-            update ExportJob j set j.status = com.cdcexport.export.job.JobStatus.FAILED, j.error = :error,
-                   j.finishedAt = :now
+            update ExportJob j set j.status = com.cdcexport.export.job.JobStatus.CANCELLED, j.finishedAt = :now,
+                   j.error = 'Cancelled on request'
              where j.id = :id and j.status in (com.cdcexport.export.job.JobStatus.QUEUED,
                                                com.cdcexport.export.job.JobStatus.RUNNING)""")
-    int markFailed(@Param("id") UUID id, @Param("error") String error, @Param("now") Instant now);
+    int cancel(@Param("id") UUID id, @Param("now") Instant now);
 
-    /** Keeps this instance's jobs from being taken for dead. */
+    /** The heartbeat of one running job, carrying its progress. */
+    @Transactional
+    @Modifying
+    @Query("update ExportJob j set j.heartbeatAt = :now, j.rowsExported = :rows, j.totalRows = :total"
+            + " where j.id = :id and j.attempts = :attempt and j.status = " + RUNNING)
+    int heartbeat(@Param("id") UUID id, @Param("attempt") int attempt, @Param("rows") long rows,
+                  @Param("total") Long total, @Param("now") Instant now);
+
+    /** Gives a job whose runner is gone back to the queue, for any instance to run again. */
     @Transactional
     @Modifying
     @Query("""
-            update ExportJob j set j.heartbeatAt = :now
-             where j.id in :ids and j.status in (com.cdcexport.export.job.JobStatus.QUEUED,
-                                                 com.cdcexport.export.job.JobStatus.RUNNING)""")
-    int heartbeat(@Param("ids") Collection<UUID> ids, @Param("now") Instant now);
+            update ExportJob j set j.status = com.cdcexport.export.job.JobStatus.QUEUED, j.error = :reason,
+                   j.startedAt = null, j.rowsExported = 0, j.totalRows = null
+             where j.id = :id and j.attempts = :attempt and j.status = com.cdcexport.export.job.JobStatus.RUNNING
+               and j.heartbeatAt < :cutoff""")
+    int requeueIfStale(@Param("id") UUID id, @Param("attempt") int attempt, @Param("cutoff") Instant cutoff,
+                       @Param("reason") String reason);
 
     @Transactional
     @Modifying
     @Query("""
             update ExportJob j set j.status = com.cdcexport.export.job.JobStatus.FAILED, j.error = :error,
                    j.finishedAt = :now
-             where j.id = :id and j.heartbeatAt < :cutoff
-               and j.status in (com.cdcexport.export.job.JobStatus.QUEUED,
-                                com.cdcexport.export.job.JobStatus.RUNNING)""")
-    int failIfStale(@Param("id") UUID id, @Param("cutoff") Instant cutoff, @Param("error") String error,
-                    @Param("now") Instant now);
-
-    @Transactional
-    @Modifying
-    @Query("delete from ExportJob j where j.id = :id and j.status = com.cdcexport.export.job.JobStatus.QUEUED")
-    int deleteQueued(@Param("id") UUID id);
+             where j.id = :id and j.attempts = :attempt and j.status = com.cdcexport.export.job.JobStatus.RUNNING
+               and j.heartbeatAt < :cutoff""")
+    int failIfStale(@Param("id") UUID id, @Param("attempt") int attempt, @Param("cutoff") Instant cutoff,
+                    @Param("error") String error, @Param("now") Instant now);
 }

@@ -1,23 +1,29 @@
 package com.cdcexport.export.job;
 
 import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
-import java.util.Set;
+
+import jakarta.persistence.criteria.Predicate;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 
 import org.postgresql.util.PSQLException;
 
-import org.springframework.core.task.TaskRejectedException;
 import org.springframework.dao.DataIntegrityViolationException;
-import org.springframework.scheduling.concurrent.ThreadPoolTaskExecutor;
+import org.springframework.data.domain.PageRequest;
+import org.springframework.data.domain.Sort;
+import org.springframework.data.jpa.domain.Specification;
 import org.springframework.stereotype.Service;
 
+import com.cdcexport.config.CdcProperties;
 import com.cdcexport.export.ConsumerId;
 import com.cdcexport.export.ExportType;
+import com.cdcexport.export.capture.CaptureProgress;
 import com.cdcexport.export.file.ExportFileStore;
 
-/** Accepts export requests: records the job, enforces one export per consumer, hands it to the bounded executor. */
+/** Accepts, describes and cancels export jobs. Running them is the dispatcher's. */
 @Service
 public class ExportJobService {
 
@@ -26,53 +32,93 @@ public class ExportJobService {
 
     private final ExportJobRepository jobs;
     private final ExportFileStore files;
-    private final ExportRunner runner;
-    private final ThreadPoolTaskExecutor executor;
+    private final JobDispatcher dispatcher;
+    private final RunningJobs running;
     private final InstanceIdentity instance;
+    private final int queueCapacity;
     private final Clock clock;
-    /** Jobs accepted by this instance and not finished: the ones its heartbeat keeps alive. */
-    private final Set<UUID> inFlight = ConcurrentHashMap.newKeySet();
 
-    public ExportJobService(ExportJobRepository jobs, ExportFileStore files, ExportRunner runner,
-                            ThreadPoolTaskExecutor exportExecutor, InstanceIdentity instance, Clock clock) {
+    ExportJobService(ExportJobRepository jobs, ExportFileStore files, JobDispatcher dispatcher, RunningJobs running,
+                     InstanceIdentity instance, CdcProperties properties, Clock clock) {
         this.jobs = jobs;
         this.files = files;
-        this.runner = runner;
-        this.executor = exportExecutor;
+        this.dispatcher = dispatcher;
+        this.running = running;
         this.instance = instance;
+        this.queueCapacity = properties.jobs().queueCapacity();
         this.clock = clock;
     }
 
     /**
+     * Records a queued job (the 202 answers only once it is committed, so it survives this instance).
+     *
      * @throws ConsumerBusyException when the consumer already has a queued or running export (on any instance)
-     * @throws QueueFullException    when every worker is busy and the queue is full
+     * @throws QueueFullException    when the shared queue holds EXPORT_QUEUE_CAPACITY jobs already
      */
     public ExportJob submit(ExportType type, ConsumerId consumer) {
-        ExportJob job = record(type, consumer);
-        inFlight.add(job.getId());
-        try {
-            executor.execute(() -> {
-                try {
-                    runner.run(job);
-                } finally {
-                    inFlight.remove(job.getId());
-                }
-            });
-        } catch (TaskRejectedException e) {
-            inFlight.remove(job.getId());
-            jobs.deleteQueued(job.getId());
+        if (jobs.countByStatus(JobStatus.QUEUED) >= queueCapacity) {
             throw new QueueFullException();
         }
+        ExportJob job = record(type, consumer);
+        dispatcher.wakeUp();
         return job;
     }
 
-    Set<UUID> inFlight() {
-        return Set.copyOf(inFlight);
+    public Optional<JobView> find(UUID jobId) {
+        return jobs.findById(jobId).map(this::view);
+    }
+
+    /**
+     * Cancels a queued or running job, on whichever instance runs it; nothing it did takes effect.
+     *
+     * @throws JobFinishedException when the job has already finished
+     */
+    public Optional<JobView> cancel(UUID jobId) {
+        Optional<ExportJob> job = jobs.findById(jobId);
+        if (job.isEmpty()) {
+            return Optional.empty();
+        }
+        if (jobs.cancel(jobId, clock.instant()) != 1) {
+            throw new JobFinishedException(jobId, jobs.findById(jobId).map(ExportJob::status).orElseThrow());
+        }
+        // Running here: stop it now. Running elsewhere: that instance stops it at its next heartbeat.
+        running.progress(jobId).ifPresent(CaptureProgress::cancel);
+        return find(jobId);
+    }
+
+    /**
+     * Jobs newest first, optionally of one consumer and one status, {@code limit} at a time. The cursor is the
+     * position after the last job of the previous page (keyset pagination: stable while new jobs arrive).
+     */
+    public JobPage list(Optional<ConsumerId> consumer, Optional<JobStatus> status, int limit, Optional<JobCursor> after) {
+        Specification<ExportJob> filter = (root, query, cb) -> {
+            List<Predicate> conditions = new ArrayList<>();
+            consumer.ifPresent(c -> conditions.add(cb.equal(root.get("consumerId"), c.value())));
+            status.ifPresent(s -> conditions.add(cb.equal(root.get("status"), s)));
+            after.ifPresent(c -> conditions.add(cb.or(
+                    cb.lessThan(root.get("createdAt"), c.createdAt()),
+                    cb.and(cb.equal(root.get("createdAt"), c.createdAt()), cb.lessThan(root.get("id"), c.id())))));
+            return cb.and(conditions.toArray(Predicate[]::new));
+        };
+        Sort newestFirst = Sort.by(Sort.Order.desc("createdAt"), Sort.Order.desc("id"));
+        List<ExportJob> page = jobs.findAll(filter, PageRequest.of(0, limit + 1, newestFirst)).getContent();
+        List<ExportJob> shown = page.subList(0, Math.min(limit, page.size()));
+        String next = page.size() > limit ? JobCursor.after(shown.get(shown.size() - 1)).encode() : null;
+        return new JobPage(shown.stream().map(this::view).toList(), next);
+    }
+
+    /** The job as the API shows it, with live progress when this instance runs it. */
+    public JobView view(ExportJob job) {
+        Optional<CaptureProgress> live = job.status() == JobStatus.RUNNING ? running.progress(job.getId())
+                : Optional.empty();
+        long rows = live.map(CaptureProgress::rows).orElse(job.rowsExported());
+        Long total = live.map(CaptureProgress::totalRows).filter(t -> t >= 0).orElse(job.totalRows());
+        return JobView.of(job, rows, total);
     }
 
     private ExportJob record(ExportType type, ConsumerId consumer) {
         while (true) {
-            var now = clock.instant();
+            Instant now = clock.instant();
             String name = files.allocateName(type, consumer, now, jobs::existsByOutputFilename);
             try {
                 return jobs.save(ExportJob.queued(type, consumer, name, instance.value(), now));
@@ -116,6 +162,12 @@ public class ExportJobService {
     public static final class QueueFullException extends RuntimeException {
         QueueFullException() {
             super("Too many exports are queued; retry later");
+        }
+    }
+
+    public static final class JobFinishedException extends RuntimeException {
+        JobFinishedException(UUID jobId, JobStatus status) {
+            super("Job " + jobId + " has already finished (" + status.slug() + ")");
         }
     }
 }

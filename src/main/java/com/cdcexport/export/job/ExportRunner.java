@@ -10,6 +10,7 @@ import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 import com.cdcexport.export.ExportType;
+import com.cdcexport.export.capture.CaptureProgress;
 import com.cdcexport.export.capture.CaptureResult;
 import com.cdcexport.export.capture.ChangeCapture;
 import com.cdcexport.export.capture.Snapshot;
@@ -18,8 +19,8 @@ import com.cdcexport.export.file.ExportFileStore.PendingFile;
 import com.cdcexport.export.watermark.WatermarkService;
 
 /**
- * Runs one export: capture the rows into a temporary file, make it durable under its final name, then commit
- * job and watermark together. Any failure before the commit leaves no file and moves nothing.
+ * Runs one claimed export: capture the rows into a temporary file, make it durable under its final name, then
+ * commit job and watermark together. Any failure before the commit leaves no file and moves nothing.
  */
 @Component
 class ExportRunner {
@@ -31,45 +32,58 @@ class ExportRunner {
     private final ChangeCapture capture;
     private final ExportFileStore files;
     private final ExportCommitter committer;
+    private final RunningJobs running;
+    private final ExportMetrics metrics;
     private final Clock clock;
 
     ExportRunner(ExportJobRepository jobs, WatermarkService watermarks, ChangeCapture capture, ExportFileStore files,
-                 ExportCommitter committer, Clock clock) {
+                 ExportCommitter committer, RunningJobs running, ExportMetrics metrics, Clock clock) {
         this.jobs = jobs;
         this.watermarks = watermarks;
         this.capture = capture;
         this.files = files;
         this.committer = committer;
+        this.running = running;
+        this.metrics = metrics;
         this.clock = clock;
     }
 
+    /** @param job a job this instance has just claimed (status running, {@code job.attempts()} its claim) */
     void run(ExportJob job) {
+        CaptureProgress progress = running.start(job);
+        try {
+            execute(job, progress);
+        } finally {
+            running.finish(job);
+        }
+    }
+
+    private void execute(ExportJob job, CaptureProgress progress) {
         long start = System.nanoTime();
         Optional<Snapshot> previous;
         try {
             // Safe to read outside the capture transaction: only this job may move the watermark now, and the
             // commit's compare-and-set re-checks it.
             previous = watermarks.find(job.consumerId()).map(w -> new Snapshot(w.snapshot()));
-            if (jobs.markRunning(job.getId(), previous.map(Snapshot::text).orElse(null), clock.instant()) != 1) {
-                log.info("Job {} is no longer queued; not running it", job.getId());
-                return;
-            }
+            jobs.recordBaseSnapshot(job.getId(), job.attempts(), previous.map(Snapshot::text).orElse(null));
         } catch (RuntimeException e) {
-            fail(job, e);
+            fail(job, e, progress, start);
             return;
         }
         ExportEvents.started(job);
         try {
             Optional<Snapshot> since = job.exportType() == ExportType.FULL ? Optional.empty() : previous;
             CaptureResult result;
-            try (PendingFile file = files.create(job.outputFilename())) {
-                result = capture.export(job.exportType(), since, file.stream());
+            try (PendingFile file = files.create(job.outputFilename(), job.attempts())) {
+                result = capture.export(job.exportType(), since, file.stream(), progress);
                 file.publish();
             }
             commitOrDiscard(job, previous, result);
-            ExportEvents.completed(job, result.rows(), (System.nanoTime() - start) / 1e9);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            ExportEvents.completed(job, result.rows(), seconds);
+            metrics.completed(job.exportType(), result.rows(), seconds);
         } catch (Exception e) {
-            fail(job, e);
+            fail(job, e, progress, start);
         }
     }
 
@@ -82,16 +96,6 @@ class ExportRunner {
             }
             throw e;
         }
-    }
-
-    private String describe(ExportJob job, Exception e) {
-        String message = e.getMessage() == null ? "" : e.getMessage();
-        if (e instanceof IOException) {
-            // File-system messages are terse ("No space left on device", a bare path): say what was being done.
-            return "Cannot write export file " + job.outputFilename() + " in " + files.directory() + ": "
-                    + e.getClass().getSimpleName() + (message.isEmpty() ? "" : ": " + message);
-        }
-        return message.isEmpty() ? e.getClass().getSimpleName() : message;
     }
 
     /**
@@ -109,14 +113,26 @@ class ExportRunner {
         }
     }
 
-    private void fail(ExportJob job, Exception e) {
-        String error = describe(job, e);
+    private void fail(ExportJob job, Exception e, CaptureProgress progress, long start) {
+        String error = progress.isCancelled() ? "Cancelled on request" : describe(job, e);
         try {
-            jobs.markFailed(job.getId(), error, clock.instant());
+            jobs.markFailed(job.getId(), job.attempts(), error, clock.instant());
         } catch (RuntimeException markFailed) {
             log.warn("Could not record failure of job {} ({}); the reaper will", job.getId(), markFailed.toString());
         }
         ExportEvents.failed(job, error);
+        metrics.failed(job.exportType(), progress.isCancelled() ? "cancelled" : "failed",
+                (System.nanoTime() - start) / 1e9);
         log.debug("Export {} failed", job.getId(), e);
+    }
+
+    private String describe(ExportJob job, Exception e) {
+        String message = e.getMessage() == null ? "" : e.getMessage();
+        if (e instanceof IOException) {
+            // File-system messages are terse ("No space left on device", a bare path): say what was being done.
+            return "Cannot write export file " + job.outputFilename() + " in " + files.directory() + ": "
+                    + e.getClass().getSimpleName() + (message.isEmpty() ? "" : ": " + message);
+        }
+        return message.isEmpty() ? e.getClass().getSimpleName() : message;
     }
 }

@@ -12,7 +12,7 @@ import com.cdcexport.config.CdcProperties;
 class JobExecutorConfig {
 
     /**
-     * Bounded on both sides: a fixed number of workers and a fixed queue; a full queue is refused, not grown.
+     * The threads that run exports: a fixed number, fed by {@link JobDispatcher}.
      * Depending on the database beans makes the context shut this down first, so exports finishing during the
      * shutdown grace period still have their connections and their commit.
      */
@@ -25,7 +25,9 @@ class JobExecutorConfig {
         executor.setThreadNamePrefix("export-");
         executor.setCorePoolSize(properties.jobs().workers());
         executor.setMaxPoolSize(properties.jobs().workers());
-        executor.setQueueCapacity(properties.jobs().queueCapacity());
+        // The dispatcher hands over a job only while it holds one of `workers` permits; the small queue just absorbs
+        // the moment between a task releasing its permit and its thread becoming idle.
+        executor.setQueueCapacity(properties.jobs().workers());
         // On SIGTERM, running exports get the grace period to finish; anything cut off is cleaned up at next start.
         executor.setWaitForTasksToCompleteOnShutdown(true);
         executor.setAwaitTerminationMillis(shutdownGrace.toMillis());

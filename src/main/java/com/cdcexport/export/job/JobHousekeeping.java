@@ -5,8 +5,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.EnumSet;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
-import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,8 +20,9 @@ import com.cdcexport.config.CdcProperties;
 import com.cdcexport.export.file.ExportFileStore;
 
 /**
- * Keeps the job table honest across crashes: heartbeats for this instance's jobs, failing (and cleaning up after)
- * jobs whose instance died, and at start-up removing files that no committed job stands behind.
+ * Keeps the job table honest across crashes: heartbeats (with progress) for the jobs this instance runs, jobs
+ * whose instance died queued again for any instance to run (or failed after too many attempts), and at start-up
+ * the clean-up of what a previous life of this instance left behind.
  */
 @Component
 class JobHousekeeping implements SmartInitializingSingleton {
@@ -28,31 +30,27 @@ class JobHousekeeping implements SmartInitializingSingleton {
     private static final Logger log = LoggerFactory.getLogger(JobHousekeeping.class);
 
     private final ExportJobRepository jobs;
-    private final ExportJobService service;
+    private final RunningJobs running;
     private final ExportFileStore files;
     private final InstanceIdentity instance;
-    private final Duration staleAfter;
+    private final CdcProperties.Jobs settings;
     private final Clock clock;
 
-    JobHousekeeping(ExportJobRepository jobs, ExportJobService service, ExportFileStore files,
-                    InstanceIdentity instance, CdcProperties properties, Clock clock) {
+    JobHousekeeping(ExportJobRepository jobs, RunningJobs running, ExportFileStore files, InstanceIdentity instance,
+                    CdcProperties properties, Clock clock) {
         this.jobs = jobs;
-        this.service = service;
+        this.running = running;
         this.files = files;
         this.instance = instance;
-        this.staleAfter = properties.jobs().staleAfter();
+        this.settings = properties.jobs();
         this.clock = clock;
     }
 
-    /** Before the service takes requests: what a previous life of this instance left behind cannot be running. */
+    /** Before jobs are claimed: what this instance was running when it last stopped is not running any more. */
     @Override
     public void afterSingletonsInstantiated() {
-        for (ExportJob job : jobs.findByStatusInAndInstanceId(JobStatus.ACTIVE, instance.value())) {
-            if (jobs.markFailed(job.getId(), "Interrupted: instance " + instance.value() + " restarted",
-                    clock.instant()) == 1) {
-                files.delete(job.outputFilename());
-                ExportEvents.failed(job, "Interrupted: instance restarted");
-            }
+        for (ExportJob job : jobs.findByStatusAndInstanceId(JobStatus.RUNNING, instance.value())) {
+            release(job, clock.instant().plusSeconds(1), "Interrupted: instance " + instance.value() + " restarted");
         }
         reapStaleJobs();
         Set<String> active = new HashSet<>(jobs.findOutputFilenamesByStatusIn(JobStatus.ACTIVE));
@@ -60,33 +58,77 @@ class JobHousekeeping implements SmartInitializingSingleton {
         jobs.findOutputFilenamesByStatusIn(EnumSet.of(JobStatus.FAILED, JobStatus.CANCELLED)).forEach(files::delete);
     }
 
+    /**
+     * Marks this instance's running jobs alive and publishes their progress. A job that is no longer ours
+     * (cancelled through any instance, or taken for dead) is stopped here.
+     */
     @Scheduled(fixedDelayString = "${cdc.jobs.heartbeat-interval}")
     void heartbeat() {
-        Set<UUID> mine = service.inFlight();
-        if (mine.isEmpty()) {
-            return;
-        }
-        try {
-            jobs.heartbeat(mine, clock.instant());
-        } catch (RuntimeException e) {
-            log.warn("Heartbeat failed: {}", e.toString());
+        for (RunningJobs.Running r : running.all()) {
+            try {
+                long total = r.progress().totalRows();
+                int updated = jobs.heartbeat(r.job().getId(), r.job().attempts(), r.progress().rows(),
+                        total < 0 ? null : total, clock.instant());
+                if (updated == 0) {
+                    r.progress().cancel();
+                }
+            } catch (RuntimeException e) {
+                log.warn("Heartbeat of job {} failed: {}", r.job().getId(), e.toString());
+            }
         }
     }
 
     @Scheduled(fixedDelayString = "${cdc.jobs.heartbeat-interval}")
     void reapStaleJobs() {
         try {
-            Instant now = clock.instant();
-            Instant cutoff = now.minus(staleAfter);
-            for (ExportJob job : jobs.findByStatusInAndHeartbeatAtBefore(JobStatus.ACTIVE, cutoff)) {
-                String error = "Instance " + job.instanceId() + " stopped sending heartbeats";
-                if (jobs.failIfStale(job.getId(), cutoff, error, now) == 1) {
-                    files.delete(job.outputFilename());
-                    ExportEvents.failed(job, error);
-                }
+            Instant cutoff = clock.instant().minus(settings.staleAfter());
+            for (ExportJob job : jobs.findByStatusAndHeartbeatAtBefore(JobStatus.RUNNING, cutoff)) {
+                release(job, cutoff, "Instance " + job.instanceId() + " stopped sending heartbeats");
             }
         } catch (RuntimeException e) {
             log.warn("Reaping stale jobs failed: {}", e.toString());
+        }
+    }
+
+    /**
+     * With EXPORT_RETENTION set, deletes finished jobs older than that, with their files. Watermarks do not depend
+     * on job rows, so consumers lose nothing but the history.
+     */
+    @Scheduled(initialDelay = 1, fixedDelay = 10, timeUnit = TimeUnit.MINUTES)
+    void applyRetention() {
+        if (settings.retention() == null) {
+            return;
+        }
+        try {
+            Instant cutoff = clock.instant().minus(settings.retention());
+            List<ExportJob> expired = jobs.findByStatusInAndFinishedAtBefore(JobStatus.FINISHED, cutoff);
+            for (ExportJob job : expired) {
+                files.delete(job.outputFilename());
+                jobs.delete(job);
+            }
+            if (!expired.isEmpty()) {
+                log.info("Retention removed {} export jobs and their files older than {}", expired.size(),
+                        settings.retention());
+            }
+        } catch (RuntimeException e) {
+            log.warn("Applying retention failed: {}", e.toString());
+        }
+    }
+
+    /** Queues a job whose runner is gone again, or fails it once it has used up its attempts; removes its files. */
+    private void release(ExportJob job, Instant cutoff, String reason) {
+        boolean retry = job.attempts() < settings.maxAttempts();
+        int released = retry
+                ? jobs.requeueIfStale(job.getId(), job.attempts(), cutoff, reason + "; queued again")
+                : jobs.failIfStale(job.getId(), job.attempts(), cutoff,
+                        reason + "; failed after " + job.attempts() + " attempts", clock.instant());
+        if (released == 1) {
+            files.delete(job.outputFilename());
+            log.warn("Job {} (attempt {}): {}; {}", job.getId(), job.attempts(), reason,
+                    retry ? "queued again" : "failed");
+            if (!retry) {
+                ExportEvents.failed(job, reason);
+            }
         }
     }
 }

@@ -8,6 +8,7 @@ public enum JobStatus {
 
     /** The states the one-export-per-consumer rule counts (see the partial unique index in V3). */
     public static final Set<JobStatus> ACTIVE = EnumSet.of(QUEUED, RUNNING);
+    public static final Set<JobStatus> FINISHED = EnumSet.complementOf(EnumSet.of(QUEUED, RUNNING));
 
     public String slug() {
         return name().toLowerCase();

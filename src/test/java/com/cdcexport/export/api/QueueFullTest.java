@@ -37,10 +37,4 @@ class QueueFullTest extends IntegrationTest {
         assertThat(api.post("/exports/full", "c").status()).isEqualTo(202);
     }
 
-    private void awaitStatus(String jobId, String status) {
-        for (int i = 0; i < 500 && !status.equals(jobRow(jobId).get("status")); i++) {
-            sleep(10);
-        }
-        assertThat(jobRow(jobId).get("status")).isEqualTo(status);
-    }
 }

@@ -26,8 +26,8 @@ class ExportFileStoreTest {
     Path dir;
 
     private static CdcProperties outputIn(Path output) {
-        return new CdcProperties("", Path.of(".data/postgres"), output, 0, "", Duration.ofMinutes(10),
-                new CdcProperties.Jobs(2, 10, Duration.ofSeconds(5), Duration.ofSeconds(30)));
+        return new CdcProperties("", Path.of(".data/postgres"), output, 0, "", "", Duration.ofMinutes(10),
+                new CdcProperties.Jobs(2, 10, Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofMillis(500), 3, null));
     }
 
     private ExportFileStore store() {
@@ -45,28 +45,27 @@ class ExportFileStoreTest {
         ExportFileStore store = store();
         ConsumerId consumer = new ConsumerId("c");
         Files.writeString(dir.resolve("full_c_20260226T043000Z.csv"), "existing");
-        Files.writeString(dir.resolve("full_c_20260226T043000Z_2.csv.part"), "in progress");
 
-        assertThat(store.allocateName(ExportType.FULL, consumer, AT, n -> n.endsWith("_3.csv")))
-                .isEqualTo("full_c_20260226T043000Z_4.csv");
+        assertThat(store.allocateName(ExportType.FULL, consumer, AT, n -> n.endsWith("_2.csv")))
+                .isEqualTo("full_c_20260226T043000Z_3.csv");
     }
 
     @Test
     void publishMakesTheFileAppearOnlyWhenComplete() throws IOException {
         ExportFileStore store = store();
-        try (ExportFileStore.PendingFile file = store.create("a.csv")) {
+        try (ExportFileStore.PendingFile file = store.create("a.csv", 1)) {
             file.stream().write("id\n1\n".getBytes(StandardCharsets.UTF_8));
             assertThat(dir.resolve("a.csv")).doesNotExist();
-            assertThat(dir.resolve("a.csv.part")).exists();
+            assertThat(dir.resolve("a.csv.1.part")).exists();
             file.publish();
         }
         assertThat(dir.resolve("a.csv")).hasContent("id\n1");
-        assertThat(dir.resolve("a.csv.part")).doesNotExist();
+        assertThat(dir.resolve("a.csv.1.part")).doesNotExist();
     }
 
     @Test
     void unpublishedFileLeavesNothingBehind() throws IOException {
-        try (ExportFileStore.PendingFile file = store().create("b.csv")) {
+        try (ExportFileStore.PendingFile file = store().create("b.csv", 1)) {
             file.stream().write("partial".getBytes(StandardCharsets.UTF_8));
         }
         assertThat(dir).isEmptyDirectory();
@@ -76,13 +75,26 @@ class ExportFileStoreTest {
     void publishNeverOverwritesAnExistingFile() throws IOException {
         ExportFileStore store = store();
         Files.writeString(dir.resolve("c.csv"), "precious");
-        ExportFileStore.PendingFile file = store.create("c.csv");
+        ExportFileStore.PendingFile file = store.create("c.csv", 1);
         file.stream().write("new".getBytes(StandardCharsets.UTF_8));
 
         assertThatThrownBy(file::publish).hasMessageContaining("Refusing to overwrite");
         file.close();
         assertThat(dir.resolve("c.csv")).hasContent("precious");
-        assertThat(dir.resolve("c.csv.part")).doesNotExist();
+        assertThat(dir.resolve("c.csv.1.part")).doesNotExist();
+    }
+
+    @Test
+    void deleteRemovesTheFileAndEveryAttemptsTemporaryFile() throws IOException {
+        Files.writeString(dir.resolve("d.csv"), "x");
+        Files.writeString(dir.resolve("d.csv.1.part"), "x");
+        Files.writeString(dir.resolve("d.csv.2.part"), "x");
+        Files.writeString(dir.resolve("d.csv_2.csv"), "someone else's");
+
+        store().delete("d.csv");
+
+        assertThat(dir).isDirectoryNotContaining("glob:**/d.csv*.part").isDirectoryNotContaining("glob:**/d.csv");
+        assertThat(dir.resolve("d.csv_2.csv")).exists();
     }
 
     @Test
@@ -93,14 +105,14 @@ class ExportFileStoreTest {
 
     @Test
     void strayTemporaryFilesAreRemovedButActiveOnesKept() throws IOException {
-        Files.writeString(dir.resolve("old.csv.part"), "x");
-        Files.writeString(dir.resolve("live.csv.part"), "x");
+        Files.writeString(dir.resolve("old.csv.1.part"), "x");
+        Files.writeString(dir.resolve("live.csv.2.part"), "x");
         Files.writeString(dir.resolve("done.csv"), "x");
 
         store().removeStrayParts(Set.of("live.csv"));
 
-        assertThat(dir.resolve("old.csv.part")).doesNotExist();
-        assertThat(dir.resolve("live.csv.part")).exists();
+        assertThat(dir.resolve("old.csv.1.part")).doesNotExist();
+        assertThat(dir.resolve("live.csv.2.part")).exists();
         assertThat(dir.resolve("done.csv")).exists();
     }
 

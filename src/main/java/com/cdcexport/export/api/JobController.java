@@ -1,0 +1,141 @@
+package com.cdcexport.export.api;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Optional;
+import java.util.UUID;
+
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.tags.Tag;
+
+import org.springframework.core.io.FileSystemResource;
+import org.springframework.core.io.Resource;
+import org.springframework.http.ContentDisposition;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.DeleteMapping;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+
+import com.cdcexport.export.ConsumerId;
+import com.cdcexport.export.file.ExportFileStore;
+import com.cdcexport.export.job.JobCursor;
+import com.cdcexport.export.job.JobPage;
+import com.cdcexport.export.job.JobStatus;
+import com.cdcexport.export.job.JobView;
+import com.cdcexport.export.job.ExportJobService;
+
+/** Export jobs as a resource: follow one from the 202 to its file. */
+@Tag(name = "Jobs")
+@RestController
+@RequestMapping("/exports/jobs")
+class JobController {
+
+    static final MediaType TEXT_CSV = new MediaType("text", "csv", java.nio.charset.StandardCharsets.UTF_8);
+    private static final int MAX_LIMIT = 100;
+
+    private final ExportJobService jobs;
+    private final ExportFileStore files;
+
+    JobController(ExportJobService jobs, ExportFileStore files) {
+        this.jobs = jobs;
+        this.files = files;
+    }
+
+    @Operation(summary = "One job: status, live progress, file name, timings, error")
+    @ApiDocs.BadRequest
+    @ApiDocs.NotFound
+    @GetMapping("/{jobId}")
+    JobView get(@PathVariable UUID jobId) {
+        return jobs.find(jobId).orElseThrow(() -> new JobNotFoundException(jobId));
+    }
+
+    @Operation(summary = "Jobs, newest first",
+            description = "Pass nextCursor as cursor for the next page; it is null on the last page.")
+    @ApiDocs.BadRequest
+    @GetMapping
+    JobPage list(@Parameter(example = "consumer-1") @RequestParam(required = false) String consumerId,
+                 @Parameter(description = "queued, running, completed, failed or cancelled")
+                 @RequestParam(required = false) String status,
+                 @Parameter(description = "1 to 100") @RequestParam(defaultValue = "20") int limit,
+                 @RequestParam(required = false) String cursor) {
+        if (limit < 1 || limit > MAX_LIMIT) {
+            throw new InvalidParameterException("limit must be between 1 and " + MAX_LIMIT);
+        }
+        Optional<JobStatus> wanted = Optional.ofNullable(status).map(s -> Arrays.stream(JobStatus.values())
+                .filter(v -> v.slug().equals(s)).findFirst()
+                .orElseThrow(() -> new InvalidParameterException(
+                        "status must be one of queued, running, completed, failed, cancelled")));
+        Optional<JobCursor> after;
+        try {
+            after = Optional.ofNullable(cursor).map(JobCursor::decode);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidParameterException(e.getMessage());
+        }
+        return jobs.list(Optional.ofNullable(consumerId).map(ConsumerId::new), wanted, limit, after);
+    }
+
+    @Operation(summary = "Download a completed job's CSV file")
+    @ApiResponse(responseCode = "200", description = "The file", content = @Content(mediaType = "text/csv"))
+    @ApiDocs.NotFound
+    @ApiDocs.Conflict
+    @ApiResponse(responseCode = "410", description = "The file was removed (retention)",
+            content = @Content(mediaType = ApiDocs.PROBLEM))
+    @GetMapping("/{jobId}/file")
+    ResponseEntity<Resource> file(@PathVariable UUID jobId) {
+        JobView job = get(jobId);
+        if (!job.status().equals(JobStatus.COMPLETED.slug())) {
+            throw new JobNotCompletedException(job);
+        }
+        Path path = files.resolve(job.outputFilename());
+        if (!Files.isRegularFile(path)) {
+            throw new FileGoneException(job);
+        }
+        return ResponseEntity.ok()
+                .contentType(TEXT_CSV)
+                .header(HttpHeaders.CONTENT_DISPOSITION,
+                        ContentDisposition.attachment().filename(job.outputFilename()).build().toString())
+                .body(new FileSystemResource(path));
+    }
+
+    @Operation(summary = "Cancel a queued or running job", description = "Nothing the job did takes effect: "
+            + "no file, no watermark move.")
+    @ApiDocs.NotFound
+    @ApiDocs.Conflict
+    @DeleteMapping("/{jobId}")
+    JobView cancel(@PathVariable UUID jobId) {
+        return jobs.cancel(jobId).orElseThrow(() -> new JobNotFoundException(jobId));
+    }
+
+    static final class JobNotFoundException extends RuntimeException {
+        JobNotFoundException(UUID jobId) {
+            super("No export job " + jobId);
+        }
+    }
+
+    static final class JobNotCompletedException extends RuntimeException {
+        JobNotCompletedException(JobView job) {
+            super("Job " + job.jobId() + " is " + job.status() + "; its file is available once it is completed");
+        }
+    }
+
+    static final class FileGoneException extends RuntimeException {
+        FileGoneException(JobView job) {
+            super("The file of job " + job.jobId() + " (" + job.outputFilename() + ") has been removed");
+        }
+    }
+
+    static final class InvalidParameterException extends IllegalArgumentException {
+        InvalidParameterException(String message) {
+            super(message);
+        }
+    }
+}
