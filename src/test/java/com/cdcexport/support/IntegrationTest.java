@@ -125,10 +125,7 @@ public abstract class IntegrationTest {
     }
 
     protected void awaitStatus(String jobId, String status) {
-        for (int i = 0; i < 1_000 && !status.equals(jobRow(jobId).get("status")); i++) {
-            sleep(10);
-        }
-        assertThat(jobRow(jobId).get("status")).isEqualTo(status);
+        TestDatabase.awaitStatus(jobId, status);
     }
 
     protected Map<String, Object> jobRow(String jobId) {

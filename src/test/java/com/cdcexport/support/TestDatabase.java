@@ -53,12 +53,26 @@ public final class TestDatabase {
         return jdbc;
     }
 
+    public static String jobStatus(String jobId) {
+        return jdbc().queryForObject("SELECT status FROM export_jobs WHERE id = ?", String.class,
+                UUID.fromString(jobId));
+    }
+
+    /** Waits until an export job is in {@code wanted} (and fails the test if it never gets there). */
+    public static void awaitStatus(String jobId, String wanted) {
+        for (int i = 0; i < 3_000 && !wanted.equals(jobStatus(jobId)); i++) {
+            IntegrationTest.sleep(10);
+        }
+        if (!wanted.equals(jobStatus(jobId))) {
+            throw new AssertionError("job " + jobId + " is " + jobStatus(jobId) + ", not " + wanted);
+        }
+    }
+
     /** Waits for an export job to reach completed, failed or cancelled, and returns that status. */
     public static String awaitJob(String jobId) {
         long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
         while (System.nanoTime() < deadline) {
-            String status = jdbc().queryForObject("SELECT status FROM export_jobs WHERE id = ?", String.class,
-                    UUID.fromString(jobId));
+            String status = jobStatus(jobId);
             if (!status.equals("queued") && !status.equals("running")) {
                 return status;
             }

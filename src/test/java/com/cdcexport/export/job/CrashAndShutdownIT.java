@@ -54,7 +54,7 @@ class CrashAndShutdownIT {
         }
 
         assertThat(output.resolve(filename)).as("no complete-looking file").doesNotExist();
-        assertThat(status(jobId)).isEqualTo("running");
+        assertThat(TestDatabase.jobStatus(jobId)).isEqualTo("running");
         assertThat(watermarks(consumer)).isZero();
 
         try (ServiceProcess restarted = ServiceProcess.start(env)) {
@@ -87,7 +87,7 @@ class CrashAndShutdownIT {
             assertThat(exitCode).as(service.log()).isIn(0, 143);
         }
 
-        assertThat(status(started.field("jobId"))).isEqualTo("completed");
+        assertThat(TestDatabase.jobStatus(started.field("jobId"))).isEqualTo("completed");
         try (Stream<String> lines = Files.lines(output.resolve(started.field("outputFilename")))) {
             assertThat(lines.count()).isEqualTo(USERS + 1);
         }
@@ -131,10 +131,6 @@ class CrashAndShutdownIT {
             IntegrationTest.sleep(2);
         }
         throw new AssertionError("export never got going: " + part);
-    }
-
-    private static String status(String jobId) {
-        return jdbc.queryForObject("SELECT status FROM export_jobs WHERE id = ?", String.class, UUID.fromString(jobId));
     }
 
     private static int watermarks(String consumer) {
