@@ -53,6 +53,13 @@ public final class TestDatabase {
         return jdbc;
     }
 
+    /** An empty database but for {@code count} users: for tests that need exports that take a while. */
+    public static void resetWithUsers(int count) {
+        jdbc().execute(RESET_SQL);
+        jdbc().update("INSERT INTO users (name, email) SELECT 'User number ' || g, 'user' || g || '@example.com' "
+                + "FROM generate_series(1, ?) AS g", count);
+    }
+
     public static String jobStatus(String jobId) {
         return jdbc().queryForObject("SELECT status FROM export_jobs WHERE id = ?", String.class,
                 UUID.fromString(jobId));

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 
 import com.cdcexport.support.Api;
 import com.cdcexport.support.IntegrationTest;
+import com.cdcexport.support.UsersTableLock;
 
 class BadInputTest extends IntegrationTest {
 
@@ -78,17 +79,14 @@ class BadInputTest extends IntegrationTest {
     @Test
     void secondExportForBusyConsumerIs409NamingTheActiveJob() throws Exception {
         insertUsers(10);
-        try (var locker = openConnection()) {
-            locker.setAutoCommit(false);
-            // Holding this lock keeps the first export running while the second request arrives.
-            locker.createStatement().execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
+        try (UsersTableLock locker = UsersTableLock.acquire()) {
             Api.Response first = startExport("full", "busy");
 
             Api.Response second = api.post("/exports/delta", "busy");
             assertProblem(second, 409, first.field("jobId"));
             assertThat(second.field("activeJobId")).isEqualTo(first.field("jobId"));
             assertThat(api.post("/exports/full", "someone-else").status()).isEqualTo(202);
-            locker.rollback();
+            locker.release();
             assertThat(awaitJob(first.field("jobId"))).isEqualTo("completed");
         }
         assertThat(api.post("/exports/delta", "busy").status()).isEqualTo(202);

@@ -4,7 +4,6 @@ import static com.cdcexport.export.api.BadInputTest.assertProblem;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
-import java.sql.Connection;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -14,6 +13,7 @@ import tools.jackson.databind.JsonNode;
 
 import com.cdcexport.support.Api;
 import com.cdcexport.support.IntegrationTest;
+import com.cdcexport.support.UsersTableLock;
 
 /** Following an export from the 202 to its file with curl alone. */
 class JobApiTest extends IntegrationTest {
@@ -48,9 +48,7 @@ class JobApiTest extends IntegrationTest {
     @Test
     void runningJobShowsNoFileYetAndItsDownloadIsAConflict() throws Exception {
         insertUsers(10);
-        try (Connection locker = openConnection()) {
-            locker.setAutoCommit(false);
-            locker.createStatement().execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
+        try (UsersTableLock locker = UsersTableLock.acquire()) {
             String jobId = startExport("delta", "warehouse").field("jobId");
             awaitStatus(jobId, "running");
 
@@ -59,7 +57,7 @@ class JobApiTest extends IntegrationTest {
             assertThat(job.json().get("finishedAt").isNull()).isTrue();
             assertThat(job.json().get("rowsExported").asLong()).isZero();
             assertProblem(api.get("/exports/jobs/" + jobId + "/file", null), 409, "running");
-            locker.rollback();
+            locker.release();
             assertThat(awaitJob(jobId)).isEqualTo("completed");
         }
     }
@@ -143,9 +141,7 @@ class JobApiTest extends IntegrationTest {
         List<String> files = outputFiles();
         jdbc.update("UPDATE users SET name = 'changed'");
         String jobId;
-        try (Connection locker = openConnection()) {
-            locker.setAutoCommit(false);
-            locker.createStatement().execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
+        try (UsersTableLock locker = UsersTableLock.acquire()) {
             jobId = startExport("incremental", "warehouse").field("jobId");
             awaitStatus(jobId, "running");
 
@@ -153,7 +149,7 @@ class JobApiTest extends IntegrationTest {
 
             assertThat(cancelled.status()).as(cancelled.body()).isEqualTo(200);
             assertThat(cancelled.field("status")).isEqualTo("cancelled");
-            locker.rollback();
+            locker.release();
         }
         assertThat(awaitJob(jobId)).isEqualTo("cancelled");
         sleep(500);
@@ -169,9 +165,7 @@ class JobApiTest extends IntegrationTest {
     void cancellingAQueuedJobMeansItNeverRuns() throws Exception {
         insertUsers(10);
         String queued;
-        try (Connection locker = openConnection()) {
-            locker.setAutoCommit(false);
-            locker.createStatement().execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
+        try (UsersTableLock locker = UsersTableLock.acquire()) {
             // Two workers: occupy both, so the third job waits in the queue.
             String a = startExport("full", "a").field("jobId");
             String b = startExport("full", "b").field("jobId");
@@ -181,7 +175,7 @@ class JobApiTest extends IntegrationTest {
             assertThat(api.get("/exports/jobs/" + queued, null).field("status")).isEqualTo("queued");
 
             assertThat(api.send("DELETE", "/exports/jobs/" + queued, null).field("status")).isEqualTo("cancelled");
-            locker.rollback();
+            locker.release();
             awaitJob(a);
             awaitJob(b);
         }

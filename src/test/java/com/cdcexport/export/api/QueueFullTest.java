@@ -2,7 +2,6 @@ package com.cdcexport.export.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.sql.Connection;
 
 import org.junit.jupiter.api.Test;
 
@@ -10,6 +9,7 @@ import org.springframework.test.context.TestPropertySource;
 
 import com.cdcexport.support.Api;
 import com.cdcexport.support.IntegrationTest;
+import com.cdcexport.support.UsersTableLock;
 
 @TestPropertySource(properties = {"cdc.jobs.workers=1", "cdc.jobs.queue-capacity=1"})
 class QueueFullTest extends IntegrationTest {
@@ -17,9 +17,7 @@ class QueueFullTest extends IntegrationTest {
     @Test
     void fullQueueIs429WithRetryAfterAndRecordsNothing() throws Exception {
         insertUsers(10);
-        try (Connection locker = openConnection()) {
-            locker.setAutoCommit(false);
-            locker.createStatement().execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
+        try (UsersTableLock locker = UsersTableLock.acquire()) {
             Api.Response running = startExport("full", "a");
             awaitStatus(running.field("jobId"), "running");
             Api.Response queued = startExport("full", "b");
@@ -30,7 +28,7 @@ class QueueFullTest extends IntegrationTest {
             assertThat(refused.header("Retry-After")).isEqualTo("5");
             assertThat(jdbc.queryForObject("SELECT count(*) FROM export_jobs WHERE consumer_id = 'c'", Long.class))
                     .isZero();
-            locker.rollback();
+            locker.release();
             assertThat(awaitJob(running.field("jobId"))).isEqualTo("completed");
             assertThat(awaitJob(queued.field("jobId"))).isEqualTo("completed");
         }

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
 import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
@@ -19,6 +18,7 @@ import org.springframework.jdbc.core.JdbcTemplate;
 
 import com.cdcexport.support.Api;
 import com.cdcexport.support.IntegrationTest;
+import com.cdcexport.support.UsersTableLock;
 import com.cdcexport.support.ServiceProcess;
 import com.cdcexport.support.TestDatabase;
 
@@ -33,9 +33,7 @@ class CrashAndShutdownIT {
 
     @BeforeAll
     static void largeTable() {
-        jdbc.execute(TestDatabase.RESET_SQL);
-        jdbc.update("INSERT INTO users (name, email) SELECT 'User number ' || g, 'user' || g || '@example.com' "
-                + "FROM generate_series(1, ?) AS g", USERS);
+        TestDatabase.resetWithUsers(USERS);
     }
 
     @Test
@@ -101,10 +99,8 @@ class CrashAndShutdownIT {
         String consumer = "shared-" + UUID.randomUUID().toString().substring(0, 8);
         try (ServiceProcess first = ServiceProcess.start(env);
              ServiceProcess second = ServiceProcess.start(env);
-             Connection locker = TestDatabase.connect()) {
-            locker.setAutoCommit(false);
-            // Keeps the first instance's export running while the second instance is asked for the same consumer.
-            locker.createStatement().execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
+             // Keeps the first instance's export running while the second instance is asked for the same consumer.
+             UsersTableLock locker = UsersTableLock.acquire()) {
             Api.Response running = first.api().post("/exports/full", consumer);
             assertThat(running.status()).isEqualTo(202);
 
@@ -113,7 +109,7 @@ class CrashAndShutdownIT {
             assertThat(refused.field("activeJobId")).isEqualTo(running.field("jobId"));
             assertThat(second.api().post("/exports/full", consumer + "-other").status()).isEqualTo(202);
 
-            locker.rollback();
+            locker.release();
             assertThat(TestDatabase.awaitJob(running.field("jobId"))).isEqualTo("completed");
             Api.Response next = second.api().post("/exports/delta", consumer);
             assertThat(next.status()).isEqualTo(202);

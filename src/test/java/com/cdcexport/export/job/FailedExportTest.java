@@ -15,6 +15,7 @@ import org.springframework.boot.test.system.OutputCaptureExtension;
 
 import com.cdcexport.support.Api;
 import com.cdcexport.support.IntegrationTest;
+import com.cdcexport.support.UsersTableLock;
 
 /** A failed export moves nothing and leaves no file; the service keeps working. */
 @ExtendWith(OutputCaptureExtension.class)
@@ -29,15 +30,13 @@ class FailedExportTest extends IntegrationTest {
         jdbc.update("UPDATE users SET name = 'changed' WHERE id <= 10");
 
         Api.Response started;
-        try (Connection locker = openConnection()) {
-            locker.setAutoCommit(false);
-            locker.createStatement().execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
+        try (UsersTableLock locker = UsersTableLock.acquire()) {
             started = startExport("incremental", "warehouse");
-            int exportBackend = awaitBackendWaitingOnLock(locker);
-            try (Statement statement = locker.createStatement()) {
+            int exportBackend = awaitBackendWaitingOnLock();
+            try (Statement statement = locker.connection().createStatement()) {
                 statement.execute("SELECT pg_terminate_backend(" + exportBackend + ")");
             }
-            locker.rollback();
+            locker.release();
         }
 
         assertThat(awaitJob(started.field("jobId"))).isEqualTo("failed");
@@ -58,14 +57,12 @@ class FailedExportTest extends IntegrationTest {
         List<String> filesBefore = outputFiles();
 
         Api.Response started;
-        try (Connection locker = openConnection()) {
-            locker.setAutoCommit(false);
-            locker.createStatement().execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
+        try (UsersTableLock locker = UsersTableLock.acquire()) {
             started = startExport("delta", "warehouse");
-            awaitBackendWaitingOnLock(locker);
+            awaitBackendWaitingOnLock();
             // Someone else (a second service on a misconfigured database, an operator) moves the watermark.
             jdbc.update("UPDATE watermarks SET snapshot = pg_current_snapshot() WHERE consumer_id = 'warehouse'");
-            locker.rollback();
+            locker.release();
         }
         Map<String, Object> moved = watermarkRow("warehouse");
 
@@ -105,8 +102,8 @@ class FailedExportTest extends IntegrationTest {
                 + "FROM watermarks WHERE consumer_id = ?", consumer);
     }
 
-    /** The export's backend, once it blocks on the lock {@code locker} holds. */
-    private int awaitBackendWaitingOnLock(Connection locker) throws Exception {
+    /** The export's backend, once it blocks on the users table lock. */
+    private int awaitBackendWaitingOnLock() {
         for (int i = 0; i < 1_000; i++) {
             List<Integer> pids = jdbc.queryForList("SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                     + "AND datname = current_database() AND pid <> pg_backend_pid()", Integer.class);

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -21,6 +20,7 @@ import tools.jackson.databind.JsonNode;
 
 import com.cdcexport.support.Api;
 import com.cdcexport.support.IntegrationTest;
+import com.cdcexport.support.UsersTableLock;
 import com.cdcexport.support.ServiceProcess;
 import com.cdcexport.support.TestDatabase;
 
@@ -35,9 +35,7 @@ class JobsAcrossInstancesIT {
 
     @BeforeAll
     static void largeTable() {
-        jdbc.execute(TestDatabase.RESET_SQL);
-        jdbc.update("INSERT INTO users (name, email) SELECT 'User number ' || g, 'user' || g || '@example.com' "
-                + "FROM generate_series(1, ?) AS g", USERS);
+        TestDatabase.resetWithUsers(USERS);
     }
 
     private Map<String, String> env(String instanceId) {
@@ -51,9 +49,7 @@ class JobsAcrossInstancesIT {
     void jobQueuedBeforeARestartRunsAfterIt() throws Exception {
         String running;
         String queued;
-        try (Connection locker = TestDatabase.connect()) {
-            locker.setAutoCommit(false);
-            locker.createStatement().execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
+        try (UsersTableLock locker = UsersTableLock.acquire()) {
             try (ServiceProcess service = ServiceProcess.start(env("restarting"))) {
                 running = service.api().post("/exports/full", "first").field("jobId");
                 TestDatabase.awaitStatus(running, "running");
@@ -61,7 +57,7 @@ class JobsAcrossInstancesIT {
                 assertThat(TestDatabase.jobStatus(queued)).isEqualTo("queued");
                 service.kill();
             }
-            locker.rollback();
+            locker.release();
         }
 
         try (ServiceProcess restarted = ServiceProcess.start(env("restarting"))) {
@@ -80,15 +76,13 @@ class JobsAcrossInstancesIT {
              ServiceProcess b = ServiceProcess.start(env("instance-b"))) {
             String first;
             String second;
-            try (Connection locker = TestDatabase.connect()) {
-                locker.setAutoCommit(false);
-                locker.createStatement().execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
+            try (UsersTableLock locker = UsersTableLock.acquire()) {
                 // Both requests go to A, which has one worker: B must claim the other job from the shared queue.
                 first = a.api().post("/exports/full", "one").field("jobId");
                 second = a.api().post("/exports/full", "two").field("jobId");
                 TestDatabase.awaitStatus(first, "running");
                 TestDatabase.awaitStatus(second, "running");
-                locker.rollback();
+                locker.release();
             }
             assertThat(instanceOf(first)).isNotEqualTo(instanceOf(second));
             String onA = instanceOf(first).equals("instance-a") ? first : second;

@@ -16,6 +16,7 @@ import com.cdcexport.config.InvalidSettingException;
 import com.cdcexport.export.ExportType;
 import com.cdcexport.support.Api;
 import com.cdcexport.support.IntegrationTest;
+import com.cdcexport.support.UsersTableLock;
 
 @TestPropertySource(properties = {"cdc.jobs.retention=1h", "cdc.schedules=scheduled=delta@0 0 0 1 1 *"})
 class SchedulesAndRetentionTest extends IntegrationTest {
@@ -58,14 +59,12 @@ class SchedulesAndRetentionTest extends IntegrationTest {
         assertThat(awaitJob(jobId)).isEqualTo("completed");
         assertThat(column(readCsv((String) jobRow(jobId).get("output_filename")), "operation")).hasSize(5);
 
-        try (var locker = openConnection()) {
-            locker.setAutoCommit(false);
-            locker.createStatement().execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
+        try (UsersTableLock locker = UsersTableLock.acquire()) {
             Api.Response running = startExport("full", "scheduled");
             schedules.fire(schedule);
             assertThat(jdbc.queryForObject("SELECT count(*) FROM export_jobs WHERE consumer_id = 'scheduled'",
                     Long.class)).as("the busy consumer's scheduled export was skipped").isEqualTo(2);
-            locker.rollback();
+            locker.release();
             awaitJob(running.field("jobId"));
         } catch (java.sql.SQLException e) {
             throw new IllegalStateException(e);
