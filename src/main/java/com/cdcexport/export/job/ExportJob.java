@@ -134,10 +134,6 @@ public class ExportJob implements Persistable<UUID> {
         return attempts;
     }
 
-    public String baseSnapshot() {
-        return baseSnapshot;
-    }
-
     public String snapshot() {
         return snapshot;
     }

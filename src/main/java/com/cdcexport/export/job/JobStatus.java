@@ -13,8 +13,4 @@ public enum JobStatus {
     public String slug() {
         return name().toLowerCase();
     }
-
-    public boolean isTerminal() {
-        return !ACTIVE.contains(this);
-    }
 }
