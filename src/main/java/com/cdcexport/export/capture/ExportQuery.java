@@ -51,9 +51,12 @@ final class ExportQuery {
 
     /** COPY ... TO STDOUT: PostgreSQL renders and quotes the CSV (RFC 4180) itself, at server speed. */
     String copySql() {
-        String columns = type == ExportType.DELTA ? "operation, " + FORMATTED_COLUMNS : FORMATTED_COLUMNS;
-        // change_xid orders several changes of one id (a hard delete, then a re-insert) as they happened.
-        return "COPY (SELECT " + columns + " FROM (" + selection() + ") AS changes ORDER BY id, change_xid)"
+        boolean delta = type == ExportType.DELTA;
+        String columns = delta ? "operation, " + FORMATTED_COLUMNS : FORMATTED_COLUMNS;
+        // In a delta one id can appear twice (a hard delete, then a re-insert): change_xid keeps them in the order
+        // they happened. Elsewhere ids are unique, and ordering by id alone lets the primary key supply the order.
+        String order = delta ? "id, change_xid" : "id";
+        return "COPY (SELECT " + columns + " FROM (" + selection() + ") AS changes ORDER BY " + order + ")"
                 + " TO STDOUT WITH (FORMAT csv, HEADER)";
     }
 

@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# Benchmark of the export path against PostgreSQL itself, measured side by side in one run.
+#
+#   bench/run.sh [--rows 1000000] [--rounds 5] [--big-rows 0]
+#
+# Creates a scratch database on the local server (PGHOST/PGPORT/PGUSER, default 127.0.0.1:5432 postgres), starts the
+# packaged service on it, and interleaves rounds of `psql \copy` and the service's export of the same query in the
+# same CSV format. Prints every target of issue 6 as median [min–max] of per-round ratios, plus rows/s and MB/s.
+# Job durations are the service's own (start to commit, from its job resource). It never fails on timing.
+# --big-rows M (e.g. 10000000) adds the linearity run and the heap figure with -Xmx128m; it takes a while.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROWS=1000000
+ROUNDS=5
+BIG_ROWS=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --rows) ROWS=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --big-rows) BIG_ROWS=$2; shift 2 ;;
+    *) echo "usage: bench/run.sh [--rows N] [--rounds R] [--big-rows M]" >&2; exit 2 ;;
+  esac
+done
+
+export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
+DB=cdc_bench
+PORT=${BENCH_PORT:-18080}
+WORK=$(mktemp -d /tmp/cdc-bench.XXXXXX)
+SVC=""
+trap '[ -n "$SVC" ] && kill "$SVC" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+
+JAR=$(ls target/cdc-export-*.jar 2>/dev/null | head -n 1 || true)
+if [ -z "$JAR" ]; then
+  ./mvnw -q -B package -DskipTests
+  JAR=$(ls target/cdc-export-*.jar | head -n 1)
+fi
+
+now() { date +%s.%N; }
+calc() { echo "scale=6; $*" | bc; }
+# median [min–max] of the numbers on stdin
+summary() { sort -g | awk '{v[NR]=$1} END {m = NR % 2 ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2;
+  printf "%.3f [%.3f–%.3f]", m, v[1], v[NR]}'; }
+
+fresh_db() { psql -q -d postgres -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >/dev/null; }
+
+# start_service DB SEED_USERS JAVA_OPTS: sets SVC (pid) and STARTUP (seconds to /health answering)
+start_service() {
+  local t0
+  t0=$(now)
+  DATABASE_URL="postgresql://$PGUSER@$PGHOST:$PGPORT/$1" PORT=$PORT EXPORT_OUTPUT_DIR="$WORK/out" SEED_USERS=$2 \
+    EXPORT_WORKERS=4 java $3 -jar "$JAR" > "$WORK/service.log" 2>&1 &
+  SVC=$!
+  until curl -sf "localhost:$PORT/health" >/dev/null; do
+    kill -0 "$SVC" 2>/dev/null || { tail -20 "$WORK/service.log"; exit 1; }
+    sleep 0.02
+  done
+  STARTUP=$(calc "$(now) - $t0")
+}
+stop_service() { kill "$SVC"; wait "$SVC" 2>/dev/null || true; SVC=""; }
+await_seeded() { until grep -qE 'Seeded [0-9]+ users|seeding skipped' "$WORK/service.log"; do sleep 0.1; done
+  grep -oE 'Seeded [0-9]+ users in [0-9.]+ s' "$WORK/service.log" | grep -oE '[0-9.]+ s$' | tr -d ' s'; }
+
+# export TYPE CONSUMER: prints the job's durationSeconds once it completed
+export_job() {
+  local job status
+  job=$(curl -s -X POST "localhost:$PORT/exports/$1" -H "X-Consumer-ID: $2" | jq -r .jobId)
+  while :; do
+    status=$(curl -s "localhost:$PORT/exports/jobs/$job")
+    case $(jq -r .status <<<"$status") in
+      completed) jq -r .durationSeconds <<<"$status"; LAST_FILE=$(jq -r .outputFilename <<<"$status"); return ;;
+      failed|cancelled) echo "export failed: $status" >&2; exit 1 ;;
+    esac
+    sleep 0.01
+  done
+}
+
+# The service's own SELECT for each export (see ExportQuery), so psql runs exactly the same work.
+TS="'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'"
+COLUMNS="id, name, email, to_char(created_at AT TIME ZONE 'UTC', $TS) AS created_at, \
+to_char(updated_at AT TIME ZONE 'UTC', $TS) AS updated_at, is_deleted::text AS is_deleted"
+window() { echo "change_xid >= pg_snapshot_xmin('$1'::pg_snapshot) AND NOT pg_visible_in_snapshot(change_xid, '$1'::pg_snapshot)"; }
+psql_copy() { # WHERE-clause → seconds
+  local t0
+  t0=$(now)
+  psql -q -d "$DB" -c "\\copy (SELECT $COLUMNS FROM users WHERE NOT is_deleted AND $1 ORDER BY id) TO '$WORK/psql.csv' WITH (FORMAT csv, HEADER)"
+  calc "$(now) - $t0"
+}
+snapshot_of() { psql -At -d "$DB" -c "SELECT snapshot::text FROM watermarks WHERE consumer_id = '$1'"; }
+
+echo "== CDC export benchmark: $ROWS rows, $ROUNDS rounds, $(nproc) cores, $(date -u +%FT%TZ)"
+
+# --- seeding and start-up ------------------------------------------------------------------------------------------
+fresh_db cdc_bench_small
+start_service cdc_bench_small 100000 ""
+small_startup=$STARTUP
+small_seed=$(await_seeded)
+stop_service
+
+fresh_db "$DB"
+start_service "$DB" "$ROWS" ""
+seed_time=$(await_seeded)
+psql -q -d "$DB" -c "VACUUM ANALYZE users" >/dev/null
+
+# --- full export vs psql --------------------------------------------------------------------------------------------
+: > "$WORK/full.ratios"; : > "$WORK/full.service"
+identical=yes
+for r in $(seq 1 "$ROUNDS"); do
+  p=$(psql_copy "TRUE")
+  s=$(export_job full "full-$r")
+  cmp -s "$WORK/psql.csv" "$WORK/out/$LAST_FILE" || identical=no
+  rm -f "$WORK/out/$LAST_FILE"
+  calc "$s / $p" >> "$WORK/full.ratios"; echo "$s" >> "$WORK/full.service"
+done
+bytes=$(stat -c %s "$WORK/psql.csv")
+live=$(psql -At -d "$DB" -c "SELECT count(*) FROM users WHERE NOT is_deleted")
+
+# --- incremental with 1% and 0.01% changed --------------------------------------------------------------------------
+export_job full inc >/dev/null; rm -f "$WORK/out/$LAST_FILE"
+: > "$WORK/inc.ratios"; : > "$WORK/tiny.ms"
+for r in $(seq 1 "$ROUNDS"); do
+  psql -q -d "$DB" -c "UPDATE users SET name = name WHERE id % 100 = $r" >/dev/null
+  p=$(psql_copy "$(window "$(snapshot_of inc)")")
+  s=$(export_job incremental inc); rm -f "$WORK/out/$LAST_FILE"
+  calc "$s / $p" >> "$WORK/inc.ratios"
+  psql -q -d "$DB" -c "UPDATE users SET name = name WHERE id % 10000 = $r" >/dev/null
+  s=$(export_job incremental inc); rm -f "$WORK/out/$LAST_FILE"
+  calc "$s * 1000" >> "$WORK/tiny.ms"
+done
+
+# --- /health while 4 full exports run -------------------------------------------------------------------------------
+: > "$WORK/health.ms"
+for c in 1 2 3 4; do curl -s -X POST "localhost:$PORT/exports/full" -H "X-Consumer-ID: load-$c" >/dev/null; done
+while [ "$(curl -s "localhost:$PORT/exports/jobs?status=running" | jq '.jobs | length')" != 0 ] \
+   || [ "$(curl -s "localhost:$PORT/exports/jobs?status=queued" | jq '.jobs | length')" != 0 ]; do
+  for _ in $(seq 1 20); do curl -s -o /dev/null -w '%{time_total}\n' "localhost:$PORT/health" >> "$WORK/health.ms.s"; done
+done
+awk '{printf "%.3f\n", $1 * 1000}' "$WORK/health.ms.s" > "$WORK/health.ms"
+health_n=$(wc -l < "$WORK/health.ms")
+health_p99=$(sort -g "$WORK/health.ms" | awk -v n="$health_n" '{v[NR]=$1} END {i=int(n*0.99); if (i<1) i=1; print v[i]}')
+rm -f "$WORK"/out/*.csv
+stop_service
+
+# --- the capture trigger's cost on writers --------------------------------------------------------------------------
+printf '\\set id random(1, %d)\nUPDATE users SET name = name WHERE id = :id;\n' "$ROWS" > "$WORK/update.sql"
+: > "$WORK/trigger.ratios"
+for r in $(seq 1 3); do
+  with=$(pgbench -n -q -c 2 -j 2 -T 5 -f "$WORK/update.sql" "$DB" 2>/dev/null | grep -oE 'tps = [0-9.]+' | head -1 | grep -oE '[0-9.]+')
+  psql -q -d "$DB" -c "ALTER TABLE users DISABLE TRIGGER users_capture_change" >/dev/null
+  without=$(pgbench -n -q -c 2 -j 2 -T 5 -f "$WORK/update.sql" "$DB" 2>/dev/null | grep -oE 'tps = [0-9.]+' | head -1 | grep -oE '[0-9.]+')
+  psql -q -d "$DB" -c "ALTER TABLE users ENABLE TRIGGER users_capture_change" >/dev/null
+  calc "$with / $without" >> "$WORK/trigger.ratios"
+done
+
+# --- report ---------------------------------------------------------------------------------------------------------
+full_median=$(summary < "$WORK/full.service" | cut -d' ' -f1)
+printf '\n%-62s %s\n' "measure" "result (target)"
+printf '%-62s %s (≤ 1.10)\n' "full export $ROWS rows: job / psql \\copy" "$(summary < "$WORK/full.ratios")"
+printf '%-62s %s rows/s, %s MB/s; output identical to psql: %s\n' "  full export throughput (median)" \
+  "$(calc "$live / $full_median" | cut -d. -f1)" "$(calc "$bytes / 1048576 / $full_median" | cut -c1-6)" "$identical"
+printf '%-62s %s (≤ 1.10)\n' "incremental, 1% changed: job / psql same query" "$(summary < "$WORK/inc.ratios")"
+printf '%-62s %s ms (< 100)\n' "incremental, 0.01% changed: job duration" "$(summary < "$WORK/tiny.ms")"
+printf '%-62s %s s / %s s (≤ 2 / ≤ 15, the latter at 1M rows)\n' "seeding 100,000 / $ROWS users" "$small_seed" "$seed_time"
+printf '%-62s %s s (≤ 8)\n' "start-up to healthy, 100k seed" "$small_startup"
+printf '%-62s %s ms over %s requests (< 100)\n' "/health p99 while 4 full exports run" "$health_p99" "$health_n"
+printf '%-62s %s (≥ 0.9)\n' "update throughput with / without capture trigger" "$(summary < "$WORK/trigger.ratios")"
+
+if [ "$BIG_ROWS" -gt 0 ]; then
+  fresh_db cdc_bench_big
+  psql -q -d cdc_bench_big -c "SELECT 1" >/dev/null
+  start_service cdc_bench_big 0 "-Xmx128m"
+  psql -q -d cdc_bench_big -c "INSERT INTO users (name, email) SELECT 'User ' || g, 'user' || g || '@example.com' FROM generate_series(1, $BIG_ROWS) g" \
+    -c "VACUUM ANALYZE users" >/dev/null
+  max_heap=0
+  job=$(curl -s -X POST "localhost:$PORT/exports/full" -H "X-Consumer-ID: big" | jq -r .jobId)
+  while [ "$(curl -s "localhost:$PORT/exports/jobs/$job" | jq -r .status)" = running ] \
+     || [ "$(curl -s "localhost:$PORT/exports/jobs/$job" | jq -r .status)" = queued ]; do
+    heap=$(curl -s "localhost:$PORT/actuator/prometheus" | awk '/^jvm_memory_used_bytes\{.*area="heap"/ {s += $2} END {printf "%d", s}')
+    [ "$heap" -gt "$max_heap" ] && max_heap=$heap
+    sleep 0.2
+  done
+  big=$(curl -s "localhost:$PORT/exports/jobs/$job")
+  printf '%-62s %s (completed: %s; ≤ 10.5)\n' "full export $BIG_ROWS / $ROWS rows: duration ratio" \
+    "$(calc "$(jq -r .durationSeconds <<<"$big") / $full_median" | cut -c1-6)" "$(jq -r .status <<<"$big")"
+  printf '%-62s %s MiB\n' "  max heap used during it with -Xmx128m" "$((max_heap / 1048576))"
+  stop_service
+  psql -q -d postgres -c "DROP DATABASE cdc_bench_big WITH (FORCE)" >/dev/null
+fi
+psql -q -d postgres -c "DROP DATABASE IF EXISTS cdc_bench_small WITH (FORCE)" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
