@@ -24,6 +24,7 @@ while [ $# -gt 0 ]; do
 done
 
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
+export PGOPTIONS='-c client_min_messages=warning'
 DB=cdc_bench
 PORT=${BENCH_PORT:-18080}
 WORK=$(mktemp -d /tmp/cdc-bench.XXXXXX)
@@ -61,14 +62,15 @@ stop_service() { kill "$SVC"; wait "$SVC" 2>/dev/null || true; SVC=""; }
 await_seeded() { until grep -qE 'Seeded [0-9]+ users|seeding skipped' "$WORK/service.log"; do sleep 0.1; done
   grep -oE 'Seeded [0-9]+ users in [0-9.]+ s' "$WORK/service.log" | grep -oE '[0-9.]+ s$' | tr -d ' s'; }
 
-# export TYPE CONSUMER: prints the job's durationSeconds once it completed
+# export_job TYPE CONSUMER: prints the job's durationSeconds once it completed; its file name goes to $WORK/last
+# (callers run it in a subshell, so a variable would not reach them)
 export_job() {
   local job status
   job=$(curl -s -X POST "localhost:$PORT/exports/$1" -H "X-Consumer-ID: $2" | jq -r .jobId)
   while :; do
     status=$(curl -s "localhost:$PORT/exports/jobs/$job")
     case $(jq -r .status <<<"$status") in
-      completed) jq -r .durationSeconds <<<"$status"; LAST_FILE=$(jq -r .outputFilename <<<"$status"); return ;;
+      completed) jq -r .durationSeconds <<<"$status"; jq -r .outputFilename <<<"$status" > "$WORK/last"; return ;;
       failed|cancelled) echo "export failed: $status" >&2; exit 1 ;;
     esac
     sleep 0.01
@@ -108,23 +110,23 @@ identical=yes
 for r in $(seq 1 "$ROUNDS"); do
   p=$(psql_copy "TRUE")
   s=$(export_job full "full-$r")
-  cmp -s "$WORK/psql.csv" "$WORK/out/$LAST_FILE" || identical=no
-  rm -f "$WORK/out/$LAST_FILE"
+  cmp -s "$WORK/psql.csv" "$WORK/out/$(cat "$WORK/last")" || identical=no
+  rm -f "$WORK/out/$(cat "$WORK/last")"
   calc "$s / $p" >> "$WORK/full.ratios"; echo "$s" >> "$WORK/full.service"
 done
 bytes=$(stat -c %s "$WORK/psql.csv")
 live=$(psql -At -d "$DB" -c "SELECT count(*) FROM users WHERE NOT is_deleted")
 
 # --- incremental with 1% and 0.01% changed --------------------------------------------------------------------------
-export_job full inc >/dev/null; rm -f "$WORK/out/$LAST_FILE"
+export_job full inc >/dev/null; rm -f "$WORK/out/$(cat "$WORK/last")"
 : > "$WORK/inc.ratios"; : > "$WORK/tiny.ms"
 for r in $(seq 1 "$ROUNDS"); do
   psql -q -d "$DB" -c "UPDATE users SET name = name WHERE id % 100 = $r" >/dev/null
   p=$(psql_copy "$(window "$(snapshot_of inc)")")
-  s=$(export_job incremental inc); rm -f "$WORK/out/$LAST_FILE"
+  s=$(export_job incremental inc); rm -f "$WORK/out/$(cat "$WORK/last")"
   calc "$s / $p" >> "$WORK/inc.ratios"
   psql -q -d "$DB" -c "UPDATE users SET name = name WHERE id % 10000 = $r" >/dev/null
-  s=$(export_job incremental inc); rm -f "$WORK/out/$LAST_FILE"
+  s=$(export_job incremental inc); rm -f "$WORK/out/$(cat "$WORK/last")"
   calc "$s * 1000" >> "$WORK/tiny.ms"
 done
 
@@ -145,9 +147,9 @@ stop_service
 printf '\\set id random(1, %d)\nUPDATE users SET name = name WHERE id = :id;\n' "$ROWS" > "$WORK/update.sql"
 : > "$WORK/trigger.ratios"
 for r in $(seq 1 3); do
-  with=$(pgbench -n -q -c 2 -j 2 -T 5 -f "$WORK/update.sql" "$DB" 2>/dev/null | grep -oE 'tps = [0-9.]+' | head -1 | grep -oE '[0-9.]+')
+  with=$(pgbench -n -c 2 -j 2 -T 5 -f "$WORK/update.sql" "$DB" 2>/dev/null | grep -oE 'tps = [0-9.]+' | head -1 | grep -oE '[0-9.]+')
   psql -q -d "$DB" -c "ALTER TABLE users DISABLE TRIGGER users_capture_change" >/dev/null
-  without=$(pgbench -n -q -c 2 -j 2 -T 5 -f "$WORK/update.sql" "$DB" 2>/dev/null | grep -oE 'tps = [0-9.]+' | head -1 | grep -oE '[0-9.]+')
+  without=$(pgbench -n -c 2 -j 2 -T 5 -f "$WORK/update.sql" "$DB" 2>/dev/null | grep -oE 'tps = [0-9.]+' | head -1 | grep -oE '[0-9.]+')
   psql -q -d "$DB" -c "ALTER TABLE users ENABLE TRIGGER users_capture_change" >/dev/null
   calc "$with / $without" >> "$WORK/trigger.ratios"
 done
