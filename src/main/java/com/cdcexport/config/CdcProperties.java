@@ -30,7 +30,8 @@ public record CdcProperties(
         @DefaultValue("") String schedules,
         /* How often tombstones of hard-deleted rows that every consumer has passed are removed. */
         @DefaultValue("10m") @NotNull Duration tombstonePruneInterval,
-        @Valid @NotNull @DefaultValue Jobs jobs) {
+        @Valid @NotNull @DefaultValue Jobs jobs,
+        @Valid @NotNull @DefaultValue Auth auth) {
 
     public record Jobs(
             /* Exports running at once; each holds one database connection while it reads. */
@@ -46,5 +47,22 @@ public record CdcProperties(
             @DefaultValue("3") @Min(1) @Max(100) int maxAttempts,
             /* Completed files and finished job rows older than this are deleted; empty keeps them forever. */
             Duration retention) {
+    }
+
+    public record Auth(
+            /* api-key: every /exports request needs a consumer's key; off: the X-Consumer-ID header is trusted. */
+            @DefaultValue("api-key") @NotNull AuthMode mode,
+            /* Bearer token of /consumers and of the actuator endpoints other than health; empty disables them. */
+            @DefaultValue("") String adminToken,
+            /* consumer=key entries separated by ';', registered at start-up (docker compose's .env uses it). */
+            @DefaultValue("") String consumerApiKeys,
+            /* How long a consumer's previous keys keep working after a rotation. */
+            @DefaultValue("24h") @NotNull Duration keyRotationOverlap,
+            /* Requests per minute and consumer (token bucket, per instance); 0 disables the limit. */
+            @DefaultValue("600") @Min(0) @Max(1_000_000) int rateLimitPerMinute) {
+    }
+
+    public enum AuthMode {
+        API_KEY, OFF
     }
 }

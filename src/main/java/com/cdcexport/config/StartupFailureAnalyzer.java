@@ -37,9 +37,18 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
             Map.entry("cdc.jobs.poll-interval", "EXPORT_POLL_INTERVAL"),
             Map.entry("cdc.jobs.max-attempts", "EXPORT_MAX_ATTEMPTS"),
             Map.entry("cdc.jobs.retention", "EXPORT_RETENTION"),
+            Map.entry("cdc.auth.mode", "AUTH_MODE"),
+            Map.entry("cdc.auth.admin-token", "ADMIN_TOKEN"),
+            Map.entry("cdc.auth.consumer-api-keys", "CONSUMER_API_KEYS"),
+            Map.entry("cdc.auth.key-rotation-overlap", "KEY_ROTATION_OVERLAP"),
+            Map.entry("cdc.auth.rate-limit-per-minute", "RATE_LIMIT_PER_MINUTE"),
             Map.entry("server.port", "PORT"),
             Map.entry("logging.level.root", "LOG_LEVEL"),
             Map.entry("spring.lifecycle.timeout-per-shutdown-phase", "EXPORT_SHUTDOWN_GRACE"));
+
+    /** Their values never appear in a message. */
+    private static final java.util.Set<String> SECRETS = java.util.Set.of("cdc.auth.admin-token",
+            "cdc.auth.consumer-api-keys");
 
     private final Environment environment;
 
@@ -86,7 +95,7 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
         // Validation reports Java field names (cdc.seedUsers); the table uses the canonical form (cdc.seed-users).
         String canonical = property.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase();
         String variable = ENVIRONMENT_VARIABLES.getOrDefault(canonical, canonical);
-        String value = resolvedValue(canonical);
+        String value = SECRETS.contains(canonical) ? null : resolvedValue(canonical);
         return analysis("Invalid configuration: " + variable + (value == null ? "" : "='" + value + "'") + ": "
                 + reason, "Fix " + variable + " and start again.", cause);
     }

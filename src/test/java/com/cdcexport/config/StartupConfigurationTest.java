@@ -3,6 +3,7 @@ package com.cdcexport.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -11,8 +12,10 @@ import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.context.ConfigurableApplicationContext;
 
 import com.cdcexport.CdcExportApplication;
+import com.cdcexport.support.TestDatabase;
 
 /** A bad setting stops start-up with one line that names the environment variable to fix. */
 @ExtendWith(OutputCaptureExtension.class)
@@ -43,5 +46,32 @@ class StartupConfigurationTest {
                 .run("--cdc.database-url=" + url).close())
                 .hasStackTraceContaining("DATABASE_URL is not a PostgreSQL URL");
         assertThat(output.getOut()).doesNotContain(":pw@");
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "--cdc.auth.mode=api-key | AUTH_MODE=api-key needs ADMIN_TOKEN",
+            "--cdc.auth.admin-token=tooShortSecretValue1 | ADMIN_TOKEN must be at least 32 characters",
+            "--cdc.auth.consumer-api-keys=alpha=tooShortSecretValue1 | CONSUMER_API_KEYS entry 1 (consumer 'alpha')",
+            "--cdc.auth.consumer-api-keys=a/b=tooShortSecretValue1tooShortSecretValue1 | CONSUMER_API_KEYS entry 1:"})
+    void unusableAuthSettingFailsStartupWithoutShowingTheSecret(String setting, String message,
+                                                               CapturedOutput output) {
+        assertThatThrownBy(() -> run(setting).close()).hasStackTraceContaining(message);
+        assertThat(output.getOut()).contains(message).doesNotContain("tooShortSecretValue1");
+    }
+
+    @Test
+    void authModeOffStartsWithAWarning(CapturedOutput output) {
+        run("--cdc.auth.mode=off").close();
+        assertThat(output.getOut()).contains("AUTH_MODE=off: /exports trusts the X-Consumer-ID header");
+    }
+
+    /** The service without its web server, on the test database. */
+    private static ConfigurableApplicationContext run(String setting) {
+        return new SpringApplicationBuilder(CdcExportApplication.class)
+                .web(WebApplicationType.NONE)
+                .run(setting, "--cdc.database-url=" + TestDatabase.url(), "--cdc.seed-users=0",
+                        "--cdc.output-dir=" + System.getProperty("java.io.tmpdir"),
+                        "--cdc.auth.rate-limit-per-minute=0");
     }
 }

@@ -6,6 +6,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.Map;
 
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -30,11 +31,19 @@ public final class Api {
     }
 
     public Response send(String method, String path, String consumerId) {
+        return consumerId == null ? send(method, path, Map.of(), null)
+                : send(method, path, Map.of("X-Consumer-ID", consumerId), null);
+    }
+
+    /** Any request: {@code headers} as given, {@code jsonBody} (if not null) as application/json. */
+    public Response send(String method, String path, Map<String, String> headers, String jsonBody) {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path))
                 .timeout(Duration.ofSeconds(30))
-                .method(method, HttpRequest.BodyPublishers.noBody());
-        if (consumerId != null) {
-            request.header("X-Consumer-ID", consumerId);
+                .method(method, jsonBody == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(jsonBody));
+        headers.forEach(request::header);
+        if (jsonBody != null) {
+            request.header("Content-Type", "application/json");
         }
         try {
             HttpResponse<String> response = client.send(request.build(), HttpResponse.BodyHandlers.ofString());

@@ -26,15 +26,17 @@ import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.test.context.ActiveProfiles;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
 
 /**
  * The whole service on a random port against real PostgreSQL, with an empty database and output directory
- * before each test. Tests talk HTTP to it and use plain JDBC as a second, independent client.
+ * before each test. The "test" profile turns authentication off (AuthTest turns it on). Tests talk HTTP to it and use plain JDBC as a second, independent client.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@ActiveProfiles("test")
 public abstract class IntegrationTest {
 
     protected static final Path OUTPUT_DIR = createOutputDir();

@@ -29,7 +29,8 @@ public final class ServiceProcess implements AutoCloseable {
     }
 
     /**
-     * Starts the jar with DATABASE_URL pointing at the test database, SEED_USERS=0 and a free PORT, plus
+     * Starts the jar with DATABASE_URL pointing at the test database, SEED_USERS=0, AUTH_MODE=off, no rate limit
+     * and a free PORT, plus
      * {@code environment}; returns once /health answers.
      */
     public static ServiceProcess start(Map<String, String> environment) {
@@ -37,6 +38,8 @@ public final class ServiceProcess implements AutoCloseable {
         Map<String, String> env = new HashMap<>(Map.of(
                 "DATABASE_URL", TestDatabase.url(),
                 "SEED_USERS", "0",
+                "AUTH_MODE", "off",
+                "RATE_LIMIT_PER_MINUTE", "0",
                 "PORT", String.valueOf(port)));
         env.putAll(environment);
         try {

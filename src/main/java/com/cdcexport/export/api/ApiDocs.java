@@ -24,8 +24,9 @@ final class ApiDocs {
 
     @Target(ElementType.PARAMETER)
     @Retention(RetentionPolicy.RUNTIME)
-    @Parameter(in = ParameterIn.HEADER, name = "X-Consumer-ID", required = true,
-            description = "The downstream consumer: 1 to 128 characters from A-Z a-z 0-9 . _ -",
+    @Parameter(in = ParameterIn.HEADER, name = "X-Consumer-ID", required = false,
+            description = "The downstream consumer: 1 to 128 characters from A-Z a-z 0-9 . _ -. Required with "
+                    + "AUTH_MODE=off; with an API key it may be left out, and must name the key's consumer if sent.",
             example = "consumer-1")
     @interface ConsumerHeader {
     }

@@ -18,6 +18,7 @@ import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.ResponseStatus;
 import org.springframework.web.bind.annotation.RestController;
 
+import com.cdcexport.auth.Caller;
 import com.cdcexport.config.Timestamps;
 import com.cdcexport.export.ConsumerId;
 import com.cdcexport.export.ExportType;
@@ -58,7 +59,7 @@ class ExportController {
             throw new HttpRequestMethodNotSupportedException("POST", Set.of("GET"));
         }
         ExportType exportType = ExportType.fromSlug(type).orElseThrow(() -> new UnknownExportTypeException(type));
-        ConsumerId consumer = new ConsumerId(consumerId);
+        ConsumerId consumer = Caller.consumerFor(consumerId);
         ExportJob job = jobs.submit(exportType, consumer);
         return new ExportAccepted(job.getId().toString(), "started", job.exportType().slug(), job.outputFilename());
     }
@@ -72,7 +73,7 @@ class ExportController {
     @GetMapping("/exports/watermark")
     WatermarkView watermark(@ApiDocs.ConsumerHeader @RequestHeader(name = CONSUMER_HEADER, required = false)
                             String consumerId) {
-        ConsumerId consumer = new ConsumerId(consumerId);
+        ConsumerId consumer = Caller.consumerFor(consumerId);
         return watermarks.find(consumer)
                 .map(w -> new WatermarkView(w.consumerId(), Timestamps.json(w.lastExportedAt())))
                 .orElseThrow(() -> new NoWatermarkException(consumer));

@@ -25,6 +25,7 @@ import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
+import com.cdcexport.auth.Caller;
 import com.cdcexport.export.ConsumerId;
 import com.cdcexport.export.file.ExportFileStore;
 import com.cdcexport.export.job.JobCursor;
@@ -55,7 +56,9 @@ class JobController {
     @ApiDocs.NotFound
     @GetMapping("/{jobId}")
     JobView get(@PathVariable UUID jobId) {
-        return jobs.find(jobId).orElseThrow(() -> new JobNotFoundException(jobId));
+        // Another consumer's job is answered like a missing one: its existence is that consumer's business too.
+        return jobs.find(jobId).filter(job -> Caller.maySee(job.consumerId()))
+                .orElseThrow(() -> new JobNotFoundException(jobId));
     }
 
     @Operation(summary = "Jobs, newest first",
@@ -80,7 +83,9 @@ class JobController {
         } catch (IllegalArgumentException e) {
             throw new InvalidParameterException(e.getMessage());
         }
-        return jobs.list(Optional.ofNullable(consumerId).map(ConsumerId::new), wanted, limit, after);
+        Optional<ConsumerId> consumer = Caller.authenticatedConsumer()
+                .or(() -> Optional.ofNullable(consumerId).map(ConsumerId::new));
+        return jobs.list(consumer, wanted, limit, after);
     }
 
     @Operation(summary = "Download a completed job's CSV file")
@@ -112,6 +117,7 @@ class JobController {
     @ApiDocs.Conflict
     @DeleteMapping("/{jobId}")
     JobView cancel(@PathVariable UUID jobId) {
+        get(jobId);
         return jobs.cancel(jobId).orElseThrow(() -> new JobNotFoundException(jobId));
     }
 

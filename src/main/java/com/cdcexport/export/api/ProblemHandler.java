@@ -16,6 +16,8 @@ import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
 import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
 
+import com.cdcexport.auth.AuthProblems;
+import com.cdcexport.auth.ConsumerService;
 import com.cdcexport.export.ConsumerId.InvalidConsumerIdException;
 import com.cdcexport.export.api.ExportController.NoWatermarkException;
 import com.cdcexport.export.api.ExportController.UnknownExportTypeException;
@@ -28,7 +30,8 @@ import com.cdcexport.export.job.ExportJobService.JobFinishedException;
 import com.cdcexport.export.job.ExportJobService.QueueFullException;
 
 /**
- * Every error leaves as application/problem+json; the seed's {@code detail} field carries the message.
+ * Every error leaves as application/problem+json, the security layer's 401/403/429 included; the seed's
+ * {@code detail} field carries the message.
  * Spring MVC's own errors (404 for unknown paths, 405, ...) come from the inherited handlers.
  */
 @RestControllerAdvice
@@ -37,12 +40,13 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
     private static final Logger log = LoggerFactory.getLogger(ProblemHandler.class);
     static final int RETRY_AFTER_SECONDS = 5;
 
-    @ExceptionHandler({InvalidConsumerIdException.class, InvalidParameterException.class})
+    @ExceptionHandler({InvalidConsumerIdException.class, InvalidParameterException.class, AuthProblems.BadRequest.class})
     ResponseEntity<ProblemDetail> badRequest(IllegalArgumentException e) {
         return problem(HttpStatus.BAD_REQUEST, e.getMessage(), HttpHeaders.EMPTY);
     }
 
-    @ExceptionHandler({NoWatermarkException.class, UnknownExportTypeException.class, JobNotFoundException.class})
+    @ExceptionHandler({NoWatermarkException.class, UnknownExportTypeException.class, JobNotFoundException.class,
+            ConsumerService.NotFoundException.class})
     ResponseEntity<ProblemDetail> notFound(RuntimeException e) {
         return problem(HttpStatus.NOT_FOUND, e.getMessage(), HttpHeaders.EMPTY);
     }
@@ -54,7 +58,25 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
         return response;
     }
 
-    @ExceptionHandler({JobFinishedException.class, JobNotCompletedException.class})
+    @ExceptionHandler(AuthProblems.Unauthenticated.class)
+    ResponseEntity<ProblemDetail> unauthenticated(AuthProblems.Unauthenticated e) {
+        HttpHeaders headers = new HttpHeaders();
+        headers.set(HttpHeaders.WWW_AUTHENTICATE, e.wwwAuthenticate());
+        return problem(HttpStatus.UNAUTHORIZED, e.getMessage(), headers);
+    }
+
+    @ExceptionHandler(AuthProblems.Forbidden.class)
+    ResponseEntity<ProblemDetail> forbidden(AuthProblems.Forbidden e) {
+        return problem(HttpStatus.FORBIDDEN, e.getMessage(), HttpHeaders.EMPTY);
+    }
+
+    @ExceptionHandler(AuthProblems.RateLimited.class)
+    ResponseEntity<ProblemDetail> rateLimited(AuthProblems.RateLimited e) {
+        return problem(HttpStatus.TOO_MANY_REQUESTS, e.getMessage(), retryAfter(e.retryAfterSeconds()));
+    }
+
+    @ExceptionHandler({JobFinishedException.class, JobNotCompletedException.class,
+            ConsumerService.ConsumerExistsException.class})
     ResponseEntity<ProblemDetail> conflict(RuntimeException e) {
         return problem(HttpStatus.CONFLICT, e.getMessage(), HttpHeaders.EMPTY);
     }
@@ -95,8 +117,12 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
     }
 
     private static HttpHeaders retryAfter() {
+        return retryAfter(RETRY_AFTER_SECONDS);
+    }
+
+    private static HttpHeaders retryAfter(long seconds) {
         HttpHeaders headers = new HttpHeaders();
-        headers.set(HttpHeaders.RETRY_AFTER, String.valueOf(RETRY_AFTER_SECONDS));
+        headers.set(HttpHeaders.RETRY_AFTER, String.valueOf(seconds));
         return headers;
     }
 

@@ -1,0 +1,190 @@
+package com.cdcexport.auth;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+import org.springframework.stereotype.Service;
+import org.springframework.transaction.annotation.Transactional;
+
+import com.cdcexport.auth.ConsumerStore.StoredKey;
+import com.cdcexport.export.ConsumerId;
+
+/** Consumers and their keys: creation, rotation with an overlap, revocation, and checking a presented key. */
+@Service
+public class ConsumerService {
+
+    private final ConsumerStore store;
+    private final Clock clock;
+
+    ConsumerService(ConsumerStore store, Clock clock) {
+        this.store = store;
+        this.clock = clock;
+    }
+
+    /** Creates the consumer with its first key, which the caller sees once and the database never. */
+    @Transactional
+    public IssuedKey create(ConsumerId consumer) {
+        Instant now = clock.instant();
+        if (!store.createConsumer(consumer.value(), now)) {
+            throw new ConsumerExistsException(consumer);
+        }
+        IssuedKey issued = issue(consumer, "api", now);
+        AuthEvents.consumerCreated(consumer.value(), issued.keyId(), "api");
+        return issued;
+    }
+
+    /** A new key; the consumer's other live keys keep working for {@code overlap}, then expire. */
+    @Transactional
+    public IssuedKey rotate(ConsumerId consumer, Duration overlap) {
+        requireConsumer(consumer);
+        Instant now = clock.instant();
+        IssuedKey issued = issue(consumer, "api", now);
+        Instant previousKeysExpireAt = now.plus(overlap);
+        store.expireOtherKeys(consumer.value(), issued.keyId(), previousKeysExpireAt);
+        AuthEvents.keyRotated(consumer.value(), issued.keyId(), previousKeysExpireAt);
+        return new IssuedKey(issued.consumerId(), issued.keyId(), issued.apiKey(), issued.createdAt(),
+                previousKeysExpireAt);
+    }
+
+    /** Revoking a revoked key again changes nothing and succeeds. */
+    @Transactional
+    public void revoke(ConsumerId consumer, String keyId) {
+        StoredKey key = store.keysOf(requireConsumer(consumer).value()).stream()
+                .filter(k -> k.id().equals(keyId)).findFirst()
+                .orElseThrow(() -> new NotFoundException("Consumer " + consumer + " has no key " + keyId));
+        if (store.revoke(key.id(), clock.instant())) {
+            AuthEvents.keyRevoked(consumer.value(), key.id(), key.origin());
+        }
+    }
+
+    @Transactional(readOnly = true)
+    public List<ConsumerView> list() {
+        return store.consumerIds().stream().map(id -> view(new ConsumerId(id))).toList();
+    }
+
+    @Transactional(readOnly = true)
+    public ConsumerView find(ConsumerId consumer) {
+        return view(requireConsumer(consumer));
+    }
+
+    /** The key's consumer, or why the key does not open anything. */
+    Verification verify(String presentedKey) {
+        Optional<StoredKey> found = store.findBySecretHash(ApiKeys.hash(presentedKey))
+                .filter(k -> ApiKeys.matches(presentedKey, k.secretHash()));
+        if (found.isEmpty()) {
+            return new Verification(null, null, "unknown_key");
+        }
+        StoredKey key = found.get();
+        if (key.revokedAt() != null) {
+            return new Verification(key.consumerId(), key.id(), "revoked_key");
+        }
+        if (!key.isActiveAt(clock.instant())) {
+            return new Verification(key.consumerId(), key.id(), "expired_key");
+        }
+        return new Verification(key.consumerId(), key.id(), null);
+    }
+
+    /**
+     * Makes the keys of CONSUMER_API_KEYS the consumers' environment keys: registers new ones (creating their
+     * consumers) and revokes environment keys no longer listed, so editing .env and restarting rotates a key.
+     */
+    @Transactional
+    public void reconcileEnvironmentKeys(List<EnvironmentKey> keys) {
+        Instant now = clock.instant();
+        for (EnvironmentKey key : keys) {
+            byte[] hash = ApiKeys.hash(key.apiKey());
+            Optional<StoredKey> existing = store.findBySecretHash(hash);
+            if (existing.isPresent()) {
+                if (!existing.get().consumerId().equals(key.consumer().value())) {
+                    throw new com.cdcexport.config.InvalidSettingException("CONSUMER_API_KEYS gives consumer '"
+                            + key.consumer() + "' a key that belongs to consumer '" + existing.get().consumerId()
+                            + "'; every consumer needs its own key");
+                }
+                continue;
+            }
+            boolean created = store.createConsumer(key.consumer().value(), now);
+            StoredKey stored = new StoredKey(ApiKeys.newKeyId(), key.consumer().value(), hash, "environment", now,
+                    null, null);
+            if (store.insertKey(stored) && created) {
+                AuthEvents.consumerCreated(key.consumer().value(), stored.id(), "environment");
+            }
+        }
+        for (StoredKey stored : store.environmentKeys()) {
+            boolean listed = keys.stream().anyMatch(k -> ApiKeys.matches(k.apiKey(), stored.secretHash()));
+            if (!listed && store.revoke(stored.id(), now)) {
+                AuthEvents.keyRevoked(stored.consumerId(), stored.id(), stored.origin());
+            }
+        }
+    }
+
+    private IssuedKey issue(ConsumerId consumer, String origin, Instant now) {
+        String apiKey = ApiKeys.newKey();
+        StoredKey key = new StoredKey(ApiKeys.newKeyId(), consumer.value(), ApiKeys.hash(apiKey), origin, now,
+                null, null);
+        store.insertKey(key);
+        return new IssuedKey(consumer.value(), key.id(), apiKey, now, null);
+    }
+
+    private ConsumerId requireConsumer(ConsumerId consumer) {
+        if (store.consumerCreatedAt(consumer.value()).isEmpty()) {
+            throw new NotFoundException("No consumer " + consumer);
+        }
+        return consumer;
+    }
+
+    private ConsumerView view(ConsumerId consumer) {
+        Instant now = clock.instant();
+        Instant createdAt = store.consumerCreatedAt(consumer.value())
+                .orElseThrow(() -> new NotFoundException("No consumer " + consumer));
+        List<ConsumerView.KeyView> keys = store.keysOf(consumer.value()).stream()
+                .map(k -> new ConsumerView.KeyView(k.id(), k.origin(), k.createdAt(), k.expiresAt(), k.revokedAt(),
+                        k.isActiveAt(now)))
+                .toList();
+        return new ConsumerView(consumer.value(), createdAt, keys);
+    }
+
+    /** @param reason null when the key is valid, else why not (an auth_failed reason) */
+    record Verification(String consumerId, String keyId, String reason) {
+        boolean valid() {
+            return reason == null;
+        }
+    }
+
+    public record EnvironmentKey(ConsumerId consumer, String apiKey) {
+        @Override
+        public String toString() {
+            return "EnvironmentKey[" + consumer + "]";
+        }
+    }
+
+    /** A key as shown once to whoever created it. */
+    public record IssuedKey(String consumerId, String keyId, String apiKey, Instant createdAt,
+                            Instant previousKeysExpireAt) {
+        @Override
+        public String toString() {
+            return "IssuedKey[" + consumerId + ", " + keyId + "]";
+        }
+    }
+
+    public record ConsumerView(String consumerId, Instant createdAt, List<KeyView> keys) {
+        public record KeyView(String keyId, String origin, Instant createdAt, Instant expiresAt, Instant revokedAt,
+                              boolean active) {
+        }
+    }
+
+    public static final class ConsumerExistsException extends RuntimeException {
+        ConsumerExistsException(ConsumerId consumer) {
+            super("Consumer " + consumer + " exists already; rotate its key with POST /consumers/" + consumer
+                    + "/keys");
+        }
+    }
+
+    public static final class NotFoundException extends RuntimeException {
+        NotFoundException(String message) {
+            super(message);
+        }
+    }
+}

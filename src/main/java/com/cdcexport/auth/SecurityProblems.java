@@ -1,0 +1,88 @@
+package com.cdcexport.auth;
+
+import java.io.IOException;
+
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.security.access.AccessDeniedException;
+import org.springframework.security.authorization.AuthorizationDeniedException;
+import org.springframework.security.core.Authentication;
+import org.springframework.security.core.AuthenticationException;
+import org.springframework.security.core.context.SecurityContextHolder;
+import org.springframework.security.web.AuthenticationEntryPoint;
+import org.springframework.security.web.access.AccessDeniedHandler;
+import org.springframework.security.web.authentication.AuthenticationFailureHandler;
+import org.springframework.stereotype.Component;
+import org.springframework.web.servlet.HandlerExceptionResolver;
+
+import com.cdcexport.auth.ApiKeyAuthenticationProvider.RejectedKeyException;
+import com.cdcexport.auth.AuthProblems.Forbidden;
+import com.cdcexport.auth.AuthProblems.Unauthenticated;
+
+/**
+ * The 401s and 403s of the filter chain: each is audited as auth_failed, then handed to the API's problem
+ * handler, so they leave as the same problem+json as every other error.
+ */
+@ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
+@Component
+class SecurityProblems implements AuthenticationEntryPoint, AuthenticationFailureHandler, AccessDeniedHandler {
+
+    static final String HOW_TO_AUTHENTICATE = "send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'";
+
+    private final HandlerExceptionResolver resolver;
+
+    SecurityProblems(@Qualifier("handlerExceptionResolver") HandlerExceptionResolver resolver) {
+        this.resolver = resolver;
+    }
+
+    /** No credentials on a protected path. */
+    @Override
+    public void commence(HttpServletRequest request, HttpServletResponse response, AuthenticationException e) {
+        audit(request, "missing_key", null, null);
+        resolver.resolveException(request, response, null,
+                new Unauthenticated("This endpoint needs authentication: " + HOW_TO_AUTHENTICATE, false));
+    }
+
+    /** Credentials that open nothing: unknown, revoked or expired keys, or a malformed Authorization header. */
+    @Override
+    public void onAuthenticationFailure(HttpServletRequest request, HttpServletResponse response,
+                                        AuthenticationException e) throws IOException {
+        SecurityContextHolder.clearContext();
+        if (e instanceof RejectedKeyException rejected) {
+            ConsumerService.Verification v = rejected.verification();
+            audit(request, v.reason(), v.consumerId(), v.keyId());
+            resolver.resolveException(request, response, null,
+                    new Unauthenticated("The API key is not valid: it is unknown, revoked or expired", true));
+        } else {
+            audit(request, "malformed_credentials", null, null);
+            resolver.resolveException(request, response, null, new Unauthenticated(e.getMessage(), true));
+        }
+    }
+
+    /** Authenticated, but not for this: another consumer's data, or an admin-only endpoint. */
+    @Override
+    public void handle(HttpServletRequest request, HttpServletResponse response, AccessDeniedException e) {
+        Caller caller = callerOf(SecurityContextHolder.getContext().getAuthentication());
+        String reason = "admin_only";
+        String detail = "This endpoint needs the admin token (ADMIN_TOKEN)";
+        if (e instanceof AuthorizationDeniedException denied
+                && denied.getAuthorizationResult() instanceof ExportAccess.Denial denial) {
+            reason = denial.reason();
+            detail = denial.detail();
+        }
+        audit(request, reason, caller == null ? null : caller.consumerId(), caller == null ? null : caller.keyId());
+        resolver.resolveException(request, response, null, new Forbidden(detail));
+    }
+
+    private static void audit(HttpServletRequest request, String reason, String consumerId, String keyId) {
+        AuthEvents.authFailed(reason, request.getMethod(), request.getRequestURI(), request.getRemoteAddr(),
+                consumerId, keyId);
+    }
+
+    static Caller callerOf(Authentication authentication) {
+        return authentication instanceof ApiKeyAuthentication key && key.isAuthenticated() ? key.caller() : null;
+    }
+}
