@@ -10,6 +10,8 @@ import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Transactional;
 
 import com.cdcexport.auth.ConsumerStore.StoredKey;
+import com.cdcexport.config.InvalidSettingException;
+import com.cdcexport.config.Timestamps;
 import com.cdcexport.export.ConsumerId;
 
 /** Consumers and their keys: creation, rotation with an overlap, revocation, and checking a presented key. */
@@ -46,7 +48,7 @@ public class ConsumerService {
         store.expireOtherKeys(consumer.value(), issued.keyId(), previousKeysExpireAt);
         AuthEvents.keyRotated(consumer.value(), issued.keyId(), previousKeysExpireAt);
         return new IssuedKey(issued.consumerId(), issued.keyId(), issued.apiKey(), issued.createdAt(),
-                previousKeysExpireAt);
+                Timestamps.json(previousKeysExpireAt));
     }
 
     /** Revoking a revoked key again changes nothing and succeeds. */
@@ -99,7 +101,7 @@ public class ConsumerService {
             Optional<StoredKey> existing = store.findBySecretHash(hash);
             if (existing.isPresent()) {
                 if (!existing.get().consumerId().equals(key.consumer().value())) {
-                    throw new com.cdcexport.config.InvalidSettingException("CONSUMER_API_KEYS gives consumer '"
+                    throw new InvalidSettingException("CONSUMER_API_KEYS gives consumer '"
                             + key.consumer() + "' a key that belongs to consumer '" + existing.get().consumerId()
                             + "'; every consumer needs its own key");
                 }
@@ -125,7 +127,7 @@ public class ConsumerService {
         StoredKey key = new StoredKey(ApiKeys.newKeyId(), consumer.value(), ApiKeys.hash(apiKey), origin, now,
                 null, null);
         store.insertKey(key);
-        return new IssuedKey(consumer.value(), key.id(), apiKey, now, null);
+        return new IssuedKey(consumer.value(), key.id(), apiKey, Timestamps.json(now), null);
     }
 
     private ConsumerId requireConsumer(ConsumerId consumer) {
@@ -140,10 +142,10 @@ public class ConsumerService {
         Instant createdAt = store.consumerCreatedAt(consumer.value())
                 .orElseThrow(() -> new NotFoundException("No consumer " + consumer));
         List<ConsumerView.KeyView> keys = store.keysOf(consumer.value()).stream()
-                .map(k -> new ConsumerView.KeyView(k.id(), k.origin(), k.createdAt(), k.expiresAt(), k.revokedAt(),
-                        k.isActiveAt(now)))
+                .map(k -> new ConsumerView.KeyView(k.id(), k.origin(), Timestamps.json(k.createdAt()),
+                        Timestamps.json(k.expiresAt()), Timestamps.json(k.revokedAt()), k.isActiveAt(now)))
                 .toList();
-        return new ConsumerView(consumer.value(), createdAt, keys);
+        return new ConsumerView(consumer.value(), Timestamps.json(createdAt), keys);
     }
 
     /** @param reason null when the key is valid, else why not (an auth_failed reason) */
@@ -161,16 +163,17 @@ public class ConsumerService {
     }
 
     /** A key as shown once to whoever created it. */
-    public record IssuedKey(String consumerId, String keyId, String apiKey, Instant createdAt,
-                            Instant previousKeysExpireAt) {
+    public record IssuedKey(String consumerId, String keyId, String apiKey, String createdAt,
+                            String previousKeysExpireAt) {
         @Override
         public String toString() {
             return "IssuedKey[" + consumerId + ", " + keyId + "]";
         }
     }
 
-    public record ConsumerView(String consumerId, Instant createdAt, List<KeyView> keys) {
-        public record KeyView(String keyId, String origin, Instant createdAt, Instant expiresAt, Instant revokedAt,
+    /** Timestamps in the API's JSON format; absent ones are null. */
+    public record ConsumerView(String consumerId, String createdAt, List<KeyView> keys) {
+        public record KeyView(String keyId, String origin, String createdAt, String expiresAt, String revokedAt,
                               boolean active) {
         }
     }
