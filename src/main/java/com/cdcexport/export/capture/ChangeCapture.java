@@ -9,6 +9,8 @@ import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import javax.sql.DataSource;
 
@@ -26,6 +28,8 @@ import com.cdcexport.export.ExportType;
  */
 @Component
 public class ChangeCapture {
+
+    private static final Pattern PLAN_ROWS = Pattern.compile("\"Plan Rows\":\\s*(\\d+)");
 
     private final DataSource dataSource;
 
@@ -52,7 +56,7 @@ public class ChangeCapture {
                 Snapshot snapshot = new Snapshot(single(statement, "SELECT pg_current_snapshot()::text").getString(1));
                 ResultSet summary = single(statement, query.summarySql());
                 Timestamp max = summary.getTimestamp(1);
-                progress.total(summary.getLong(2));
+                progress.total(query.readsWholeTable() ? estimate(statement, query) : summary.getLong(2));
                 long rows = copy(pg, query.copySql(), out, progress);
                 connection.commit();
                 return new CaptureResult(snapshot, rows, Optional.ofNullable(max).map(Timestamp::toInstant));
@@ -85,6 +89,11 @@ public class ChangeCapture {
                 copy.cancelCopy();
             }
         }
+    }
+
+    private static long estimate(Statement statement, ExportQuery query) throws SQLException {
+        Matcher rows = PLAN_ROWS.matcher(single(statement, query.estimateSql()).getString(1));
+        return rows.find() ? Long.parseLong(rows.group(1)) : -1;
     }
 
     private static ResultSet single(Statement statement, String sql) throws SQLException {
