@@ -45,12 +45,12 @@ summary() { sort -g | awk '{v[NR]=$1} END {m = NR % 2 ? v[(NR+1)/2] : (v[NR/2] +
 
 fresh_db() { psql -q -d postgres -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >/dev/null; }
 
-# start_service DB SEED_USERS JAVA_OPTS: sets SVC (pid) and STARTUP (seconds to /health answering)
+# start_service DB SEED_USERS JAVA_ARGS: sets SVC (pid) and STARTUP (seconds to /health answering)
 start_service() {
   local t0
   t0=$(now)
   DATABASE_URL="postgresql://$PGUSER@$PGHOST:$PGPORT/$1" PORT=$PORT EXPORT_OUTPUT_DIR="$WORK/out" SEED_USERS=$2 \
-    EXPORT_WORKERS=4 AUTH_MODE=off RATE_LIMIT_PER_MINUTE=0 java $3 -jar "$JAR" > "$WORK/service.log" 2>&1 &
+    EXPORT_WORKERS=4 AUTH_MODE=off RATE_LIMIT_PER_MINUTE=0 java $3 > "$WORK/service.log" 2>&1 &
   SVC=$!
   until curl -sf "localhost:$PORT/health" >/dev/null; do
     kill -0 "$SVC" 2>/dev/null || { tail -20 "$WORK/service.log"; exit 1; }
@@ -94,25 +94,43 @@ echo "== CDC export benchmark: $ROWS rows, $ROUNDS rounds, $(nproc) cores, $(dat
 
 # --- seeding and start-up ------------------------------------------------------------------------------------------
 fresh_db cdc_bench_small
-start_service cdc_bench_small 100000 ""
+start_service cdc_bench_small 100000 "-jar $JAR"
 small_startup=$STARTUP
 small_seed=$(await_seeded)
 stop_service
 
+# The container's form (see Dockerfile): extracted jar, a CDS archive from a training run, C1 only.
+IMAGE="$WORK/image"
+java -Djarmode=tools -jar "$JAR" extract --destination "$IMAGE" >/dev/null
+mv "$IMAGE"/cdc-export-*.jar "$IMAGE/app.jar"
+fresh_db cdc_bench_train
+DATABASE_URL="postgresql://$PGUSER@$PGHOST:$PGPORT/cdc_bench_train" EXPORT_OUTPUT_DIR="$WORK/train-out" SEED_USERS=0 \
+  AUTH_MODE=off java -XX:ArchiveClassesAtExit="$IMAGE/app.jsa" -XX:TieredStopAtLevel=1 -Dspring.context.exit=onRefresh \
+  -jar "$IMAGE/app.jar" > "$WORK/training.log" 2>&1
+IMAGE_ARGS="-XX:SharedArchiveFile=$IMAGE/app.jsa -XX:TieredStopAtLevel=1 -Xlog:cds=off -jar $IMAGE/app.jar"
+: > "$WORK/image.startup"
+for r in 1 2 3; do
+  fresh_db cdc_bench_small
+  start_service cdc_bench_small 100000 "$IMAGE_ARGS"
+  echo "$STARTUP" >> "$WORK/image.startup"
+  await_seeded >/dev/null
+  stop_service
+done
+
 fresh_db "$DB"
-start_service "$DB" "$ROWS" ""
+start_service "$DB" "$ROWS" "-jar $JAR"
 seed_time=$(await_seeded)
 psql -q -d "$DB" -c "VACUUM ANALYZE users" >/dev/null
 
 # --- full export vs psql --------------------------------------------------------------------------------------------
-: > "$WORK/full.ratios"; : > "$WORK/full.service"
+: > "$WORK/full.ratios"; : > "$WORK/full.service"; : > "$WORK/full.psql"
 identical=yes
 for r in $(seq 1 "$ROUNDS"); do
   p=$(psql_copy "TRUE")
   s=$(export_job full "full-$r")
   cmp -s "$WORK/psql.csv" "$WORK/out/$(cat "$WORK/last")" || identical=no
   rm -f "$WORK/out/$(cat "$WORK/last")"
-  calc "$s / $p" >> "$WORK/full.ratios"; echo "$s" >> "$WORK/full.service"
+  calc "$s / $p" >> "$WORK/full.ratios"; echo "$s" >> "$WORK/full.service"; echo "$p" >> "$WORK/full.psql"
 done
 bytes=$(stat -c %s "$WORK/psql.csv")
 live=$(psql -At -d "$DB" -c "SELECT count(*) FROM users WHERE NOT is_deleted")
@@ -131,11 +149,17 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 
 # --- /health while 4 full exports run -------------------------------------------------------------------------------
-: > "$WORK/health.ms"
-for c in 1 2 3 4; do curl -s -X POST "localhost:$PORT/exports/full" -H "X-Consumer-ID: load-$c" >/dev/null; done
-while [ "$(curl -s "localhost:$PORT/exports/jobs?status=running" | jq '.jobs | length')" != 0 ] \
-   || [ "$(curl -s "localhost:$PORT/exports/jobs?status=queued" | jq '.jobs | length')" != 0 ]; do
-  for _ in $(seq 1 20); do curl -s -o /dev/null -w '%{time_total}\n' "localhost:$PORT/health" >> "$WORK/health.ms.s"; done
+: > "$WORK/health.ms"; : > "$WORK/health.ms.s"
+# Three batches of 4 concurrent full exports, /health asked every 20 ms throughout (a few hundred samples).
+for batch in 1 2 3; do
+  for c in 1 2 3 4; do curl -s -X POST "localhost:$PORT/exports/full" -H "X-Consumer-ID: load-$c" >/dev/null; done
+  while [ "$(curl -s "localhost:$PORT/exports/jobs?status=running" | jq '.jobs | length')" != 0 ] \
+     || [ "$(curl -s "localhost:$PORT/exports/jobs?status=queued" | jq '.jobs | length')" != 0 ]; do
+    for _ in $(seq 1 20); do
+      curl -s -o /dev/null -w '%{time_total}\n' "localhost:$PORT/health" >> "$WORK/health.ms.s"; sleep 0.02
+    done
+  done
+  rm -f "$WORK"/out/*.csv
 done
 awk '{printf "%.3f\n", $1 * 1000}' "$WORK/health.ms.s" > "$WORK/health.ms"
 health_n=$(wc -l < "$WORK/health.ms")
@@ -144,14 +168,21 @@ rm -f "$WORK"/out/*.csv
 stop_service
 
 # --- the capture trigger's cost on writers --------------------------------------------------------------------------
-printf '\\set id random(1, %d)\nUPDATE users SET name = name WHERE id = :id;\n' "$ROWS" > "$WORK/update.sql"
-: > "$WORK/trigger.ratios"
+# Two writer patterns: the seed's (a change that sets updated_at, which is indexed) and the worst case, a write
+# that touches no indexed column, which PostgreSQL could do as a HOT update had the trigger not set change_xid.
+printf '\\set id random(1, %d)\nUPDATE users SET name = md5(name), updated_at = now() WHERE id = :id;\n' "$ROWS" \
+  > "$WORK/update.sql"
+printf '\\set id random(1, %d)\nUPDATE users SET name = name WHERE id = :id;\n' "$ROWS" > "$WORK/noop.sql"
+tps() { pgbench -n -c 2 -j 2 -T 5 -f "$1" "$DB" 2>/dev/null | grep -oE 'tps = [0-9.]+' | head -1 | grep -oE '[0-9.]+'; }
+: > "$WORK/trigger.ratios"; : > "$WORK/trigger-noop.ratios"
 for r in $(seq 1 3); do
-  with=$(pgbench -n -c 2 -j 2 -T 5 -f "$WORK/update.sql" "$DB" 2>/dev/null | grep -oE 'tps = [0-9.]+' | head -1 | grep -oE '[0-9.]+')
-  psql -q -d "$DB" -c "ALTER TABLE users DISABLE TRIGGER users_capture_change" >/dev/null
-  without=$(pgbench -n -c 2 -j 2 -T 5 -f "$WORK/update.sql" "$DB" 2>/dev/null | grep -oE 'tps = [0-9.]+' | head -1 | grep -oE '[0-9.]+')
-  psql -q -d "$DB" -c "ALTER TABLE users ENABLE TRIGGER users_capture_change" >/dev/null
-  calc "$with / $without" >> "$WORK/trigger.ratios"
+  for workload in update noop; do
+    with=$(tps "$WORK/$workload.sql")
+    psql -q -d "$DB" -c "ALTER TABLE users DISABLE TRIGGER users_capture_change" >/dev/null
+    without=$(tps "$WORK/$workload.sql")
+    psql -q -d "$DB" -c "ALTER TABLE users ENABLE TRIGGER users_capture_change" >/dev/null
+    calc "$with / $without" >> "$WORK/trigger$([ $workload = noop ] && echo -noop).ratios"
+  done
 done
 
 # --- report ---------------------------------------------------------------------------------------------------------
@@ -163,29 +194,39 @@ printf '%-62s %s rows/s, %s MB/s; output identical to psql: %s\n' "  full export
 printf '%-62s %s (≤ 1.10)\n' "incremental, 1% changed: job / psql same query" "$(summary < "$WORK/inc.ratios")"
 printf '%-62s %s ms (< 100)\n' "incremental, 0.01% changed: job duration" "$(summary < "$WORK/tiny.ms")"
 printf '%-62s %s s / %s s (≤ 2 / ≤ 15, the latter at 1M rows)\n' "seeding 100,000 / $ROWS users" "$small_seed" "$seed_time"
-printf '%-62s %s s (≤ 8)\n' "start-up to healthy, 100k seed" "$small_startup"
+printf '%-62s %s s (≤ 8)\n' "start-up to healthy, 100k seed: container form (CDS, C1)" "$(summary < "$WORK/image.startup")"
+printf '%-62s %s s\n' "  the same with java -jar on the packed jar" "$small_startup"
 printf '%-62s %s ms over %s requests (< 100)\n' "/health p99 while 4 full exports run" "$health_p99" "$health_n"
 printf '%-62s %s (≥ 0.9)\n' "update throughput with / without capture trigger" "$(summary < "$WORK/trigger.ratios")"
+printf '%-62s %s\n' "  worst case: no-op update (HOT without the trigger)" "$(summary < "$WORK/trigger-noop.ratios")"
 
 if [ "$BIG_ROWS" -gt 0 ]; then
   fresh_db cdc_bench_big
   psql -q -d cdc_bench_big -c "SELECT 1" >/dev/null
-  start_service cdc_bench_big 0 "-Xmx128m"
-  psql -q -d cdc_bench_big -c "INSERT INTO users (name, email) SELECT 'User ' || g, 'user' || g || '@example.com' FROM generate_series(1, $BIG_ROWS) g" \
-    -c "VACUUM ANALYZE users" >/dev/null
+  # The same seeder data as the 1M run, so the ratio compares like with like.
+  start_service cdc_bench_big "$BIG_ROWS" "-Xmx128m -jar $JAR"
+  big_seed=$(await_seeded)
+  psql -q -d cdc_bench_big -c "VACUUM ANALYZE users" >/dev/null
   max_heap=0
   job=$(curl -s -X POST "localhost:$PORT/exports/full" -H "X-Consumer-ID: big" | jq -r .jobId)
   while [ "$(curl -s "localhost:$PORT/exports/jobs/$job" | jq -r .status)" = running ] \
      || [ "$(curl -s "localhost:$PORT/exports/jobs/$job" | jq -r .status)" = queued ]; do
-    heap=$(curl -s "localhost:$PORT/actuator/prometheus" | awk '/^jvm_memory_used_bytes\{.*area="heap"/ {s += $2} END {printf "%d", s}')
+    heap=$(curl -s "localhost:$PORT/actuator/prometheus" | awk '/^jvm_memory_used_bytes/ && /area="heap"/ {s += $NF} END {printf "%d", s}')
     [ "$heap" -gt "$max_heap" ] && max_heap=$heap
     sleep 0.2
   done
   big=$(curl -s "localhost:$PORT/exports/jobs/$job")
+  rm -f "$WORK"/out/*.csv
+  # psql's own 10M / 1M ratio: what the database and the disk do at ten times the size, without the service.
+  DB=cdc_bench_big; big_psql=$(psql_copy "TRUE"); DB=cdc_bench
   printf '%-62s %s (completed: %s; ≤ 10.5)\n' "full export $BIG_ROWS / $ROWS rows: duration ratio" \
     "$(calc "$(jq -r .durationSeconds <<<"$big") / $full_median" | cut -c1-6)" "$(jq -r .status <<<"$big")"
+  printf '%-62s %s\n' "  psql \\copy $BIG_ROWS / $ROWS rows, for reference" \
+    "$(calc "$big_psql / $(summary < "$WORK/full.psql" | cut -d' ' -f1)" | cut -c1-6)"
   printf '%-62s %s MiB\n' "  max heap used during it with -Xmx128m" "$((max_heap / 1048576))"
+  printf '%-62s %s s\n' "  seeding $BIG_ROWS users (with -Xmx128m)" "$big_seed"
   stop_service
   psql -q -d postgres -c "DROP DATABASE cdc_bench_big WITH (FORCE)" >/dev/null
 fi
-psql -q -d postgres -c "DROP DATABASE IF EXISTS cdc_bench_small WITH (FORCE)" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
+psql -q -d postgres -c "DROP DATABASE IF EXISTS cdc_bench_small WITH (FORCE)" \
+  -c "DROP DATABASE IF EXISTS cdc_bench_train WITH (FORCE)" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
