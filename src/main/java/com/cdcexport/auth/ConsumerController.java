@@ -85,7 +85,7 @@ class ConsumerController {
         try {
             return new ConsumerId(value);
         } catch (IllegalArgumentException e) {
-            throw new AuthProblems.BadRequest("consumerId must be 1 to " + ConsumerId.MAX_LENGTH
+            throw AuthProblem.badRequest("consumerId must be 1 to " + ConsumerId.MAX_LENGTH
                     + " characters from A-Z, a-z, 0-9, '.', '_' and '-'");
         }
     }
@@ -97,10 +97,10 @@ class ConsumerController {
                     : text.matches("\\d+[smhd]") ? DurationStyle.SIMPLE.parse(text)
                     : Duration.parse(text);
         } catch (DateTimeParseException | IllegalArgumentException | ArithmeticException e) {
-            throw new AuthProblems.BadRequest("overlap must be a duration such as PT1H, 15m or 0");
+            throw AuthProblem.badRequest("overlap must be a duration such as PT1H, 15m or 0");
         }
         if (overlap.isNegative() || overlap.compareTo(MAX_OVERLAP) > 0) {
-            throw new AuthProblems.BadRequest("overlap must be between 0 and 30 days");
+            throw AuthProblem.badRequest("overlap must be between 0 and 30 days");
         }
         return overlap;
     }

@@ -52,7 +52,7 @@ class RateLimiter implements WebMvcConfigurer, HandlerInterceptor {
         ConsumptionProbe probe = bucket.tryConsumeAndReturnRemaining(1);
         if (!probe.isConsumed()) {
             long seconds = Math.max(1, TimeUnit.NANOSECONDS.toSeconds(probe.getNanosToWaitForRefill() + 999_999_999));
-            throw new AuthProblems.RateLimited("More than " + perMinute + " requests a minute for this consumer; "
+            throw AuthProblem.rateLimited("More than " + perMinute + " requests a minute for this consumer; "
                     + "retry after " + seconds + " s", seconds);
         }
         response.setHeader(REMAINING_HEADER, Long.toString(probe.getRemainingTokens()));

@@ -19,8 +19,6 @@ import org.springframework.stereotype.Component;
 import org.springframework.web.servlet.HandlerExceptionResolver;
 
 import com.cdcexport.auth.ApiKeyAuthenticationProvider.RejectedKeyException;
-import com.cdcexport.auth.AuthProblems.Forbidden;
-import com.cdcexport.auth.AuthProblems.Unauthenticated;
 
 /**
  * The 401s and 403s of the filter chain: each is audited as auth_failed, then handed to the API's problem
@@ -43,7 +41,7 @@ class SecurityProblems implements AuthenticationEntryPoint, AuthenticationFailur
     public void commence(HttpServletRequest request, HttpServletResponse response, AuthenticationException e) {
         audit(request, "missing_key", null, null);
         resolver.resolveException(request, response, null,
-                new Unauthenticated("This endpoint needs authentication: " + HOW_TO_AUTHENTICATE, false));
+                AuthProblem.unauthenticated("This endpoint needs authentication: " + HOW_TO_AUTHENTICATE, false));
     }
 
     /** Credentials that open nothing: unknown, revoked or expired keys, or a malformed Authorization header. */
@@ -55,10 +53,10 @@ class SecurityProblems implements AuthenticationEntryPoint, AuthenticationFailur
             ConsumerService.Verification v = rejected.verification();
             audit(request, v.reason(), v.consumerId(), v.keyId());
             resolver.resolveException(request, response, null,
-                    new Unauthenticated("The API key is not valid: it is unknown, revoked or expired", true));
+                    AuthProblem.unauthenticated("The API key is not valid: it is unknown, revoked or expired", true));
         } else {
             audit(request, "malformed_credentials", null, null);
-            resolver.resolveException(request, response, null, new Unauthenticated(e.getMessage(), true));
+            resolver.resolveException(request, response, null, AuthProblem.unauthenticated(e.getMessage(), true));
         }
     }
 
@@ -74,7 +72,7 @@ class SecurityProblems implements AuthenticationEntryPoint, AuthenticationFailur
             detail = denial.detail();
         }
         audit(request, reason, caller == null ? null : caller.consumerId(), caller == null ? null : caller.keyId());
-        resolver.resolveException(request, response, null, new Forbidden(detail));
+        resolver.resolveException(request, response, null, AuthProblem.forbidden(detail));
     }
 
     private static void audit(HttpServletRequest request, String reason, String consumerId, String keyId) {

@@ -16,7 +16,7 @@ import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
 import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
 
-import com.cdcexport.auth.AuthProblems;
+import com.cdcexport.auth.AuthProblem;
 import com.cdcexport.auth.ConsumerService;
 import com.cdcexport.export.ConsumerId.InvalidConsumerIdException;
 import com.cdcexport.export.api.ExportController.NoWatermarkException;
@@ -40,7 +40,7 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
     private static final Logger log = LoggerFactory.getLogger(ProblemHandler.class);
     static final int RETRY_AFTER_SECONDS = 5;
 
-    @ExceptionHandler({InvalidConsumerIdException.class, InvalidParameterException.class, AuthProblems.BadRequest.class})
+    @ExceptionHandler({InvalidConsumerIdException.class, InvalidParameterException.class})
     ResponseEntity<ProblemDetail> badRequest(IllegalArgumentException e) {
         return problem(HttpStatus.BAD_REQUEST, e.getMessage(), HttpHeaders.EMPTY);
     }
@@ -58,21 +58,9 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
         return response;
     }
 
-    @ExceptionHandler(AuthProblems.Unauthenticated.class)
-    ResponseEntity<ProblemDetail> unauthenticated(AuthProblems.Unauthenticated e) {
-        HttpHeaders headers = new HttpHeaders();
-        headers.set(HttpHeaders.WWW_AUTHENTICATE, e.wwwAuthenticate());
-        return problem(HttpStatus.UNAUTHORIZED, e.getMessage(), headers);
-    }
-
-    @ExceptionHandler(AuthProblems.Forbidden.class)
-    ResponseEntity<ProblemDetail> forbidden(AuthProblems.Forbidden e) {
-        return problem(HttpStatus.FORBIDDEN, e.getMessage(), HttpHeaders.EMPTY);
-    }
-
-    @ExceptionHandler(AuthProblems.RateLimited.class)
-    ResponseEntity<ProblemDetail> rateLimited(AuthProblems.RateLimited e) {
-        return problem(HttpStatus.TOO_MANY_REQUESTS, e.getMessage(), retryAfter(e.retryAfterSeconds()));
+    @ExceptionHandler(AuthProblem.class)
+    ResponseEntity<ProblemDetail> auth(AuthProblem e) {
+        return problem(e.status(), e.getMessage(), e.headers());
     }
 
     @ExceptionHandler({JobFinishedException.class, JobNotCompletedException.class,
@@ -117,12 +105,8 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
     }
 
     private static HttpHeaders retryAfter() {
-        return retryAfter(RETRY_AFTER_SECONDS);
-    }
-
-    private static HttpHeaders retryAfter(long seconds) {
         HttpHeaders headers = new HttpHeaders();
-        headers.set(HttpHeaders.RETRY_AFTER, String.valueOf(seconds));
+        headers.set(HttpHeaders.RETRY_AFTER, String.valueOf(RETRY_AFTER_SECONDS));
         return headers;
     }
 

@@ -1,0 +1,50 @@
+package com.cdcexport.auth;
+
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+
+/**
+ * What the security layer and consumer management answer with: an HTTP status, a detail and headers, rendered
+ * as problem+json by the API's problem handler like every other error.
+ */
+public final class AuthProblem extends RuntimeException {
+
+    private final HttpStatus status;
+    private final transient HttpHeaders headers;
+
+    private AuthProblem(HttpStatus status, String detail, HttpHeaders headers) {
+        super(detail);
+        this.status = status;
+        this.headers = headers;
+    }
+
+    /** 401; RFC 6750's error="invalid_token" when a key was sent but opens nothing. */
+    static AuthProblem unauthenticated(String detail, boolean keyPresented) {
+        HttpHeaders headers = new HttpHeaders();
+        headers.set(HttpHeaders.WWW_AUTHENTICATE,
+                "Bearer realm=\"cdc-export\"" + (keyPresented ? ", error=\"invalid_token\"" : ""));
+        return new AuthProblem(HttpStatus.UNAUTHORIZED, detail, headers);
+    }
+
+    static AuthProblem forbidden(String detail) {
+        return new AuthProblem(HttpStatus.FORBIDDEN, detail, HttpHeaders.EMPTY);
+    }
+
+    static AuthProblem rateLimited(String detail, long retryAfterSeconds) {
+        HttpHeaders headers = new HttpHeaders();
+        headers.set(HttpHeaders.RETRY_AFTER, Long.toString(retryAfterSeconds));
+        return new AuthProblem(HttpStatus.TOO_MANY_REQUESTS, detail, headers);
+    }
+
+    static AuthProblem badRequest(String detail) {
+        return new AuthProblem(HttpStatus.BAD_REQUEST, detail, HttpHeaders.EMPTY);
+    }
+
+    public HttpStatus status() {
+        return status;
+    }
+
+    public HttpHeaders headers() {
+        return headers;
+    }
+}
