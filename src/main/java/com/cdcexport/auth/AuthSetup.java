@@ -45,9 +45,8 @@ class AuthSetup implements SmartInitializingSingleton {
                     + "or CONSUMER_API_KEYS (consumer=key;...); for a local demo without authentication set "
                     + "AUTH_MODE=off");
         }
-        if (!keys.isEmpty() || !settings.consumerApiKeys().isBlank()) {
-            consumers.reconcileEnvironmentKeys(keys);
-        }
+        // Always, so that emptying CONSUMER_API_KEYS revokes the keys it used to hold.
+        consumers.reconcileEnvironmentKeys(keys);
         if (settings.mode() == AuthMode.OFF) {
             log.warn("AUTH_MODE=off: /exports trusts the X-Consumer-ID header, so anyone who can reach this service "
                     + "can export every user's personal data and move any consumer's watermark. Use it for local "

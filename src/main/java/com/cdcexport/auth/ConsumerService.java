@@ -6,6 +6,9 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Transactional;
 
@@ -17,6 +20,8 @@ import com.cdcexport.export.ConsumerId;
 /** Consumers and their keys: creation, rotation with an overlap, revocation, and checking a presented key. */
 @Service
 public class ConsumerService {
+
+    private static final Logger log = LoggerFactory.getLogger(ConsumerService.class);
 
     private final ConsumerStore store;
     private final Clock clock;
@@ -104,6 +109,11 @@ public class ConsumerService {
                     throw new InvalidSettingException("CONSUMER_API_KEYS gives consumer '"
                             + key.consumer() + "' a key that belongs to consumer '" + existing.get().consumerId()
                             + "'; every consumer needs its own key");
+                }
+                if (existing.get().revokedAt() != null) {
+                    // Never undo a revocation (the key may have leaked); say why the listed key does not work.
+                    log.warn("CONSUMER_API_KEYS lists a revoked key of consumer '{}' ({}); it stays revoked: put a "
+                            + "new key there", key.consumer(), existing.get().id());
                 }
                 continue;
             }

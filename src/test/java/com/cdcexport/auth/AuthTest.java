@@ -14,10 +14,14 @@ import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.test.context.TestPropertySource;
 
+import com.cdcexport.export.ConsumerId;
 import com.cdcexport.support.Api;
 import com.cdcexport.support.IntegrationTest;
 
@@ -26,12 +30,12 @@ import com.cdcexport.support.IntegrationTest;
 @TestPropertySource(properties = {
         "cdc.auth.mode=api-key",
         "cdc.auth.admin-token=" + AuthTest.ADMIN_TOKEN,
-        "cdc.auth.consumer-api-keys=from-env=" + AuthTest.ENVIRONMENT_KEY,
         "cdc.auth.rate-limit-per-minute=" + AuthTest.RATE_LIMIT})
 class AuthTest extends IntegrationTest {
 
     static final String ADMIN_TOKEN = "test-admin-token-7f3c9a1e5b2d4c6a8e0f1a2b3c4d5e6f";
-    static final String ENVIRONMENT_KEY = "test-environment-key-0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+    /** New each run: contexts of other test classes on this database revoke the environment keys they do not list. */
+    static final String ENVIRONMENT_KEY = "test-environment-key-" + UUID.randomUUID();
     static final int RATE_LIMIT = 40;
     private static final String NO_JOB = "/exports/jobs/00000000-0000-0000-0000-000000000000";
 
@@ -46,6 +50,14 @@ class AuthTest extends IntegrationTest {
             new String[] {"GET", "/consumers/someone"}, new String[] {"POST", "/consumers/someone/keys"},
             new String[] {"DELETE", "/consumers/someone/keys/key_0"}, new String[] {"GET", "/actuator/prometheus"},
             new String[] {"GET", "/actuator/info"});
+
+    @Autowired
+    private ConsumerService consumers;
+
+    @DynamicPropertySource
+    static void environmentKey(DynamicPropertyRegistry registry) {
+        registry.add("cdc.auth.consumer-api-keys", () -> "from-env=" + ENVIRONMENT_KEY);
+    }
 
     @Test
     void everyProtectedEndpointAnswers401WithoutAValidKey() {
@@ -248,6 +260,20 @@ class AuthTest extends IntegrationTest {
         assertThat(consumer.status()).isEqualTo(200);
         assertThat(consumer.json().get("keys").get(0).get("origin").asString()).isEqualTo("environment");
         assertThat(admin("GET", "/consumers", null).body()).contains("\"from-env\"");
+    }
+
+    @Test
+    void aKeyRemovedFromConsumerApiKeysIsRevokedAtTheNextStart() {
+        String added = "test-added-environment-key-" + UUID.randomUUID();
+        ConsumerService.EnvironmentKey original = new ConsumerService.EnvironmentKey(
+                new ConsumerId("from-env"), ENVIRONMENT_KEY);
+        // What start-up does with CONSUMER_API_KEYS, once with a second key and once without it again.
+        consumers.reconcileEnvironmentKeys(List.of(original, new ConsumerService.EnvironmentKey(
+                new ConsumerId("from-env-2"), added)));
+        assertThat(statusWith(added)).isEqualTo(200);
+        consumers.reconcileEnvironmentKeys(List.of(original));
+        assertThat(statusWith(added)).isEqualTo(401);
+        assertThat(statusWith(ENVIRONMENT_KEY)).as("listed keys stay").isEqualTo(200);
     }
 
     // --- helpers ------------------------------------------------------------------------------------------------
