@@ -117,7 +117,7 @@ class JobController {
     @ApiDocs.Conflict
     @DeleteMapping("/{jobId}")
     JobView cancel(@PathVariable UUID jobId) {
-        get(jobId);
+        get(jobId); // 404 for a job the caller may not see, before anything changes
         return jobs.cancel(jobId).orElseThrow(() -> new JobNotFoundException(jobId));
     }
 
