@@ -2,6 +2,7 @@ package com.cdcexport.auth;
 
 import org.springframework.security.authentication.AuthenticationProvider;
 import org.springframework.security.authentication.BadCredentialsException;
+import org.springframework.security.authentication.InternalAuthenticationServiceException;
 import org.springframework.security.core.Authentication;
 import org.springframework.stereotype.Component;
 
@@ -26,7 +27,13 @@ class ApiKeyAuthenticationProvider implements AuthenticationProvider {
         if (adminTokenHash != null && ApiKeys.matches(presented, adminTokenHash)) {
             return ApiKeyAuthentication.authenticated(Caller.ADMIN);
         }
-        ConsumerService.Verification verification = consumers.verify(presented);
+        ConsumerService.Verification verification;
+        try {
+            verification = consumers.verify(presented);
+        } catch (RuntimeException e) {
+            // The database, not the key, failed: the failure handler answers 503 (or 500), never 401.
+            throw new InternalAuthenticationServiceException("Could not check the API key", e);
+        }
         if (!verification.valid()) {
             throw new RejectedKeyException(verification);
         }

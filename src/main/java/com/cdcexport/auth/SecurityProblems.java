@@ -8,6 +8,7 @@ import jakarta.servlet.http.HttpServletResponse;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.security.access.AccessDeniedException;
+import org.springframework.security.authentication.InternalAuthenticationServiceException;
 import org.springframework.security.authorization.AuthorizationDeniedException;
 import org.springframework.security.core.Authentication;
 import org.springframework.security.core.AuthenticationException;
@@ -44,12 +45,18 @@ class SecurityProblems implements AuthenticationEntryPoint, AuthenticationFailur
                 AuthProblem.unauthenticated("This endpoint needs authentication: " + HOW_TO_AUTHENTICATE, false));
     }
 
-    /** Credentials that open nothing: unknown, revoked or expired keys, or a malformed Authorization header. */
+    /**
+     * Credentials that open nothing (unknown, revoked or expired keys, a malformed Authorization header), or a key
+     * that could not be checked because the database failed.
+     */
     @Override
     public void onAuthenticationFailure(HttpServletRequest request, HttpServletResponse response,
                                         AuthenticationException e) throws IOException {
         SecurityContextHolder.clearContext();
-        if (e instanceof RejectedKeyException rejected) {
+        if (e instanceof InternalAuthenticationServiceException && e.getCause() instanceof Exception cause) {
+            // Not an authentication failure: the problem handler makes a database outage a 503 with Retry-After.
+            resolver.resolveException(request, response, null, cause);
+        } else if (e instanceof RejectedKeyException rejected) {
             ConsumerService.Verification v = rejected.verification();
             audit(request, v.reason(), v.consumerId(), v.keyId());
             resolver.resolveException(request, response, null,

@@ -276,6 +276,22 @@ class AuthTest extends IntegrationTest {
         assertThat(statusWith(ENVIRONMENT_KEY)).as("listed keys stay").isEqualTo(200);
     }
 
+    @Test
+    void aKeyCheckedWhileTheDatabaseRestartsGets503NotAnAuthError() throws Exception {
+        Consumer alice = newConsumer();
+        try (java.sql.Connection admin = openConnection(); java.sql.Statement statement = admin.createStatement()) {
+            statement.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    + "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+        }
+        // Requests may meet dead pooled connections: 503 with Retry-After, never a 401 or a 500.
+        Api.Response response = api.send("GET", "/exports/jobs", bearer(alice.apiKey), null);
+        for (int attempt = 0; response.status() == 503 && attempt < 10; attempt++) {
+            assertThat(response.header("Retry-After")).isNotNull();
+            response = api.send("GET", "/exports/jobs", bearer(alice.apiKey), null);
+        }
+        assertThat(response.status()).as(response.body()).isEqualTo(200);
+    }
+
     // --- helpers ------------------------------------------------------------------------------------------------
 
     private record Consumer(String id, String keyId, String apiKey) {
