@@ -23,7 +23,7 @@ class ApiKeyAuthenticationProvider implements AuthenticationProvider {
 
     @Override
     public Authentication authenticate(Authentication authentication) {
-        String presented = (String) authentication.getCredentials();
+        byte[] presented = ApiKeys.hash((String) authentication.getCredentials());
         if (adminTokenHash != null && ApiKeys.matches(presented, adminTokenHash)) {
             return ApiKeyAuthentication.authenticated(Caller.ADMIN);
         }

@@ -41,8 +41,8 @@ final class ApiKeys {
     }
 
     /** Compares digests, not the secrets, in time independent of where they differ. */
-    static boolean matches(String presented, byte[] expectedHash) {
-        return MessageDigest.isEqual(hash(presented), expectedHash);
+    static boolean matches(byte[] presentedHash, byte[] expectedHash) {
+        return MessageDigest.isEqual(presentedHash, expectedHash);
     }
 
     private static byte[] randomBytes(int count) {

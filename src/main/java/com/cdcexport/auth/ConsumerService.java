@@ -4,7 +4,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Collectors;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -67,20 +69,28 @@ public class ConsumerService {
         }
     }
 
+    /** Two queries whatever the number of consumers: the consumers, then every key in consumer order. */
     @Transactional(readOnly = true)
     public List<ConsumerView> list() {
-        return store.consumerIds().stream().map(id -> view(new ConsumerId(id))).toList();
+        Instant now = clock.instant();
+        Map<String, List<StoredKey>> keys = store.allKeys().stream()
+                .collect(Collectors.groupingBy(StoredKey::consumerId));
+        return store.consumers().entrySet().stream()
+                .map(c -> view(c.getKey(), c.getValue(), keys.getOrDefault(c.getKey(), List.of()), now))
+                .toList();
     }
 
     @Transactional(readOnly = true)
     public ConsumerView find(ConsumerId consumer) {
-        return view(requireConsumer(consumer));
+        Instant createdAt = store.consumerCreatedAt(consumer.value())
+                .orElseThrow(() -> new NotFoundException("No consumer " + consumer));
+        return view(consumer.value(), createdAt, store.keysOf(consumer.value()), clock.instant());
     }
 
-    /** The key's consumer, or why the key does not open anything. */
-    Verification verify(String presentedKey) {
-        Optional<StoredKey> found = store.findBySecretHash(ApiKeys.hash(presentedKey))
-                .filter(k -> ApiKeys.matches(presentedKey, k.secretHash()));
+    /** The consumer of the key with this SHA-256, or why the key does not open anything. */
+    Verification verify(byte[] presentedHash) {
+        Optional<StoredKey> found = store.findBySecretHash(presentedHash)
+                .filter(k -> ApiKeys.matches(presentedHash, k.secretHash()));
         if (found.isEmpty()) {
             return new Verification(null, null, "unknown_key");
         }
@@ -124,8 +134,9 @@ public class ConsumerService {
                 AuthEvents.consumerCreated(key.consumer().value(), stored.id(), "environment");
             }
         }
+        List<byte[]> listedHashes = keys.stream().map(k -> ApiKeys.hash(k.apiKey())).toList();
         for (StoredKey stored : store.environmentKeys()) {
-            boolean listed = keys.stream().anyMatch(k -> ApiKeys.matches(k.apiKey(), stored.secretHash()));
+            boolean listed = listedHashes.stream().anyMatch(h -> ApiKeys.matches(h, stored.secretHash()));
             if (!listed && store.revoke(stored.id(), now)) {
                 AuthEvents.keyRevoked(stored.consumerId(), stored.id(), stored.origin());
             }
@@ -147,15 +158,11 @@ public class ConsumerService {
         return consumer;
     }
 
-    private ConsumerView view(ConsumerId consumer) {
-        Instant now = clock.instant();
-        Instant createdAt = store.consumerCreatedAt(consumer.value())
-                .orElseThrow(() -> new NotFoundException("No consumer " + consumer));
-        List<ConsumerView.KeyView> keys = store.keysOf(consumer.value()).stream()
+    private static ConsumerView view(String consumerId, Instant createdAt, List<StoredKey> keys, Instant now) {
+        return new ConsumerView(consumerId, Timestamps.json(createdAt), keys.stream()
                 .map(k -> new ConsumerView.KeyView(k.id(), k.origin(), Timestamps.json(k.createdAt()),
                         Timestamps.json(k.expiresAt()), Timestamps.json(k.revokedAt()), k.isActiveAt(now)))
-                .toList();
-        return new ConsumerView(consumer.value(), Timestamps.json(createdAt), keys);
+                .toList());
     }
 
     /** @param reason null when the key is valid, else why not (an auth_failed reason) */

@@ -4,7 +4,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -34,8 +36,19 @@ class ConsumerStore {
                 .query((rs, n) -> rs.getTimestamp(1).toInstant()).optional();
     }
 
-    List<String> consumerIds() {
-        return jdbc.sql("SELECT id FROM consumers ORDER BY id").query(String.class).list();
+    /** Every consumer and when it was created, by id. */
+    Map<String, Instant> consumers() {
+        Map<String, Instant> consumers = new LinkedHashMap<>();
+        jdbc.sql("SELECT id, created_at FROM consumers ORDER BY id")
+                .query(rs -> {
+                    consumers.put(rs.getString(1), rs.getTimestamp(2).toInstant());
+                });
+        return consumers;
+    }
+
+    List<StoredKey> allKeys() {
+        return jdbc.sql("SELECT " + KEY_COLUMNS + " FROM api_keys ORDER BY consumer_id, created_at, id")
+                .query(ConsumerStore::key).list();
     }
 
     /** false when a key with this hash exists already (an environment key registered by an earlier start). */

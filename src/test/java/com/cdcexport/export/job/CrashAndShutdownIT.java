@@ -10,31 +10,17 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Stream;
 
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
-import org.springframework.jdbc.core.JdbcTemplate;
 
 import com.cdcexport.support.Api;
 import com.cdcexport.support.IntegrationTest;
+import com.cdcexport.support.LargeTableProcessTest;
 import com.cdcexport.support.UsersTableLock;
 import com.cdcexport.support.ServiceProcess;
 import com.cdcexport.support.TestDatabase;
 
 /** The packaged service, killed and stopped for real in the middle of a large export. */
-class CrashAndShutdownIT {
-
-    private static final int USERS = 600_000;
-    private static final JdbcTemplate jdbc = TestDatabase.jdbc();
-
-    @TempDir
-    Path output;
-
-    @BeforeAll
-    static void largeTable() {
-        TestDatabase.resetWithUsers(USERS);
-    }
+class CrashAndShutdownIT extends LargeTableProcessTest {
 
     @Test
     void killedMidExportLeavesNoCsvAndIsRunAgainAfterRestart() throws IOException {

@@ -4,40 +4,25 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.withinPercentage;
 
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Stream;
 
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
-import org.springframework.jdbc.core.JdbcTemplate;
 
 import tools.jackson.databind.JsonNode;
 
 import com.cdcexport.support.Api;
 import com.cdcexport.support.IntegrationTest;
+import com.cdcexport.support.LargeTableProcessTest;
 import com.cdcexport.support.UsersTableLock;
 import com.cdcexport.support.ServiceProcess;
 import com.cdcexport.support.TestDatabase;
 
 /** Jobs live in the database, not in an instance: they survive restarts and move to instances that are alive. */
-class JobsAcrossInstancesIT {
-
-    private static final int USERS = 600_000;
-    private static final JdbcTemplate jdbc = TestDatabase.jdbc();
-
-    @TempDir
-    Path output;
-
-    @BeforeAll
-    static void largeTable() {
-        TestDatabase.resetWithUsers(USERS);
-    }
+class JobsAcrossInstancesIT extends LargeTableProcessTest {
 
     private Map<String, String> env(String instanceId) {
         Map<String, String> env = new HashMap<>(Map.of("EXPORT_OUTPUT_DIR", output.toString(), "EXPORT_WORKERS", "1",
