@@ -7,6 +7,7 @@ import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -26,9 +27,14 @@ public record CdcProperties(
         @DefaultValue("./output") @NotNull Path outputDir,
         @DefaultValue("100000") @Min(0) @Max(100_000_000) int seedUsers,
         @DefaultValue("") String instanceId,
+        /* The service's own schema: its tables, functions and Flyway's history; nothing of it elsewhere. */
+        @DefaultValue("cdc") @NotNull @Pattern(regexp = "[a-z_][a-z0-9_]{0,62}",
+                message = "must be a lowercase PostgreSQL identifier (letters, digits, _)") String schema,
+        /* Tables whose changes are captured and exported: [schema.]table entries separated by ','. */
+        @DefaultValue("users") @NotNull String exportTables,
         /* Built-in schedules: consumer=type@cron entries separated by ';' (see ExportSchedules). */
         @DefaultValue("") String schedules,
-        /* How often tombstones of hard-deleted rows that every consumer has passed are removed. */
+        /* How often change-log entries that every consumer has passed are removed. */
         @DefaultValue("10m") @NotNull Duration tombstonePruneInterval,
         @Valid @NotNull @DefaultValue Jobs jobs,
         @Valid @NotNull @DefaultValue Auth auth) {

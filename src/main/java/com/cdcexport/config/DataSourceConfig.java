@@ -37,6 +37,8 @@ public class DataSourceConfig {
         // Exports hold a connection while they stream; leave room for the API, heartbeats and commits.
         config.setMaximumPoolSize(properties.jobs().workers() + 6);
         config.setConnectionInitSql("SET TIME ZONE 'UTC'");
+        // Unqualified names in the service's SQL are its own tables; the user's tables are always qualified.
+        config.setSchema(properties.schema());
         config.setConnectionTimeout(10_000);
         config.setInitializationFailTimeout(30_000);
         return new HikariDataSource(config);

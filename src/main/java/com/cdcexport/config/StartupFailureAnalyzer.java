@@ -28,6 +28,8 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
             Map.entry("cdc.output-dir", "EXPORT_OUTPUT_DIR"),
             Map.entry("cdc.seed-users", "SEED_USERS"),
             Map.entry("cdc.instance-id", "INSTANCE_ID"),
+            Map.entry("cdc.schema", "CDC_SCHEMA"),
+            Map.entry("cdc.export-tables", "EXPORT_TABLES"),
             Map.entry("cdc.schedules", "EXPORT_SCHEDULES"),
             Map.entry("cdc.tombstone-prune-interval", "TOMBSTONE_PRUNE_INTERVAL"),
             Map.entry("cdc.jobs.workers", "EXPORT_WORKERS"),

@@ -22,8 +22,13 @@ import org.springframework.boot.CommandLineRunner;
 import org.springframework.stereotype.Component;
 
 import com.cdcexport.config.CdcProperties;
+import com.cdcexport.export.capture.CapturedTables;
+import com.cdcexport.export.capture.TableName;
 
-/** Fills an empty users table at start-up, at COPY speed; a restart (or a second instance) adds nothing. */
+/**
+ * Fills the demo's users table at start-up, at COPY speed, when the service created it and it is empty; a restart
+ * (or a second instance) adds nothing, and a users table the service adopted is never seeded over.
+ */
 @Component
 class UserSeeder implements CommandLineRunner {
 
@@ -34,18 +39,22 @@ class UserSeeder implements CommandLineRunner {
 
     private final DataSource dataSource;
     private final CdcProperties properties;
+    private final CapturedTables captured;
     private final Clock clock;
 
-    UserSeeder(DataSource dataSource, CdcProperties properties, Clock clock) {
+    UserSeeder(DataSource dataSource, CdcProperties properties, CapturedTables captured, Clock clock) {
         this.dataSource = dataSource;
         this.properties = properties;
+        this.captured = captured;
         this.clock = clock;
     }
 
     @Override
     public void run(String... args) throws Exception {
-        if (properties.seedUsers() > 0) {
+        if (properties.seedUsers() > 0 && captured.createdByService(TableName.USERS)) {
             seed(properties.seedUsers());
+        } else if (properties.seedUsers() > 0 && captured.isCaptured(TableName.USERS)) {
+            log.info("public.users existed before the service: adopted as it is, not seeded");
         }
     }
 
@@ -76,14 +85,14 @@ class UserSeeder implements CommandLineRunner {
     private static void analyze(Connection connection) throws SQLException {
         connection.setAutoCommit(true);
         try (Statement statement = connection.createStatement()) {
-            statement.execute("ANALYZE users");
+            statement.execute("ANALYZE public.users");
         }
     }
 
     private static boolean lockAndCheckEmpty(Connection connection) throws SQLException {
         try (Statement statement = connection.createStatement()) {
             statement.execute("SELECT pg_advisory_xact_lock(" + SEED_LOCK + ")");
-            try (ResultSet rs = statement.executeQuery("SELECT NOT EXISTS (SELECT 1 FROM users)")) {
+            try (ResultSet rs = statement.executeQuery("SELECT NOT EXISTS (SELECT 1 FROM public.users)")) {
                 rs.next();
                 return rs.getBoolean(1);
             }
@@ -93,7 +102,7 @@ class UserSeeder implements CommandLineRunner {
     private void copyRows(Connection connection, int count) throws SQLException, IOException {
         FakeUsers users = new FakeUsers(RANDOM_SEED, clock.instant());
         PGCopyOutputStream copy = new PGCopyOutputStream(connection.unwrap(PGConnection.class),
-                "COPY users (name, email, created_at, updated_at, is_deleted) FROM STDIN WITH (FORMAT csv)",
+                "COPY public.users (name, email, created_at, updated_at, is_deleted) FROM STDIN WITH (FORMAT csv)",
                 1 << 16);
         try (CSVWriter csv = new CSVWriter(new BufferedWriter(new OutputStreamWriter(copy, StandardCharsets.UTF_8),
                 1 << 16))) {

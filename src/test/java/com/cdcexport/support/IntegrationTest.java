@@ -44,8 +44,8 @@ public abstract class IntegrationTest {
     @LocalServerPort
     protected int port;
 
-    @Autowired
-    protected JdbcTemplate jdbc;
+    /** A client of its own, outside the service's pool, that finds both the service's tables and users. */
+    protected final JdbcTemplate jdbc = TestDatabase.jdbc();
 
     protected Api api;
 

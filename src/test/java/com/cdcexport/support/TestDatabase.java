@@ -7,7 +7,14 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.UUID;
 
+import javax.sql.DataSource;
+
 import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
+
+import com.cdcexport.export.capture.CapturedTables;
 import org.springframework.jdbc.datasource.SimpleDriverDataSource;
 
 import com.cdcexport.config.DatabaseUrl;
@@ -23,8 +30,15 @@ import org.testcontainers.postgresql.PostgreSQLContainer;
  */
 public final class TestDatabase {
 
-    /** Empties every table the service writes; TRUNCATE fires no delete triggers, so no tombstones either. */
-    public static final String RESET_SQL = "TRUNCATE users, user_tombstones, watermarks, export_jobs RESTART IDENTITY";
+    /** The service's schema in the tests (the default of CDC_SCHEMA). */
+    public static final String SCHEMA = "cdc";
+
+    /**
+     * Empties the demo table and every table the service writes. The users TRUNCATE leaves a truncate marker in
+     * the change log, so the log is emptied after it.
+     */
+    public static final String RESET_SQL = "TRUNCATE public.users RESTART IDENTITY; "
+            + "TRUNCATE cdc.change_log, cdc.watermarks, cdc.export_jobs, cdc.consumer_tables RESTART IDENTITY";
 
     private static String url;
     private static JdbcTemplate jdbc;
@@ -43,11 +57,12 @@ public final class TestDatabase {
     /** A client of the test database independent of any service instance (for tests that run the jar). */
     public static synchronized JdbcTemplate jdbc() {
         if (jdbc == null) {
-            DatabaseUrl parsed = DatabaseUrl.parse(url());
-            SimpleDriverDataSource dataSource = new SimpleDriverDataSource(new org.postgresql.Driver(),
-                    parsed.jdbcUrl(), parsed.username(), parsed.password());
-            // Tests that run the jar may come first on a fresh database: create the schema as the service would.
-            Flyway.configure().dataSource(dataSource).locations("classpath:db/migration").load().migrate();
+            DataSource dataSource = dataSource();
+            // Tests that run the jar may come first on a fresh database: prepare it as the service would.
+            Flyway.configure().dataSource(dataSource).locations("classpath:db/migration").schemas(SCHEMA)
+                    .defaultSchema(SCHEMA).createSchemas(true).load().migrate();
+            new CapturedTables(JdbcClient.create(dataSource),
+                    new TransactionTemplate(new DataSourceTransactionManager(dataSource)), SCHEMA, "users");
             jdbc = new JdbcTemplate(dataSource);
         }
         return jdbc;
@@ -91,10 +106,24 @@ public final class TestDatabase {
                 + jdbc().queryForMap("SELECT * FROM export_jobs WHERE id = ?", UUID.fromString(jobId)));
     }
 
-    /** A plain connection of its own, outside every pool. */
+    /**
+     * A plain connection of its own, outside every pool; unqualified names find the service's tables, then the
+     * user's (users).
+     */
     public static Connection connect() throws SQLException {
         DatabaseUrl parsed = DatabaseUrl.parse(url());
-        return DriverManager.getConnection(parsed.jdbcUrl(), parsed.username(), parsed.password());
+        return DriverManager.getConnection(withSearchPath(parsed.jdbcUrl()), parsed.username(), parsed.password());
+    }
+
+    /** A data source of the test database with the same search path as {@link #connect()}. */
+    public static DataSource dataSource() {
+        DatabaseUrl parsed = DatabaseUrl.parse(url());
+        return new SimpleDriverDataSource(new org.postgresql.Driver(), withSearchPath(parsed.jdbcUrl()),
+                parsed.username(), parsed.password());
+    }
+
+    private static String withSearchPath(String jdbcUrl) {
+        return jdbcUrl + (jdbcUrl.contains("?") ? "&" : "?") + "currentSchema=" + SCHEMA + ",public";
     }
 
     private static String resolve() {

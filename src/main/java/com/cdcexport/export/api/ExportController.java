@@ -1,5 +1,7 @@
 package com.cdcexport.export.api;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 
 import io.swagger.v3.oas.annotations.Operation;
@@ -10,6 +12,9 @@ import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 
 import org.springframework.http.HttpStatus;
+import org.springframework.http.ProblemDetail;
+import org.springframework.web.ErrorResponseException;
+import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.HttpRequestMethodNotSupportedException;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
@@ -24,6 +29,10 @@ import com.cdcexport.export.ConsumerId;
 import com.cdcexport.export.ExportType;
 import com.cdcexport.export.job.ExportJob;
 import com.cdcexport.export.job.ExportJobService;
+import com.cdcexport.export.job.JobFile;
+import com.cdcexport.export.access.TableAccessStore;
+import com.cdcexport.export.capture.CapturedTables;
+import com.cdcexport.export.capture.TableName;
 import com.cdcexport.export.watermark.WatermarkService;
 
 @Tag(name = "Exports")
@@ -32,12 +41,19 @@ class ExportController {
 
     static final String CONSUMER_HEADER = "X-Consumer-ID";
 
+    private static final int MAX_TABLES = 100;
+
     private final ExportJobService jobs;
     private final WatermarkService watermarks;
+    private final CapturedTables captured;
+    private final TableAccessStore access;
 
-    ExportController(ExportJobService jobs, WatermarkService watermarks) {
+    ExportController(ExportJobService jobs, WatermarkService watermarks, CapturedTables captured,
+                     TableAccessStore access) {
         this.jobs = jobs;
         this.watermarks = watermarks;
+        this.captured = captured;
+        this.access = access;
     }
 
     @Operation(summary = "Start an export", description = "Queues a full, incremental or delta export for the "
@@ -52,6 +68,9 @@ class ExportController {
     @ResponseStatus(HttpStatus.ACCEPTED)
     ExportAccepted start(@Parameter(description = "full, incremental or delta", example = "delta")
                          @PathVariable String type,
+                         @Parameter(description = "Tables to export in one snapshot, [schema.]table, repeatable; "
+                                 + "users when omitted", example = "public.orders")
+                         @RequestParam(name = "table", required = false) List<String> table,
                          @ApiDocs.ConsumerHeader @RequestHeader(name = CONSUMER_HEADER, required = false)
                          String consumerId)
             throws HttpRequestMethodNotSupportedException {
@@ -60,8 +79,35 @@ class ExportController {
         }
         ExportType exportType = ExportType.fromSlug(type).orElseThrow(() -> new UnknownExportTypeException(type));
         ConsumerId consumer = Caller.consumerFor(consumerId);
-        ExportJob job = jobs.submit(exportType, consumer);
-        return new ExportAccepted(job.getId().toString(), "started", job.exportType().slug(), job.outputFilename());
+        List<TableName> tables = tables(table);
+        for (TableName t : tables) {
+            access.accessOf(consumer, t); // 403 before anything is queued
+        }
+        ExportJob job = jobs.submit(exportType, consumer, tables);
+        return new ExportAccepted(job.getId().toString(), "started", job.exportType().slug(), job.outputFilename(),
+                job.files());
+    }
+
+    /** The requested tables, each captured, without repeats; the seed's users when none is named. */
+    private List<TableName> tables(List<String> requested) {
+        if (requested == null || requested.isEmpty()) {
+            requested = List.of(TableName.USERS.qualified());
+        }
+        if (requested.size() > MAX_TABLES) {
+            throw new InvalidTableException("At most " + MAX_TABLES + " tables per export");
+        }
+        List<TableName> tables = new ArrayList<>();
+        for (String text : requested) {
+            TableName name = TableName.parse(text).orElseThrow(() -> new InvalidTableException(
+                    "Not a table name: use [schema.]table with letters, digits, _ and $"));
+            if (!captured.isCaptured(name)) {
+                throw new TableAccessStore.UnknownTableException(name);
+            }
+            if (!tables.contains(name)) {
+                tables.add(name);
+            }
+        }
+        return tables;
     }
 
     @Operation(summary = "The consumer's watermark",
@@ -72,17 +118,27 @@ class ExportController {
                     "{\"title\":\"Not Found\",\"status\":404,\"detail\":\"No watermark for this consumer\"}")))
     @GetMapping("/exports/watermark")
     WatermarkView watermark(@ApiDocs.ConsumerHeader @RequestHeader(name = CONSUMER_HEADER, required = false)
-                            String consumerId) {
+                            String consumerId,
+                            @Parameter(description = "The table, [schema.]table; users when omitted",
+                                    example = "public.orders")
+                            @RequestParam(name = "table", required = false) String table) {
         ConsumerId consumer = Caller.consumerFor(consumerId);
-        return watermarks.find(consumer)
-                .map(w -> new WatermarkView(w.consumerId(), Timestamps.json(w.lastExportedAt())))
+        TableName name = tables(table == null ? null : List.of(table)).get(0);
+        return watermarks.find(consumer, name)
+                .map(w -> new WatermarkView(w.consumerId(), name.qualified(), Timestamps.json(w.lastExportedAt())))
                 .orElseThrow(() -> new NoWatermarkException(consumer));
     }
 
-    record ExportAccepted(String jobId, String status, String exportType, String outputFilename) {
+    record ExportAccepted(String jobId, String status, String exportType, String outputFilename, List<JobFile> files) {
     }
 
-    record WatermarkView(String consumerId, String lastExportedAt) {
+    record WatermarkView(String consumerId, String table, String lastExportedAt) {
+    }
+
+    static final class InvalidTableException extends ErrorResponseException {
+        InvalidTableException(String detail) {
+            super(HttpStatus.BAD_REQUEST, ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST, detail), null);
+        }
     }
 
     static final class UnknownExportTypeException extends RuntimeException {

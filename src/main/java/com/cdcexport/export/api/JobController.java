@@ -31,6 +31,8 @@ import com.cdcexport.export.file.ExportFileStore;
 import com.cdcexport.export.job.JobCursor;
 import com.cdcexport.export.job.JobPage;
 import com.cdcexport.export.job.JobStatus;
+import com.cdcexport.export.job.JobFile;
+import com.cdcexport.export.capture.TableName;
 import com.cdcexport.export.job.JobView;
 import com.cdcexport.export.job.ExportJobService;
 
@@ -95,19 +97,27 @@ class JobController {
     @ApiResponse(responseCode = "410", description = "The file was removed (retention)",
             content = @Content(mediaType = ApiDocs.PROBLEM))
     @GetMapping("/{jobId}/file")
-    ResponseEntity<Resource> file(@PathVariable UUID jobId) {
+    ResponseEntity<Resource> file(@PathVariable UUID jobId,
+                                  @Parameter(description = "The table whose file to download, for exports of several "
+                                          + "tables; the first table's by default", example = "public.orders")
+                                  @RequestParam(required = false) String table) {
         JobView job = get(jobId);
         if (!job.status().equals(JobStatus.COMPLETED.slug())) {
             throw new JobNotCompletedException(job);
         }
-        Path path = files.resolve(job.outputFilename());
+        String name = table == null ? job.outputFilename() : job.files().stream()
+                .filter(f -> TableName.parse(table).map(TableName::qualified).filter(f.table()::equals).isPresent())
+                .map(JobFile::filename).findFirst()
+                .orElseThrow(() -> new InvalidParameterException("Job " + job.jobId() + " has no file of table "
+                        + (table.length() > 64 ? table.substring(0, 64) + "..." : table)));
+        Path path = files.resolve(name);
         if (!Files.isRegularFile(path)) {
             throw new FileGoneException(job);
         }
         return ResponseEntity.ok()
                 .contentType(TEXT_CSV)
                 .header(HttpHeaders.CONTENT_DISPOSITION,
-                        ContentDisposition.attachment().filename(job.outputFilename()).build().toString())
+                        ContentDisposition.attachment().filename(name).build().toString())
                 .body(new FileSystemResource(path));
     }
 

@@ -8,6 +8,8 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -21,30 +23,40 @@ import org.postgresql.copy.CopyOut;
 import org.springframework.stereotype.Component;
 
 import com.cdcexport.export.ExportType;
+import com.cdcexport.export.capture.CaptureResult.TableResult;
 
 /**
- * Reads one export inside one REPEATABLE READ, READ ONLY transaction, so the rows, their count, the greatest
- * updated_at and the snapshot stored as the next watermark all describe exactly the same state of the table.
+ * Reads one export, of one or several tables, inside one REPEATABLE READ, READ ONLY transaction: every table's
+ * rows, counts and the snapshot stored as the next watermark describe exactly the same state of the database, so
+ * a transaction that changed two tables is in one export entirely or not at all.
  */
 @Component
 public class ChangeCapture {
 
     private static final Pattern PLAN_ROWS = Pattern.compile("\"Plan Rows\":\\s*(\\d+)");
+    /** The text forms the files promise, whatever the database's or role's defaults are. */
+    private static final String[] SESSION = {
+        "SET LOCAL TimeZone = 'UTC'", "SET LOCAL DateStyle = 'ISO, YMD'", "SET LOCAL IntervalStyle = 'postgres'",
+        "SET LOCAL bytea_output = 'hex'", "SET LOCAL extra_float_digits = 1",
+        "SET LOCAL standard_conforming_strings = on"};
 
-    private final DataSource dataSource;
-
-    public ChangeCapture(DataSource dataSource) {
-        this.dataSource = dataSource;
+    /** Opens the file of one table; called in the order of the export's tables. */
+    @FunctionalInterface
+    public interface Outputs {
+        OutputStream open(TableName table) throws IOException;
     }
 
-    /**
-     * Streams the export's CSV (header included) into {@code out}.
-     *
-     * @param since the consumer's previous snapshot P; empty means "since the beginning"
-     */
-    public CaptureResult export(ExportType type, Optional<Snapshot> since, OutputStream out, CaptureProgress progress)
+    private final DataSource dataSource;
+    private final String schema;
+
+    public ChangeCapture(DataSource dataSource, CapturedTables tables) {
+        this.dataSource = dataSource;
+        this.schema = tables.schema();
+    }
+
+    /** Streams each table's CSV (header included) into the output {@code outputs} opens for it. */
+    public CaptureResult export(ExportType type, List<TableExport> tables, Outputs outputs, CaptureProgress progress)
             throws SQLException, IOException {
-        ExportQuery query = ExportQuery.of(type, since);
         try (Connection connection = dataSource.getConnection()) {
             connection.setAutoCommit(false);
             connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
@@ -52,14 +64,28 @@ public class ChangeCapture {
             PGConnection pg = connection.unwrap(PGConnection.class);
             progress.attach(pg);
             try (Statement statement = connection.createStatement()) {
-                // The first statement fixes the transaction's snapshot; pg_current_snapshot() reports that very one.
-                Snapshot snapshot = new Snapshot(single(statement, "SELECT pg_current_snapshot()::text").getString(1));
-                ResultSet summary = single(statement, query.summarySql());
-                Timestamp max = summary.getTimestamp(1);
-                progress.total(query.readsWholeTable() ? estimate(statement, query) : summary.getLong(2));
-                long rows = copy(pg, query.copySql(), out, progress);
+                for (String setting : SESSION) {
+                    statement.execute(setting);
+                }
+                // The first query fixes the transaction's snapshot; pg_current_snapshot() reports that very one.
+                ResultSet taken = single(statement, "SELECT pg_current_snapshot()::text, now()");
+                Snapshot snapshot = new Snapshot(taken.getString(1));
+                Instant at = taken.getTimestamp(2).toInstant();
+                List<Planned> plans = new ArrayList<>();
+                long total = 0;
+                for (TableExport table : tables) {
+                    Planned plan = plan(connection, statement, type, table);
+                    plans.add(plan);
+                    total = plan.expected < 0 || total < 0 ? -1 : total + plan.expected;
+                }
+                progress.total(total);
+                List<TableResult> results = new ArrayList<>();
+                for (Planned plan : plans) {
+                    long rows = copy(pg, plan.query.copySql(), outputs.open(plan.table), progress);
+                    results.add(new TableResult(plan.table, rows, plan.maxUpdatedAt, plan.query.hasSeedSemantics()));
+                }
                 connection.commit();
-                return new CaptureResult(snapshot, rows, Optional.ofNullable(max).map(Timestamp::toInstant));
+                return new CaptureResult(snapshot, at, results);
             } catch (SQLException | IOException | RuntimeException e) {
                 discard(connection, e);
                 throw e;
@@ -67,6 +93,27 @@ public class ChangeCapture {
                 progress.detach();
             }
         }
+    }
+
+    private record Planned(TableName table, ExportQuery query, Optional<Instant> maxUpdatedAt, long expected) {
+    }
+
+    private Planned plan(Connection connection, Statement statement, ExportType type, TableExport table)
+            throws SQLException {
+        TableShape shape = TableShape.read(connection, schema, table.table())
+                .orElseThrow(() -> new IllegalStateException("Table " + table.table() + " no longer exists"));
+        boolean window = type != ExportType.FULL && table.since().isPresent();
+        if (window && shape.keyChanged()) {
+            throw new ResyncRequiredException(table.table(), "was re-created or its primary key changed");
+        }
+        ExportQuery query = new ExportQuery(type, shape, table.since(), table.access(), schema);
+        if (window && single(statement, query.truncatedSql()).getBoolean(1)) {
+            throw new ResyncRequiredException(table.table(), "was truncated");
+        }
+        ResultSet summary = single(statement, query.summarySql());
+        Timestamp max = summary.getTimestamp(1);
+        long expected = query.readsAllLiveRows() ? estimate(statement, query) : summary.getLong(2);
+        return new Planned(table.table(), query, Optional.ofNullable(max).map(Timestamp::toInstant), expected);
     }
 
     /** CopyManager.copyOut's loop, counting rows as they pass: COPY sends one message per row. */

@@ -1,88 +1,220 @@
 package com.cdcexport.export.capture;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 import com.cdcexport.export.ExportType;
+import com.cdcexport.export.capture.TableShape.Column;
 
 /**
- * The one place that decides which rows an export type selects and how they look in the file.
+ * The one place that decides which rows of one table an export selects and how they look in the file.
  *
- * <p>A change window is "visible in the export's snapshot S, not visible in the consumer's previous snapshot P".
- * S is implicit (the query runs inside S); P narrows the rows with an index range on change_xid and a cheap filter.
- * Without P (no watermark yet, or a full export) the window is everything S sees.
+ * <p>A change window is "visible in the export's snapshot S, not visible in the consumer's previous snapshot P":
+ * the keys of change_log entries in that window name the rows, and the rows' values are read from the table in S.
+ * Without P (a full export, or no watermark yet) the window is the whole table as S sees it.
  */
 final class ExportQuery {
 
-    private static final String TIMESTAMP = "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'";
-    private static final String FORMATTED_COLUMNS = "id, name, email, "
-            + "to_char(created_at AT TIME ZONE 'UTC', " + TIMESTAMP + ") AS created_at, "
-            + "to_char(updated_at AT TIME ZONE 'UTC', " + TIMESTAMP + ") AS updated_at, "
-            + "is_deleted::text AS is_deleted";
-
-    private static final String WHOLE_TABLE = "TRUE";
+    private static final String UTC_TIMESTAMP = "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'";
+    private static final String LOCAL_TIMESTAMP = "'YYYY-MM-DD\"T\"HH24:MI:SS.US'";
+    /** Quoted always, so a reader that sniffs quoting from the first rows (DuckDB) sees it: text, arrays, json. */
+    private static final Set<String> QUOTED_CATEGORIES = Set.of("S", "A", "U");
 
     private final ExportType type;
-    private final String changeWindow;
+    private final TableShape shape;
+    private final Optional<Snapshot> since;
+    private final TableAccess access;
+    private final String log;
+    private final List<Column> columns;
+    private final boolean seed;
 
-    private ExportQuery(ExportType type, String changeWindow) {
+    ExportQuery(ExportType type, TableShape shape, Optional<Snapshot> since, TableAccess access, String schema) {
         this.type = type;
-        this.changeWindow = changeWindow;
+        this.shape = shape;
+        this.since = type == ExportType.FULL ? Optional.empty() : since;
+        this.access = access;
+        this.log = CapturedTables.quote(schema) + ".change_log";
+        this.seed = shape.hasSeedSemantics();
+        this.columns = access.columns()
+                .map(allowed -> shape.columns().stream().filter(c -> c.isKey() || allowed.contains(c.name())).toList())
+                .orElse(shape.columns());
     }
 
-    static ExportQuery of(ExportType type, Optional<Snapshot> since) {
-        String window = since.filter(p -> type != ExportType.FULL)
-                .map(p -> "change_xid >= pg_snapshot_xmin(" + p.sqlLiteral() + ")"
-                        + " AND NOT pg_visible_in_snapshot(change_xid, " + p.sqlLiteral() + ")")
-                .orElse(WHOLE_TABLE);
-        return new ExportQuery(type, window);
+    /** Full exports (and a first incremental or delta) read the whole table; no change log is involved. */
+    private boolean readsWholeTable() {
+        return since.isEmpty();
     }
 
     /**
-     * Full exports (and a first incremental) read every live row. Counting them first would be a second pass over
-     * the table, about 5% of the export; instead the greatest updated_at comes from the updated_at index (a
-     * backward scan that stops at the first live row), the row count from COPY itself, and the progress total is
-     * the planner's estimate until the job completes.
+     * Whether the export reads every live row: then counting them first would be a second pass over the table,
+     * so the greatest updated_at comes from its index, the count from COPY and the progress total from the planner.
      */
-    boolean readsWholeTable() {
-        return type != ExportType.DELTA && changeWindow.equals(WHOLE_TABLE);
+    boolean readsAllLiveRows() {
+        return readsWholeTable() && type != ExportType.DELTA;
     }
 
-    /** The rows of the export, unformatted, with the columns every other statement builds on. */
-    private String selection() {
-        return switch (type) {
-            case FULL, INCREMENTAL -> "SELECT id, name, email, created_at, updated_at, is_deleted, change_xid"
-                    + " FROM users WHERE NOT is_deleted AND " + changeWindow;
-            // Soft-deleted rows and tombstones of hard-deleted rows both leave as DELETE.
-            case DELTA -> "SELECT CASE WHEN is_deleted THEN 'DELETE' WHEN created_at = updated_at THEN 'INSERT'"
-                    + " ELSE 'UPDATE' END AS operation, id, name, email, created_at, updated_at, is_deleted, change_xid"
-                    + " FROM users WHERE " + changeWindow
-                    + " UNION ALL SELECT 'DELETE', user_id, name, email, created_at, deleted_at, TRUE, change_xid"
-                    + " FROM user_tombstones WHERE " + changeWindow;
-        };
+    boolean hasSeedSemantics() {
+        return seed;
     }
 
     /** COPY ... TO STDOUT: PostgreSQL renders and quotes the CSV (RFC 4180) itself, at server speed. */
     String copySql() {
-        boolean delta = type == ExportType.DELTA;
-        String columns = delta ? "operation, " + FORMATTED_COLUMNS : FORMATTED_COLUMNS;
-        // In a delta one id can appear twice (a hard delete, then a re-insert): change_xid keeps them in the order
-        // they happened. Elsewhere ids are unique, and ordering by id alone lets the primary key supply the order.
-        String order = delta ? "id, change_xid" : "id";
-        return "COPY (SELECT " + columns + " FROM (" + selection() + ") AS changes ORDER BY " + order + ")"
-                + " TO STDOUT WITH (FORMAT csv, HEADER)";
+        List<String> quoted = columns.stream().filter(c -> QUOTED_CATEGORIES.contains(c.category()))
+                .map(Column::sql).toList();
+        return "COPY (" + selectSql() + ") TO STDOUT WITH (FORMAT csv, HEADER"
+                + (quoted.isEmpty() ? "" : ", FORCE_QUOTE (" + String.join(", ", quoted) + ")") + ")";
+    }
+
+    /** Whether a change window contains a TRUNCATE (or a key change): its removed rows cannot be named. */
+    String truncatedSql() {
+        return "SELECT EXISTS (SELECT 1 FROM " + log + " l WHERE l.table_oid = " + shape.relid() + " AND l.op = 'T' AND "
+                + window("l") + ")";
     }
 
     /**
-     * The greatest updated_at and the row count of the export: in one pass over the change window, or for a whole
-     * table (see {@link #readsWholeTable()}) the index-backed maximum and no count.
+     * The greatest updated_at of the export (seed tables), and its row count: for a whole table the updated_at
+     * index's maximum and no count (COPY counts), otherwise one pass over the change window.
      */
     String summarySql() {
-        return readsWholeTable() ? "SELECT max(updated_at), NULL FROM users WHERE NOT is_deleted"
-                : "SELECT max(updated_at), count(*) FROM (" + selection() + ") AS changes";
+        if (readsAllLiveRows()) {
+            return seed ? "SELECT max(t.updated_at), NULL FROM " + shape.name().sql() + " t WHERE " + liveFilter("t")
+                    + " AND " + access.predicate("t") : "SELECT NULL::timestamptz, NULL";
+        }
+        return "SELECT max(updated_at_raw), count(*) FROM (" + rowsSql(true) + ") AS summary";
     }
 
-    /** The planner's row estimate for the export's rows, in EXPLAIN's JSON ("Plan Rows"). */
+    /** The planner's row estimate, in EXPLAIN's JSON ("Plan Rows"). */
     String estimateSql() {
-        return "EXPLAIN (FORMAT JSON) " + selection();
+        return "EXPLAIN (FORMAT JSON) " + selectSql();
+    }
+
+    private String selectSql() {
+        return rowsSql(false);
+    }
+
+    private String rowsSql(boolean summary) {
+        if (type == ExportType.DELTA && !readsWholeTable()) {
+            return deltaSql(summary);
+        }
+        StringBuilder sql = new StringBuilder("SELECT ");
+        if (type == ExportType.DELTA) {
+            // No previous export: every row is new to this consumer.
+            sql.append(seed ? seedOperation("t") : "'INSERT'").append(" AS operation, ");
+        }
+        sql.append(summary ? (seed ? "t.updated_at" : "NULL::timestamptz") + " AS updated_at_raw"
+                : rendered("t", columns, null))
+                .append(" FROM ").append(shape.name().sql()).append(" t WHERE ").append(access.predicate("t"));
+        if (type != ExportType.DELTA) {
+            sql.append(" AND ").append(liveFilter("t"));
+        }
+        if (!readsWholeTable()) {
+            sql.append(" AND (").append(keyList("t")).append(") IN (SELECT ").append(keyFromLog("l"))
+                    .append(" FROM ").append(log).append(" l WHERE l.table_oid = ").append(shape.relid())
+                    .append(" AND ").append(window("l")).append(')');
+        }
+        return summary ? sql.toString() : sql.append(" ORDER BY ").append(keyList("t")).toString();
+    }
+
+    /**
+     * One row per key changed in the window: its state in S when it still exists (and passes the consumer's
+     * filter), else its last values from the change log, as DELETE. The first change in the window tells whether
+     * the row existed at P: a row born in the window is INSERT, one that was there is UPDATE; a row born and gone
+     * within the window is not reported at all.
+     */
+    private String deltaSql(boolean summary) {
+        String table = shape.name().sql();
+        String present = "t." + shape.key().get(0).sql() + " IS NOT NULL";
+        String changes = "WITH w AS (SELECT key, op, old_row, changed_at, change_xid, seq FROM " + log + " l"
+                + " WHERE l.table_oid = " + shape.relid() + " AND " + window("l") + "),"
+                + " firsts AS (SELECT DISTINCT ON (key) key, op AS first_op FROM w ORDER BY key, change_xid, seq),"
+                + " lasts AS (SELECT DISTINCT ON (key) key, old_row, changed_at FROM w WHERE op = 'D'"
+                + " ORDER BY key, change_xid DESC, seq DESC),"
+                + " changed AS (SELECT f.first_op, " + present + " AS present, coalesce(" + access.predicate("t")
+                + ", FALSE) AS visible, l.changed_at AS deleted_at,"
+                + " CASE WHEN " + present + " THEN t ELSE jsonb_populate_record(NULL::" + table + ", l.old_row) END AS r"
+                + " FROM firsts f LEFT JOIN " + table + " t ON " + keyJoin("t", "f")
+                + " LEFT JOIN lasts l ON l.key = f.key OFFSET 0)"
+                + " SELECT ";
+        String gone = "NOT (c.present AND c.visible)";
+        String operation = "CASE WHEN " + gone + " THEN 'DELETE' ELSE "
+                + (seed ? seedOperation("(c.r)") : "CASE WHEN c.first_op = 'I' THEN 'INSERT' ELSE 'UPDATE' END")
+                + " END";
+        String where = " FROM changed c WHERE (c.present AND c.visible) OR c.first_op <> 'I'";
+        if (summary) {
+            return changes + (seed ? "CASE WHEN c.present THEN (c.r).updated_at ELSE c.deleted_at END"
+                    : "NULL::timestamptz") + " AS updated_at_raw" + where;
+        }
+        return changes + operation + " AS operation, " + rendered("(c.r)", columns, "c") + where
+                + " ORDER BY " + keyList("(c.r)");
+    }
+
+    /** The seed's rule: soft-deleted rows are DELETE, rows never updated INSERT, others UPDATE. */
+    private static String seedOperation(String row) {
+        return "CASE WHEN " + row + ".is_deleted THEN 'DELETE' WHEN " + row + ".created_at = " + row + ".updated_at"
+                + " THEN 'INSERT' ELSE 'UPDATE' END";
+    }
+
+    /** Full and incremental exports carry live rows only; for seed tables soft-deleted rows are not live. */
+    private String liveFilter(String alias) {
+        return seed ? "NOT " + alias + ".is_deleted" : "TRUE";
+    }
+
+    /**
+     * The columns in the file's form: timestamps as ISO 8601 with microseconds (UTC with Z for timestamptz),
+     * booleans as true/false, everything else in PostgreSQL's own text form (COPY's). In a delta, a hard-deleted
+     * row of a seed table carries is_deleted=true and its deletion time as updated_at.
+     */
+    private String rendered(String row, List<Column> shown, String changeAlias) {
+        List<String> out = new ArrayList<>();
+        for (Column c : shown) {
+            String value = row + "." + c.sql();
+            if (changeAlias != null && seed && c.name().equals("is_deleted")) {
+                value = "(" + value + " OR NOT " + changeAlias + ".present)";
+            } else if (changeAlias != null && seed && c.name().equals("updated_at")) {
+                value = "CASE WHEN " + changeAlias + ".present THEN " + value + " ELSE " + changeAlias + ".deleted_at END";
+            }
+            out.add(render(c, value) + " AS " + c.sql());
+        }
+        return String.join(", ", out);
+    }
+
+    private static String render(Column c, String value) {
+        return switch (c.type()) {
+            case "timestamp with time zone" -> "to_char(" + value + " AT TIME ZONE 'UTC', " + UTC_TIMESTAMP + ")";
+            case "timestamp without time zone" -> "to_char(" + value + ", " + LOCAL_TIMESTAMP + ")";
+            case "boolean" -> value + "::text";
+            default -> value;
+        };
+    }
+
+    private String keyList(String row) {
+        return shape.key().stream().map(k -> row + "." + k.sql()).collect(Collectors.joining(", "));
+    }
+
+    /** The key of a change entry, typed like the table's key columns. */
+    private String keyFromLog(String entry) {
+        List<String> parts = new ArrayList<>();
+        for (int i = 0; i < shape.key().size(); i++) {
+            parts.add("(" + entry + ".key ->> " + i + ")::" + shape.key().get(i).type());
+        }
+        return String.join(", ", parts);
+    }
+
+    private String keyJoin(String row, String entry) {
+        List<String> parts = new ArrayList<>();
+        for (int i = 0; i < shape.key().size(); i++) {
+            Column k = shape.key().get(i);
+            parts.add(row + "." + k.sql() + " = (" + entry + ".key ->> " + i + ")::" + k.type());
+        }
+        return String.join(" AND ", parts);
+    }
+
+    private String window(String entry) {
+        Snapshot p = since.orElseThrow();
+        return entry + ".change_xid >= pg_snapshot_xmin(" + p.sqlLiteral() + ") AND NOT pg_visible_in_snapshot("
+                + entry + ".change_xid, " + p.sqlLiteral() + ")";
     }
 }

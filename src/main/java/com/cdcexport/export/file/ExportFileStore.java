@@ -16,6 +16,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.List;
 import java.util.Set;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
@@ -29,6 +30,7 @@ import com.cdcexport.config.CdcProperties;
 import com.cdcexport.config.InvalidSettingException;
 import com.cdcexport.export.ConsumerId;
 import com.cdcexport.export.ExportType;
+import com.cdcexport.export.capture.TableName;
 
 /**
  * The one place that writes export files. A file is written under a temporary name, fsynced, then published
@@ -67,15 +69,19 @@ public class ExportFileStore {
     }
 
     /**
-     * {@code {type}_{consumer}_{yyyyMMdd'T'HHmmss}Z.csv}, as the seed names files; a second file for the same
-     * consumer and type within one second gets {@code _2}, {@code _3}, ... before {@code .csv}.
+     * One name per table, sharing one stamp: {@code {type}_{consumer}_{yyyyMMdd'T'HHmmss}Z.csv} for the seed's
+     * users table (as the seed names files), {@code {type}_{consumer}_{schema.table}_{stamp}Z.csv} for others. When
+     * any of them is taken (a second export within one second), all get {@code _2}, {@code _3}, ... before the
+     * extension.
      */
-    public String allocateName(ExportType type, ConsumerId consumer, Instant at, Predicate<String> reserved) {
-        String base = type.slug() + "_" + consumer.value() + "_" + STAMP.format(at) + "Z";
+    public List<String> allocateNames(ExportType type, ConsumerId consumer, List<TableName> tables, Instant at,
+                                      Predicate<String> reserved) {
         for (int n = 1; ; n++) {
-            String name = base + (n == 1 ? "" : "_" + n) + ".csv";
-            if (!reserved.test(name) && !Files.exists(resolve(name))) {
-                return name;
+            String suffix = STAMP.format(at) + "Z" + (n == 1 ? "" : "_" + n) + ".csv";
+            List<String> names = tables.stream().map(t -> type.slug() + "_" + consumer.value() + "_"
+                    + (t.isUsers() ? "" : t.qualified() + "_") + suffix).toList();
+            if (names.stream().noneMatch(name -> reserved.test(name) || Files.exists(resolve(name)))) {
+                return names;
             }
         }
     }

@@ -2,16 +2,23 @@ package com.cdcexport.export.job;
 
 import java.time.Clock;
 import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.annotation.Transactional;
 
 import com.cdcexport.export.capture.CaptureResult;
+import com.cdcexport.export.capture.CaptureResult.TableResult;
+import com.cdcexport.export.capture.TableName;
 import com.cdcexport.export.capture.Snapshot;
 import com.cdcexport.export.watermark.WatermarkService;
 
-/** The single transaction that makes an export count: the job completes and the watermark moves, or neither. */
+/**
+ * The single transaction that makes an export count: the job completes and every table's watermark moves, or
+ * nothing does.
+ */
 @Component
 class ExportCommitter {
 
@@ -26,9 +33,13 @@ class ExportCommitter {
     }
 
     @Transactional
-    public void commit(ExportJob job, Optional<Snapshot> previous, CaptureResult result) {
+    public void commit(ExportJob job, Map<TableName, Optional<Snapshot>> previous, CaptureResult result) {
         Instant now = clock.instant();
-        if (jobs.markCompleted(job.getId(), job.attempts(), result.rows(), result.snapshot().text(), now) != 1) {
+        List<JobFile> files = job.files().stream().map(f -> new JobFile(f.table(), f.filename(),
+                result.tables().stream().filter(t -> t.table().qualified().equals(f.table()))
+                        .mapToLong(TableResult::rows).sum())).toList();
+        if (jobs.markCompleted(job.getId(), job.attempts(), result.rows(), result.snapshot().text(),
+                JobFile.json(files), now) != 1) {
             throw new IllegalStateException("Job " + job.getId() + " is no longer this runner's (cancelled, or taken "
                     + "for dead after missing heartbeats); its file is discarded");
         }

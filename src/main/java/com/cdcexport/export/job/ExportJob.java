@@ -1,6 +1,8 @@
 package com.cdcexport.export.job;
 
 import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
 import java.util.UUID;
 
 import jakarta.persistence.Column;
@@ -11,10 +13,15 @@ import jakarta.persistence.PostPersist;
 import jakarta.persistence.Table;
 import jakarta.persistence.Transient;
 
+import org.hibernate.annotations.ColumnTransformer;
+import org.hibernate.annotations.JdbcTypeCode;
+import org.hibernate.type.SqlTypes;
+
 import org.springframework.data.domain.Persistable;
 
 import com.cdcexport.export.ConsumerId;
 import com.cdcexport.export.ExportType;
+import com.cdcexport.export.capture.TableName;
 
 /**
  * One export request and its outcome. State changes go through {@link ExportJobRepository}'s conditional updates,
@@ -37,6 +44,16 @@ public class ExportJob implements Persistable<UUID> {
 
     @Column(name = "output_filename")
     private String outputFilename;
+
+    /** Qualified names of the tables the export reads in one snapshot. */
+    @JdbcTypeCode(SqlTypes.ARRAY)
+    @Column(name = "tables")
+    private String[] tables;
+
+    /** JSON [{"table", "filename", "rows"}]: one file per table, rows filled in when the export completes. */
+    @ColumnTransformer(write = "CAST(? AS jsonb)")
+    @Column(name = "files")
+    private String files;
 
     @Column(name = "rows_exported")
     private long rowsExported;
@@ -75,14 +92,16 @@ public class ExportJob implements Persistable<UUID> {
     protected ExportJob() {
     }
 
-    static ExportJob queued(ExportType type, ConsumerId consumer, String outputFilename, String instanceId,
+    static ExportJob queued(ExportType type, ConsumerId consumer, List<JobFile> files, String instanceId,
                             Instant now) {
         ExportJob job = new ExportJob();
         job.id = UUID.randomUUID();
         job.consumerId = consumer.value();
         job.exportType = type;
         job.status = JobStatus.QUEUED;
-        job.outputFilename = outputFilename;
+        job.outputFilename = files.get(0).filename();
+        job.tables = files.stream().map(JobFile::table).toArray(String[]::new);
+        job.files = JobFile.json(files);
         job.instanceId = instanceId;
         job.heartbeatAt = now;
         job.createdAt = now;
@@ -120,6 +139,15 @@ public class ExportJob implements Persistable<UUID> {
 
     public String outputFilename() {
         return outputFilename;
+    }
+
+    public List<TableName> tables() {
+        return Arrays.stream(tables).map(t -> TableName.parse(t).orElseThrow()).toList();
+    }
+
+    /** Every file of the export, the first one being {@link #outputFilename()}. */
+    public List<JobFile> files() {
+        return JobFile.parse(files);
     }
 
     public long rowsExported() {

@@ -21,14 +21,17 @@ public interface ExportJobRepository extends JpaRepository<ExportJob, UUID>, Jpa
 
     String RUNNING = "com.cdcexport.export.job.JobStatus.RUNNING";
 
-    boolean existsByOutputFilename(String outputFilename);
+    /** Whether any job names this file, as its first file or another table's. */
+    @Query(nativeQuery = true, value = """
+            SELECT EXISTS (SELECT 1 FROM export_jobs WHERE output_filename = :name
+                              OR files @> jsonb_build_array(jsonb_build_object('filename', CAST(:name AS text))))""")
+    boolean existsByFilename(@Param("name") String name);
 
     long countByStatus(JobStatus status);
 
     Optional<ExportJob> findFirstByConsumerIdAndStatusIn(String consumerId, Collection<JobStatus> statuses);
 
-    @Query("select j.outputFilename from ExportJob j where j.status in :statuses")
-    List<String> findOutputFilenamesByStatusIn(@Param("statuses") Collection<JobStatus> statuses);
+    List<ExportJob> findByStatusIn(Collection<JobStatus> statuses);
 
     List<ExportJob> findByStatusAndHeartbeatAtBefore(JobStatus status, Instant cutoff);
 
@@ -36,20 +39,14 @@ public interface ExportJobRepository extends JpaRepository<ExportJob, UUID>, Jpa
 
     List<ExportJob> findByStatusInAndFinishedAtBefore(Collection<JobStatus> statuses, Instant cutoff);
 
-    @Transactional
+    /** Runs inside the commit transaction, together with the watermarks' compare-and-set. */
     @Modifying
-    @Query("update ExportJob j set j.baseSnapshot = :baseSnapshot"
-            + " where j.id = :id and j.attempts = :attempt and j.status = " + RUNNING)
-    int recordBaseSnapshot(@Param("id") UUID id, @Param("attempt") int attempt,
-                           @Param("baseSnapshot") String baseSnapshot);
-
-    /** Runs inside the commit transaction, together with the watermark's compare-and-set. */
-    @Modifying
-    @Query("update ExportJob j set j.status = com.cdcexport.export.job.JobStatus.COMPLETED, j.rowsExported = :rows,"
-            + " j.totalRows = :rows, j.snapshot = :snapshot, j.finishedAt = :now, j.error = null"
-            + " where j.id = :id and j.attempts = :attempt and j.status = " + RUNNING)
+    @Query(nativeQuery = true, value = """
+            UPDATE export_jobs SET status = 'completed', rows_exported = :rows, total_rows = :rows,
+                   snapshot = :snapshot, files = CAST(:files AS jsonb), finished_at = :now, error = NULL
+             WHERE id = :id AND attempts = :attempt AND status = 'running'""")
     int markCompleted(@Param("id") UUID id, @Param("attempt") int attempt, @Param("rows") long rows,
-                      @Param("snapshot") String snapshot, @Param("now") Instant now);
+                      @Param("snapshot") String snapshot, @Param("files") String files, @Param("now") Instant now);
 
     @Transactional
     @Modifying

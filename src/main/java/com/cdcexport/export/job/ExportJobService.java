@@ -21,6 +21,7 @@ import com.cdcexport.config.CdcProperties;
 import com.cdcexport.export.ConsumerId;
 import com.cdcexport.export.ExportType;
 import com.cdcexport.export.capture.CaptureProgress;
+import com.cdcexport.export.capture.TableName;
 import com.cdcexport.export.file.ExportFileStore;
 
 /** Accepts, describes and cancels export jobs. Running them is the dispatcher's. */
@@ -55,11 +56,11 @@ public class ExportJobService {
      * @throws ConsumerBusyException when the consumer already has a queued or running export (on any instance)
      * @throws QueueFullException    when the shared queue holds EXPORT_QUEUE_CAPACITY jobs already
      */
-    public ExportJob submit(ExportType type, ConsumerId consumer) {
+    public ExportJob submit(ExportType type, ConsumerId consumer, List<TableName> tables) {
         if (jobs.countByStatus(JobStatus.QUEUED) >= queueCapacity) {
             throw new QueueFullException();
         }
-        ExportJob job = record(type, consumer);
+        ExportJob job = record(type, consumer, tables);
         dispatcher.wakeUp();
         return job;
     }
@@ -116,12 +117,16 @@ public class ExportJobService {
         return JobView.of(job, rows, total);
     }
 
-    private ExportJob record(ExportType type, ConsumerId consumer) {
+    private ExportJob record(ExportType type, ConsumerId consumer, List<TableName> tables) {
         while (true) {
             Instant now = clock.instant();
-            String name = files.allocateName(type, consumer, now, jobs::existsByOutputFilename);
+            List<String> names = files.allocateNames(type, consumer, tables, now, jobs::existsByFilename);
+            List<JobFile> planned = new ArrayList<>();
+            for (int i = 0; i < tables.size(); i++) {
+                planned.add(new JobFile(tables.get(i).qualified(), names.get(i), null));
+            }
             try {
-                return jobs.save(ExportJob.queued(type, consumer, name, instance.value(), now));
+                return jobs.save(ExportJob.queued(type, consumer, planned, instance.value(), now));
             } catch (DataIntegrityViolationException e) {
                 String constraint = violatedConstraint(e);
                 if (OUTPUT_FILENAME_TAKEN.equals(constraint)) {

@@ -2,6 +2,10 @@ package com.cdcexport.export.job;
 
 import java.io.IOException;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import org.slf4j.Logger;
@@ -14,6 +18,10 @@ import com.cdcexport.export.capture.CaptureProgress;
 import com.cdcexport.export.capture.CaptureResult;
 import com.cdcexport.export.capture.ChangeCapture;
 import com.cdcexport.export.capture.Snapshot;
+import com.cdcexport.export.capture.TableExport;
+import com.cdcexport.export.capture.TableName;
+import com.cdcexport.export.access.TableAccessStore;
+import com.cdcexport.export.watermark.Watermark;
 import com.cdcexport.export.file.ExportFileStore;
 import com.cdcexport.export.file.ExportFileStore.PendingFile;
 import com.cdcexport.export.watermark.WatermarkService;
@@ -34,10 +42,13 @@ class ExportRunner {
     private final ExportCommitter committer;
     private final RunningJobs running;
     private final ExportMetrics metrics;
+    private final TableAccessStore access;
     private final Clock clock;
 
     ExportRunner(ExportJobRepository jobs, WatermarkService watermarks, ChangeCapture capture, ExportFileStore files,
-                 ExportCommitter committer, RunningJobs running, ExportMetrics metrics, Clock clock) {
+                 ExportCommitter committer, RunningJobs running, ExportMetrics metrics, TableAccessStore access,
+                 Clock clock) {
+        this.access = access;
         this.jobs = jobs;
         this.watermarks = watermarks;
         this.capture = capture;
@@ -60,24 +71,24 @@ class ExportRunner {
 
     private void execute(ExportJob job, CaptureProgress progress) {
         long start = System.nanoTime();
-        Optional<Snapshot> previous;
+        Map<TableName, Optional<Snapshot>> previous = new LinkedHashMap<>();
+        List<TableExport> tables = new ArrayList<>();
         try {
-            // Safe to read outside the capture transaction: only this job may move the watermark now, and the
-            // commit's compare-and-set re-checks it.
-            previous = watermarks.find(job.consumerId()).map(w -> new Snapshot(w.snapshot()));
-            jobs.recordBaseSnapshot(job.getId(), job.attempts(), previous.map(Snapshot::text).orElse(null));
+            // Safe to read outside the capture transaction: only this job may move these watermarks now, and the
+            // commit's compare-and-set re-checks them.
+            for (TableName table : job.tables()) {
+                Optional<Snapshot> from = watermarks.find(job.consumerId(), table).map(Watermark::snapshot);
+                previous.put(table, from);
+                tables.add(new TableExport(table, job.exportType() == ExportType.FULL ? Optional.empty() : from,
+                        access.accessOf(job.consumerId(), table)));
+            }
         } catch (RuntimeException e) {
             fail(job, e, progress, start);
             return;
         }
         ExportEvents.started(job);
         try {
-            Optional<Snapshot> since = job.exportType() == ExportType.FULL ? Optional.empty() : previous;
-            CaptureResult result;
-            try (PendingFile file = files.create(job.outputFilename(), job.attempts())) {
-                result = capture.export(job.exportType(), since, file.stream(), progress);
-                file.publish();
-            }
+            CaptureResult result = captureAndPublish(job, tables, progress);
             commitOrDiscard(job, previous, result);
             double seconds = (System.nanoTime() - start) / 1e9;
             ExportEvents.completed(job, result.rows(), seconds);
@@ -87,12 +98,35 @@ class ExportRunner {
         }
     }
 
-    private void commitOrDiscard(ExportJob job, Optional<Snapshot> previous, CaptureResult result) {
+    /** Every table's file written under its temporary name, then all of them made durable under their names. */
+    private CaptureResult captureAndPublish(ExportJob job, List<TableExport> tables, CaptureProgress progress)
+            throws Exception {
+        Map<String, String> names = new LinkedHashMap<>();
+        job.files().forEach(f -> names.put(f.table(), f.filename()));
+        List<PendingFile> pending = new ArrayList<>();
+        try {
+            CaptureResult result = capture.export(job.exportType(), tables, table -> {
+                PendingFile file = files.create(names.get(table.qualified()), job.attempts());
+                pending.add(file);
+                return file.stream();
+            }, progress);
+            for (PendingFile file : pending) {
+                file.publish();
+            }
+            return result;
+        } finally {
+            for (PendingFile file : pending) {
+                file.close();
+            }
+        }
+    }
+
+    private void commitOrDiscard(ExportJob job, Map<TableName, Optional<Snapshot>> previous, CaptureResult result) {
         try {
             committer.commit(job, previous, result);
         } catch (RuntimeException e) {
             if (!committedDespite(job)) {
-                files.delete(job.outputFilename());
+                job.files().forEach(f -> files.delete(f.filename()));
             }
             throw e;
         }

@@ -15,12 +15,14 @@ import com.cdcexport.config.CdcProperties;
 import com.cdcexport.config.InvalidSettingException;
 import com.cdcexport.export.ConsumerId;
 import com.cdcexport.export.ExportType;
+import com.cdcexport.export.capture.TableName;
 import com.cdcexport.export.job.ExportJobService.ConsumerBusyException;
 import com.cdcexport.export.job.ExportJobService.QueueFullException;
 
 /**
  * Exports on a timetable without an outside cron: {@code EXPORT_SCHEDULES="warehouse=delta@0 *&#47;5 * * * *;
- * search=incremental@0 0 * * * *"} (Spring cron: second minute hour day month weekday). A scheduled export goes
+ * search=incremental:public.orders+public.order_lines@0 0 * * * *"} (Spring cron: second minute hour day month
+ * weekday; the tables after ':' joined by '+', users when omitted). A scheduled export goes
  * through the same path as a POST. Every instance fires its schedules; the one-export-per-consumer rule lets only
  * the first through, so several instances still export once.
  */
@@ -29,7 +31,7 @@ class ExportSchedules implements SchedulingConfigurer {
 
     private static final Logger log = LoggerFactory.getLogger(ExportSchedules.class);
 
-    record Schedule(ConsumerId consumer, ExportType type, CronExpression cron) {
+    record Schedule(ConsumerId consumer, ExportType type, List<TableName> tables, CronExpression cron) {
     }
 
     private final List<Schedule> schedules;
@@ -49,13 +51,19 @@ class ExportSchedules implements SchedulingConfigurer {
             try {
                 String[] consumerAndRest = entry.strip().split("=", 2);
                 String[] typeAndCron = consumerAndRest[1].split("@", 2);
-                ExportType type = ExportType.fromSlug(typeAndCron[0].strip())
-                        .orElseThrow(() -> new IllegalArgumentException("unknown export type " + typeAndCron[0]));
-                parsed.add(new Schedule(new ConsumerId(consumerAndRest[0].strip()), type,
+                String[] typeAndTables = typeAndCron[0].split(":", 2);
+                ExportType type = ExportType.fromSlug(typeAndTables[0].strip())
+                        .orElseThrow(() -> new IllegalArgumentException("unknown export type " + typeAndTables[0]));
+                List<TableName> tables = new ArrayList<>();
+                for (String table : typeAndTables.length == 1 ? new String[] {"users"} : typeAndTables[1].split("\\+")) {
+                    tables.add(TableName.parse(table).orElseThrow(
+                            () -> new IllegalArgumentException("not a table name: " + table)));
+                }
+                parsed.add(new Schedule(new ConsumerId(consumerAndRest[0].strip()), type, List.copyOf(tables),
                         CronExpression.parse(typeAndCron[1].strip())));
             } catch (RuntimeException e) {
                 throw new InvalidSettingException("EXPORT_SCHEDULES entry '" + entry.strip() + "' is not "
-                        + "consumer=type@cron (e.g. warehouse=delta@0 */5 * * * *): " + e.getMessage(), e);
+                        + "consumer=type[:table+table]@cron (e.g. warehouse=delta@0 */5 * * * *): " + e.getMessage(), e);
             }
         }
         return List.copyOf(parsed);
@@ -72,7 +80,7 @@ class ExportSchedules implements SchedulingConfigurer {
 
     void fire(Schedule schedule) {
         try {
-            ExportJob job = jobs.submit(schedule.type(), schedule.consumer());
+            ExportJob job = jobs.submit(schedule.type(), schedule.consumer(), schedule.tables());
             log.info("Scheduled {} export for {} queued as job {}", schedule.type().slug(), schedule.consumer(),
                     job.getId());
         } catch (ConsumerBusyException | QueueFullException e) {

@@ -53,9 +53,10 @@ class JobHousekeeping implements SmartInitializingSingleton {
             release(job, clock.instant().plusSeconds(1), "Interrupted: instance " + instance.value() + " restarted");
         }
         reapStaleJobs();
-        Set<String> active = new HashSet<>(jobs.findOutputFilenamesByStatusIn(JobStatus.ACTIVE));
+        Set<String> active = new HashSet<>();
+        jobs.findByStatusIn(JobStatus.ACTIVE).forEach(j -> j.files().forEach(f -> active.add(f.filename())));
         files.removeStrayParts(active);
-        jobs.findOutputFilenamesByStatusIn(EnumSet.of(JobStatus.FAILED, JobStatus.CANCELLED)).forEach(files::delete);
+        jobs.findByStatusIn(EnumSet.of(JobStatus.FAILED, JobStatus.CANCELLED)).forEach(this::deleteFiles);
     }
 
     /**
@@ -103,7 +104,7 @@ class JobHousekeeping implements SmartInitializingSingleton {
             Instant cutoff = clock.instant().minus(settings.retention());
             List<ExportJob> expired = jobs.findByStatusInAndFinishedAtBefore(JobStatus.FINISHED, cutoff);
             for (ExportJob job : expired) {
-                files.delete(job.outputFilename());
+                deleteFiles(job);
                 jobs.delete(job);
             }
             if (!expired.isEmpty()) {
@@ -115,6 +116,10 @@ class JobHousekeeping implements SmartInitializingSingleton {
         }
     }
 
+    private void deleteFiles(ExportJob job) {
+        job.files().forEach(f -> files.delete(f.filename()));
+    }
+
     /** Queues a job whose runner is gone again, or fails it once it has used up its attempts; removes its files. */
     private void release(ExportJob job, Instant cutoff, String reason) {
         boolean retry = job.attempts() < settings.maxAttempts();
@@ -123,7 +128,7 @@ class JobHousekeeping implements SmartInitializingSingleton {
                 : jobs.failIfStale(job.getId(), job.attempts(), cutoff,
                         reason + "; failed after " + job.attempts() + " attempts", clock.instant());
         if (released == 1) {
-            files.delete(job.outputFilename());
+            deleteFiles(job);
             log.warn("Job {} (attempt {}): {}; {}", job.getId(), job.attempts(), reason,
                     retry ? "queued again" : "failed");
             if (!retry) {

@@ -1,8 +1,10 @@
 package com.cdcexport.export.job;
 
 import java.time.Duration;
+import java.util.List;
 
 import com.cdcexport.config.Timestamps;
+import com.cdcexport.export.capture.TableName;
 
 /** A job as the API shows it. Timestamps in the seed's JSON format; absent values are null. */
 public record JobView(
@@ -14,6 +16,8 @@ public record JobView(
         Long totalRows,
         Double progressPercent,
         String outputFilename,
+        List<String> tables,
+        List<JobFile> files,
         String createdAt,
         String startedAt,
         String finishedAt,
@@ -27,7 +31,8 @@ public record JobView(
         Double duration = job.startedAt() == null || job.finishedAt() == null ? null
                 : Duration.between(job.startedAt(), job.finishedAt()).toNanos() / 1e9;
         return new JobView(job.getId().toString(), job.consumerId().value(), job.exportType().slug(),
-                job.status().slug(), rows, total, percent, job.outputFilename(), Timestamps.json(job.createdAt()),
+                job.status().slug(), rows, total, percent, job.outputFilename(),
+                job.tables().stream().map(TableName::qualified).toList(), job.files(), Timestamps.json(job.createdAt()),
                 Timestamps.json(job.startedAt()), Timestamps.json(job.finishedAt()), duration, job.attempts(),
                 job.error());
     }

@@ -2,57 +2,15 @@ package com.cdcexport.export.watermark;
 
 import java.time.Instant;
 
-import jakarta.persistence.Column;
-import jakarta.persistence.Entity;
-import jakarta.persistence.Id;
-import jakarta.persistence.Table;
-
-import org.hibernate.annotations.ColumnTransformer;
-import org.hibernate.annotations.Immutable;
+import com.cdcexport.export.capture.Snapshot;
+import com.cdcexport.export.capture.TableName;
 
 /**
- * A consumer's progress. Written only through {@link WatermarkRepository}'s compare-and-set statements, so the
- * entity is read-only.
+ * A consumer's progress on one table.
+ *
+ * @param lastExportedAt the greatest updated_at this consumer has been sent (for tables without the seed's
+ *                       updated_at: the time of its last export); informational, never decreases
+ * @param snapshot       the snapshot of its last successful export of the table: what decides the next window
  */
-@Entity
-@Immutable
-@Table(name = "watermarks")
-public class Watermark {
-
-    @Id
-    private Integer id;
-
-    @Column(name = "consumer_id")
-    private String consumerId;
-
-    /** The greatest updated_at this consumer has been sent; informational, never decreases. */
-    @Column(name = "last_exported_at")
-    private Instant lastExportedAt;
-
-    @Column(name = "updated_at")
-    private Instant updatedAt;
-
-    /** The snapshot of the consumer's last successful export: what decides the next change window. */
-    @ColumnTransformer(read = "snapshot::text")
-    @Column(name = "snapshot")
-    private String snapshot;
-
-    protected Watermark() {
-    }
-
-    public String consumerId() {
-        return consumerId;
-    }
-
-    public Instant lastExportedAt() {
-        return lastExportedAt;
-    }
-
-    public Instant updatedAt() {
-        return updatedAt;
-    }
-
-    public String snapshot() {
-        return snapshot;
-    }
+public record Watermark(String consumerId, TableName table, Instant lastExportedAt, Snapshot snapshot) {
 }

@@ -1,55 +1,95 @@
 package com.cdcexport.export.watermark;
 
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
 import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
+import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Propagation;
 import org.springframework.transaction.annotation.Transactional;
 
 import com.cdcexport.export.ConsumerId;
 import com.cdcexport.export.capture.CaptureResult;
+import com.cdcexport.export.capture.CaptureResult.TableResult;
 import com.cdcexport.export.capture.Snapshot;
+import com.cdcexport.export.capture.TableName;
 
-/** The one place that moves a watermark. */
+/** The one place that reads and moves watermarks: one per consumer and table. */
 @Service
 public class WatermarkService {
 
-    /** last_exported_at of a consumer whose exports so far contained no rows at all. */
+    /** last_exported_at of a consumer whose exports of a seed table so far contained no rows at all. */
     static final Instant NOTHING_EXPORTED = Instant.EPOCH;
 
-    private final WatermarkRepository repository;
+    private final JdbcClient jdbc;
 
-    public WatermarkService(WatermarkRepository repository) {
-        this.repository = repository;
+    public WatermarkService(JdbcClient jdbc) {
+        this.jdbc = jdbc;
     }
 
-    @Transactional(readOnly = true)
-    public Optional<Watermark> find(ConsumerId consumer) {
-        return repository.findByConsumerId(consumer.value());
+    public Optional<Watermark> find(ConsumerId consumer, TableName table) {
+        return jdbc.sql("SELECT consumer_id, table_name, last_exported_at, snapshot::text FROM watermarks"
+                        + " WHERE consumer_id = :consumer AND table_name = :table")
+                .param("consumer", consumer.value()).param("table", table.qualified())
+                .query(WatermarkService::watermark).optional();
+    }
+
+    public List<Watermark> findAll(ConsumerId consumer) {
+        return jdbc.sql("SELECT consumer_id, table_name, last_exported_at, snapshot::text FROM watermarks"
+                        + " WHERE consumer_id = :consumer ORDER BY table_name")
+                .param("consumer", consumer.value()).query(WatermarkService::watermark).list();
     }
 
     /**
-     * Compare-and-set P → S. Must run inside the transaction that also completes the job, so the file's job and
-     * the watermark commit together or not at all.
+     * Compare-and-set P → S for every table of the export. Must run inside the transaction that also completes
+     * the job, so the files' job and all its tables' watermarks commit together or not at all.
      *
-     * @throws WatermarkConflictException when the watermark is no longer at {@code expected}
+     * @param expected each table's snapshot when the export started (absent: it had no watermark)
+     * @throws WatermarkConflictException when a watermark is no longer where the export started from
      */
     @Transactional(propagation = Propagation.MANDATORY)
-    public void advance(ConsumerId consumer, Optional<Snapshot> expected, CaptureResult result, Instant now) {
-        Instant exportedUpTo = result.maxUpdatedAt().orElse(NOTHING_EXPORTED);
-        String snapshot = result.snapshot().text();
-        int moved = expected
-                .map(p -> repository.advance(consumer.value(), p.text(), snapshot, exportedUpTo, now))
-                .orElseGet(() -> repository.create(consumer.value(), snapshot, exportedUpTo, now));
-        if (moved != 1) {
-            throw new WatermarkConflictException(consumer);
+    public void advance(ConsumerId consumer, Map<TableName, Optional<Snapshot>> expected, CaptureResult result,
+                        Instant now) {
+        for (TableResult table : result.tables()) {
+            // Seed tables report the greatest updated_at sent; other tables the time of the export's snapshot.
+            Instant exportedUpTo = table.seedSemantics() ? table.maxUpdatedAt().orElse(NOTHING_EXPORTED)
+                    : result.snapshotTime();
+            Optional<Snapshot> from = expected.getOrDefault(table.table(), Optional.empty());
+            JdbcClient.StatementSpec statement = jdbc.sql(from.isPresent() ? """
+                            UPDATE watermarks
+                               SET snapshot = CAST(:snapshot AS pg_snapshot),
+                                   last_exported_at = GREATEST(last_exported_at, :lastExportedAt),
+                                   updated_at = :now
+                             WHERE consumer_id = :consumer AND table_name = :table AND snapshot::text = :expected"""
+                            : """
+                            INSERT INTO watermarks (consumer_id, table_name, last_exported_at, updated_at, snapshot)
+                            VALUES (:consumer, :table, :lastExportedAt, :now, CAST(:snapshot AS pg_snapshot))
+                            ON CONFLICT (consumer_id, table_name) DO NOTHING""")
+                    .param("snapshot", result.snapshot().text()).param("lastExportedAt", Timestamp.from(exportedUpTo))
+                    .param("now", Timestamp.from(now)).param("consumer", consumer.value()).param("table", table.table().qualified());
+            if (from.isPresent()) {
+                statement = statement.param("expected", from.get().text());
+            }
+            if (statement.update() != 1) {
+                throw new WatermarkConflictException(consumer, table.table());
+            }
         }
     }
 
+    private static Watermark watermark(ResultSet rs, int row) throws SQLException {
+        return new Watermark(rs.getString(1), TableName.parse(rs.getString(2)).orElseThrow(),
+                rs.getTimestamp(3).toInstant(), new Snapshot(rs.getString(4)));
+    }
+
     public static final class WatermarkConflictException extends IllegalStateException {
-        WatermarkConflictException(ConsumerId consumer) {
-            super("The watermark of consumer " + consumer + " moved during this export; not advancing it");
+        WatermarkConflictException(ConsumerId consumer, TableName table) {
+            super("The watermark of consumer " + consumer + " on " + table
+                    + " moved during this export; not advancing it");
         }
     }
 }

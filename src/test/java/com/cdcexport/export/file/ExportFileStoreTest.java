@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Set;
 
 import org.junit.jupiter.api.Test;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 import com.cdcexport.config.CdcProperties;
 import com.cdcexport.export.ConsumerId;
 import com.cdcexport.export.ExportType;
+import com.cdcexport.export.capture.TableName;
 
 class ExportFileStoreTest {
 
@@ -26,7 +28,7 @@ class ExportFileStoreTest {
     Path dir;
 
     private static CdcProperties outputIn(Path output) {
-        return new CdcProperties("", Path.of(".data/postgres"), output, 0, "", "", Duration.ofMinutes(10),
+        return new CdcProperties("", Path.of(".data/postgres"), output, 0, "", "cdc", "users", "", Duration.ofMinutes(10),
                 new CdcProperties.Jobs(2, 10, Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofMillis(500), 3, null),
                 new CdcProperties.Auth(CdcProperties.AuthMode.OFF, "", "", Duration.ofHours(24), 0));
     }
@@ -37,8 +39,10 @@ class ExportFileStoreTest {
 
     @Test
     void namesFollowTheSeedPattern() {
-        assertThat(store().allocateName(ExportType.INCREMENTAL, new ConsumerId("consumer-1"), AT, n -> false))
-                .isEqualTo("incremental_consumer-1_20260226T043000Z.csv");
+        assertThat(store().allocateNames(ExportType.INCREMENTAL, new ConsumerId("consumer-1"),
+                List.of(TableName.USERS, new TableName("sales", "orders")), AT, n -> false))
+                .containsExactly("incremental_consumer-1_20260226T043000Z.csv",
+                        "incremental_consumer-1_sales.orders_20260226T043000Z.csv");
     }
 
     @Test
@@ -47,8 +51,8 @@ class ExportFileStoreTest {
         ConsumerId consumer = new ConsumerId("c");
         Files.writeString(dir.resolve("full_c_20260226T043000Z.csv"), "existing");
 
-        assertThat(store.allocateName(ExportType.FULL, consumer, AT, n -> n.endsWith("_2.csv")))
-                .isEqualTo("full_c_20260226T043000Z_3.csv");
+        assertThat(store.allocateNames(ExportType.FULL, consumer, List.of(TableName.USERS), AT,
+                n -> n.endsWith("_2.csv"))).containsExactly("full_c_20260226T043000Z_3.csv");
     }
 
     @Test

@@ -1,0 +1,65 @@
+package com.cdcexport.export.access;
+
+import java.util.List;
+
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.tags.Tag;
+
+import org.springframework.http.HttpStatus;
+import org.springframework.web.bind.annotation.DeleteMapping;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PutMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.ResponseStatus;
+import org.springframework.web.bind.annotation.RestController;
+
+import com.cdcexport.export.ConsumerId;
+import com.cdcexport.export.access.TableAccessStore.FilterCondition;
+import com.cdcexport.export.access.TableAccessStore.TableRule;
+import com.cdcexport.export.capture.TableName;
+
+/** The admin's rules for what a consumer may export (under /consumers, so the admin token guards them). */
+@Tag(name = "Consumers")
+@RestController
+class TableAccessController {
+
+    private final TableAccessStore store;
+
+    TableAccessController(TableAccessStore store) {
+        this.store = store;
+    }
+
+    record RuleRequest(List<String> columns, List<FilterCondition> filter) {
+    }
+
+    @Operation(summary = "Tables a consumer may export, with their column and row restrictions",
+            description = "Empty: the consumer may export every captured table, whole.")
+    @GetMapping("/consumers/{consumerId}/tables")
+    List<TableRule> list(@PathVariable String consumerId) {
+        return store.list(new ConsumerId(consumerId));
+    }
+
+    @Operation(summary = "Allow a consumer a table, optionally only some columns and rows",
+            description = "columns: the columns it receives (the primary key always); filter: conditions "
+                    + "{column, op, value|values} that all must hold, op one of =, <>, <, <=, >, >=, in, not in, "
+                    + "is null, is not null. Once a consumer has a rule, it may export only tables it has rules for.")
+    @PutMapping("/consumers/{consumerId}/tables/{table}")
+    TableRule put(@PathVariable String consumerId, @PathVariable String table, @RequestBody RuleRequest rule) {
+        return store.put(new ConsumerId(consumerId), tableName(table), rule.columns(), rule.filter());
+    }
+
+    @Operation(summary = "Remove a consumer's rule for a table")
+    @DeleteMapping("/consumers/{consumerId}/tables/{table}")
+    @ResponseStatus(HttpStatus.NO_CONTENT)
+    void remove(@PathVariable String consumerId, @PathVariable String table) {
+        if (!store.remove(new ConsumerId(consumerId), tableName(table))) {
+            throw new TableAccessStore.UnknownTableException(tableName(table));
+        }
+    }
+
+    static TableName tableName(String text) {
+        return TableName.parse(text).orElseThrow(() -> TableAccessStore.badRule(
+                "Not a table name: use [schema.]table with letters, digits, _ and $"));
+    }
+}

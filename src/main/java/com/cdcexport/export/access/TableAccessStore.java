@@ -1,0 +1,204 @@
+package com.cdcexport.export.access;
+
+import java.sql.Array;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+
+import tools.jackson.core.type.TypeReference;
+import tools.jackson.databind.json.JsonMapper;
+
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ProblemDetail;
+import org.springframework.jdbc.BadSqlGrammarException;
+import org.springframework.dao.DataAccessException;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Service;
+import org.springframework.web.ErrorResponseException;
+
+import com.cdcexport.export.ConsumerId;
+import com.cdcexport.export.capture.CapturedTables;
+import com.cdcexport.export.capture.TableAccess;
+import com.cdcexport.export.capture.TableAccess.Condition;
+import com.cdcexport.export.capture.TableAccess.Operator;
+import com.cdcexport.export.capture.TableName;
+
+/**
+ * Which tables a consumer may export and what it sees of each. A consumer without any entry sees every captured
+ * table whole; once the admin sets one table for it, it may export only the tables it has entries for.
+ */
+@Service
+public class TableAccessStore {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private final JdbcClient jdbc;
+    private final CapturedTables captured;
+    private final Clock clock;
+
+    TableAccessStore(JdbcClient jdbc, CapturedTables captured, Clock clock) {
+        this.jdbc = jdbc;
+        this.captured = captured;
+        this.clock = clock;
+    }
+
+    /** A condition as the API carries it: {@code value} for one-value operators, {@code values} for in/not in. */
+    public record FilterCondition(String column, String op, String value, List<String> values) {
+    }
+
+    /** One table's rule as the API shows it. */
+    public record TableRule(String table, List<String> columns, List<FilterCondition> filter) {
+    }
+
+    /**
+     * What {@code consumer} sees of {@code table}.
+     *
+     * @throws TableNotAllowedException when the consumer is restricted to other tables
+     */
+    public TableAccess accessOf(ConsumerId consumer, TableName table) {
+        List<TableRule> rules = list(consumer);
+        if (rules.isEmpty()) {
+            return TableAccess.ALL;
+        }
+        return rules.stream().filter(r -> r.table().equals(table.qualified())).findFirst()
+                .map(TableAccessStore::toAccess)
+                .orElseThrow(() -> new TableNotAllowedException(consumer, table));
+    }
+
+    public List<TableRule> list(ConsumerId consumer) {
+        return jdbc.sql("SELECT table_name, columns, row_filter::text FROM consumer_tables WHERE consumer_id = :c"
+                        + " ORDER BY table_name")
+                .param("c", consumer.value()).query(TableAccessStore::rule).list();
+    }
+
+    /** Validates the rule against the table as it is now, then stores it. */
+    public TableRule put(ConsumerId consumer, TableName table, List<String> columns, List<FilterCondition> filter) {
+        if (!captured.isCaptured(table)) {
+            throw new UnknownTableException(table);
+        }
+        List<FilterCondition> conditions = filter == null ? List.of() : filter;
+        TableAccess access = toAccess(new TableRule(table.qualified(), columns, conditions));
+        List<String> existing = jdbc.sql("""
+                SELECT a.attname FROM pg_attribute a
+                 WHERE a.attrelid = to_regclass(:table) AND a.attnum > 0 AND NOT a.attisdropped""")
+                .param("table", table.sql()).query(String.class).list();
+        for (String column : columns == null ? List.<String>of() : columns) {
+            requireColumn(existing, column, table);
+        }
+        for (Condition condition : access.filter()) {
+            requireColumn(existing, condition.column(), table);
+        }
+        try {
+            // Planning the filter checks every literal against its column's type (an invalid date, a non-number).
+            jdbc.sql("EXPLAIN SELECT 1 FROM " + table.sql() + " t WHERE " + access.predicate("t")).query().listOfRows();
+        } catch (BadSqlGrammarException | org.springframework.dao.DataIntegrityViolationException e) {
+            throw badRule("The filter does not fit the columns' types: " + rootMessage(e));
+        } catch (DataAccessException e) {
+            if (isDataError(e)) {
+                throw badRule("The filter does not fit the columns' types: " + rootMessage(e));
+            }
+            throw e;
+        }
+        jdbc.sql("""
+                INSERT INTO consumer_tables (consumer_id, table_name, columns, row_filter, updated_at)
+                VALUES (:c, :t, :columns::text[], CAST(:filter AS jsonb), :now)
+                ON CONFLICT (consumer_id, table_name) DO UPDATE
+                   SET columns = EXCLUDED.columns, row_filter = EXCLUDED.row_filter, updated_at = EXCLUDED.updated_at""")
+                .param("c", consumer.value()).param("t", table.qualified())
+                .param("columns", columns == null ? null : pgTextArray(columns))
+                .param("filter", conditions.isEmpty() ? null : json(conditions))
+                .param("now", java.sql.Timestamp.from(clock.instant())).update();
+        return new TableRule(table.qualified(), columns, conditions);
+    }
+
+    /** @return whether there was a rule */
+    public boolean remove(ConsumerId consumer, TableName table) {
+        return jdbc.sql("DELETE FROM consumer_tables WHERE consumer_id = :c AND table_name = :t")
+                .param("c", consumer.value()).param("t", table.qualified()).update() == 1;
+    }
+
+    private static TableAccess toAccess(TableRule rule) {
+        List<Condition> conditions = new ArrayList<>();
+        for (FilterCondition c : rule.filter() == null ? List.<FilterCondition>of() : rule.filter()) {
+            if (c == null || c.column() == null) {
+                throw badRule("Every filter condition needs a column");
+            }
+            Operator op = Operator.of(c.op()).orElseThrow(() -> badRule("Unknown filter operator '" + c.op()
+                    + "': use =, <>, <, <=, >, >=, in, not in, is null or is not null"));
+            List<String> values = c.values() != null ? c.values() : c.value() != null ? List.of(c.value()) : List.of();
+            try {
+                conditions.add(new Condition(c.column(), op, values));
+            } catch (IllegalArgumentException e) {
+                throw badRule(e.getMessage());
+            }
+        }
+        return new TableAccess(Optional.ofNullable(rule.columns()), conditions);
+    }
+
+    private static void requireColumn(List<String> existing, String column, TableName table) {
+        if (!existing.contains(column)) {
+            throw badRule("Table " + table + " has no column '" + (column == null ? "" : column.length() > 64
+                    ? column.substring(0, 64) + "..." : column) + "'");
+        }
+    }
+
+    private static boolean isDataError(DataAccessException e) {
+        return e.getMostSpecificCause() instanceof SQLException sql && sql.getSQLState() != null
+                && (sql.getSQLState().startsWith("22") || sql.getSQLState().startsWith("42"));
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null) {
+            root = root.getCause();
+        }
+        String message = root.getMessage() == null ? root.toString() : root.getMessage();
+        int newline = message.indexOf('\n');
+        return newline < 0 ? message : message.substring(0, newline);
+    }
+
+    private static TableRule rule(ResultSet rs, int row) throws SQLException {
+        Array columns = rs.getArray(2);
+        String filter = rs.getString(3);
+        return new TableRule(rs.getString(1), columns == null ? null : Arrays.asList((String[]) columns.getArray()),
+                filter == null ? List.of() : JSON.readValue(filter, new TypeReference<List<FilterCondition>>() { }));
+    }
+
+    private static String json(List<FilterCondition> conditions) {
+        return JSON.writeValueAsString(conditions);
+    }
+
+    private static String pgTextArray(List<String> values) {
+        StringBuilder text = new StringBuilder("{");
+        for (int i = 0; i < values.size(); i++) {
+            String v = values.get(i) == null ? "" : values.get(i);
+            text.append(i == 0 ? "" : ",").append('"').append(v.replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
+        }
+        return text.append('}').toString();
+    }
+
+    static ErrorResponseException badRule(String detail) {
+        return new ErrorResponseException(HttpStatus.BAD_REQUEST, ProblemDetail.forStatusAndDetail(
+                HttpStatus.BAD_REQUEST, detail), null);
+    }
+
+    /** 404: the table is not among EXPORT_TABLES. */
+    public static final class UnknownTableException extends ErrorResponseException {
+        public UnknownTableException(TableName table) {
+            super(HttpStatus.NOT_FOUND, ProblemDetail.forStatusAndDetail(HttpStatus.NOT_FOUND, "Table " + table
+                    + " is not captured by this service (EXPORT_TABLES)"), null);
+        }
+    }
+
+    /** 403: the admin restricted this consumer to other tables. */
+    public static final class TableNotAllowedException extends ErrorResponseException {
+        TableNotAllowedException(ConsumerId consumer, TableName table) {
+            super(HttpStatus.FORBIDDEN, ProblemDetail.forStatusAndDetail(HttpStatus.FORBIDDEN, "Consumer " + consumer
+                    + " may not export " + table), null);
+        }
+    }
+}

@@ -1,0 +1,234 @@
+package com.cdcexport.export.capture;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.context.annotation.DependsOn;
+import org.springframework.dao.DataAccessException;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Component;
+import org.springframework.transaction.support.TransactionTemplate;
+
+import com.cdcexport.config.CdcProperties;
+import com.cdcexport.config.InvalidSettingException;
+
+/**
+ * The tables of EXPORT_TABLES, checked and made ready at start-up: each exists, has a primary key and the capture
+ * triggers (installed here, idempotently, under a lock so instances starting together do it once). The demo's
+ * {@code users} table is created when it does not exist; an existing one is adopted as it is.
+ */
+@Component
+@DependsOn("flywayInitializer")
+public class CapturedTables {
+
+    private static final Logger log = LoggerFactory.getLogger(CapturedTables.class);
+
+    private final JdbcClient jdbc;
+    private final String schema;
+    private final Map<TableName, Boolean> tables = new LinkedHashMap<>();
+
+    @Autowired
+    public CapturedTables(JdbcClient jdbc, TransactionTemplate transactions, CdcProperties properties) {
+        this(jdbc, transactions, properties.schema(), properties.exportTables());
+    }
+
+    /** @param exportTables the EXPORT_TABLES setting */
+    public CapturedTables(JdbcClient jdbc, TransactionTemplate transactions, String schema, String exportTables) {
+        this.jdbc = jdbc;
+        this.schema = schema;
+        List<TableName> configured = parse(exportTables);
+        transactions.executeWithoutResult(status -> {
+            jdbc.sql("SELECT pg_advisory_xact_lock(hashtext(:lock))").param("lock", schema + ".install-capture")
+                    .query().singleValue();
+            for (TableName table : configured) {
+                tables.put(table, install(table));
+            }
+        });
+    }
+
+    static List<TableName> parse(String setting) {
+        List<TableName> parsed = new ArrayList<>();
+        for (String entry : setting.split(",")) {
+            if (entry.isBlank()) {
+                continue;
+            }
+            TableName table = TableName.parse(entry).orElseThrow(() -> new InvalidSettingException(
+                    "Invalid configuration: EXPORT_TABLES entry '" + entry.strip() + "' is not [schema.]table"));
+            if (!parsed.contains(table)) {
+                parsed.add(table);
+            }
+        }
+        if (parsed.isEmpty()) {
+            throw new InvalidSettingException("Invalid configuration: EXPORT_TABLES is empty: name at least one table");
+        }
+        return parsed;
+    }
+
+    /** Captured tables in EXPORT_TABLES order. */
+    public List<TableName> all() {
+        return Collections.unmodifiableList(new ArrayList<>(tables.keySet()));
+    }
+
+    public boolean isCaptured(TableName table) {
+        return tables.containsKey(table);
+    }
+
+    /** Whether the service created this table (the demo's users), so seeding it is the service's business. */
+    public boolean createdByService(TableName table) {
+        return tables.getOrDefault(table, false);
+    }
+
+    public String schema() {
+        return schema;
+    }
+
+    /** @return whether the service created the table */
+    private boolean install(TableName table) {
+        Optional<Long> found = relid(table);
+        boolean created = false;
+        if (found.isEmpty()) {
+            if (!table.isUsers()) {
+                throw new InvalidSettingException("EXPORT_TABLES names " + table + ", which does not exist: create it "
+                        + "or remove it from EXPORT_TABLES");
+            }
+            createDemoUsers();
+            created = true;
+            found = relid(table);
+        }
+        long relid = found.orElseThrow();
+        if (!jdbc.sql("SELECT has_table_privilege(:relid::oid, 'SELECT')").param("relid", relid)
+                .query(Boolean.class).single()) {
+            throw new InvalidSettingException("Cannot export " + table + ": the service's database role lacks the "
+                    + "SELECT privilege on it (GRANT SELECT ON " + table.sql() + " TO " + role() + ")");
+        }
+        List<Short> key = jdbc.sql("SELECT unnest(indkey::int2[]) FROM pg_index WHERE indrelid = :relid::oid "
+                + "AND indisprimary").param("relid", relid).query(Short.class).list();
+        if (key.isEmpty()) {
+            throw new InvalidSettingException("EXPORT_TABLES names " + table + ", which has no primary key: capture "
+                    + "needs one to name rows (add a primary key or remove the table from EXPORT_TABLES)");
+        }
+        boolean serviceOwned = register(table, relid, key, created);
+        installTriggers(table, relid, serviceOwned);
+        return serviceOwned;
+    }
+
+    private Optional<Long> relid(TableName table) {
+        List<Long> found = jdbc.sql("""
+                SELECT c.oid::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = :schema AND c.relname = :table AND c.relkind IN ('r', 'p')""")
+                .param("schema", table.schema()).param("table", table.table()).query(Long.class).list();
+        return found.stream().findFirst();
+    }
+
+    /** The seed's data model, exactly: names, types, constraints, index. */
+    private void createDemoUsers() {
+        jdbc.sql("""
+                CREATE TABLE public.users (
+                    id          BIGSERIAL PRIMARY KEY,
+                    name        VARCHAR(255) NOT NULL,
+                    email       VARCHAR(255) NOT NULL UNIQUE,
+                    created_at  TIMESTAMPTZ  NOT NULL,
+                    updated_at  TIMESTAMPTZ  NOT NULL,
+                    is_deleted  BOOLEAN      NOT NULL DEFAULT FALSE
+                )""").update();
+        jdbc.sql("CREATE INDEX idx_users_updated_at ON public.users (updated_at)").update();
+        log.info("Created the demo table public.users (the seed's data model)");
+    }
+
+    /**
+     * Records the table by OID. A primary key different from the one capture was installed with means older
+     * change entries name rows by another key: a truncate marker makes every consumer re-sync that table.
+     *
+     * @return whether the service created the table (now or on an earlier start)
+     */
+    private boolean register(TableName table, long relid, List<Short> key, boolean created) {
+        Short[] attnums = key.toArray(Short[]::new);
+        List<Map<String, Object>> existing = jdbc.sql("""
+                SELECT relid::bigint AS relid, key_attnums::text AS key, created_by_service FROM captured_tables
+                 WHERE relid = :relid::oid OR (schema_name = :schema AND table_name = :table)""")
+                .param("relid", relid).param("schema", table.schema()).param("table", table.table())
+                .query().listOfRows();
+        if (existing.isEmpty()) {
+            jdbc.sql("""
+                    INSERT INTO captured_tables (relid, schema_name, table_name, key_attnums, created_by_service)
+                    VALUES (:relid::oid, :schema, :table, :key::int2[], :created)""")
+                    .param("relid", relid).param("schema", table.schema()).param("table", table.table())
+                    .param("key", pgArray(attnums)).param("created", created).update();
+            log.info("Capturing changes of {}", table);
+            return created;
+        }
+        Map<String, Object> row = existing.get(0);
+        boolean sameKey = pgArray(attnums).equals(row.get("key"));
+        boolean sameTable = ((Number) row.get("relid")).longValue() == relid;
+        if (!sameKey || !sameTable) {
+            jdbc.sql("DELETE FROM captured_tables WHERE relid = :old::oid OR (schema_name = :schema AND table_name = :table)")
+                    .param("old", row.get("relid")).param("schema", table.schema()).param("table", table.table())
+                    .update();
+            jdbc.sql("""
+                    INSERT INTO captured_tables (relid, schema_name, table_name, key_attnums, created_by_service)
+                    VALUES (:relid::oid, :schema, :table, :key::int2[], :created)""")
+                    .param("relid", relid).param("schema", table.schema()).param("table", table.table())
+                    .param("key", pgArray(attnums)).param("created", created || (Boolean) row.get("created_by_service"))
+                    .update();
+            jdbc.sql("INSERT INTO change_log (table_oid, op, key) VALUES (:relid::oid, 'T', '[]')")
+                    .param("relid", relid).update();
+            log.warn("{} was re-created or its primary key changed since capture was installed; consumers of it "
+                    + "must run a full export", table);
+        }
+        return created || (Boolean) row.get("created_by_service");
+    }
+
+    private void installTriggers(TableName table, long relid, boolean serviceOwned) {
+        int present = jdbc.sql("""
+                SELECT count(*) FROM pg_trigger WHERE tgrelid = :relid::oid AND tgenabled <> 'D'
+                   AND tgname IN (:prefix || 'insert', :prefix || 'update', :prefix || 'delete', :prefix || 'truncate')""")
+                .param("relid", relid).param("prefix", schema + "_capture_").query(Integer.class).single();
+        try {
+            if (present < 4) {
+                jdbc.sql("SELECT " + quote(schema) + ".install_capture(:relid::oid::regclass)")
+                        .param("relid", relid).query().singleValue();
+                log.info("Installed change capture on {}", table);
+            }
+            if (serviceOwned) {
+                jdbc.sql("CREATE OR REPLACE TRIGGER " + quote(schema + "_users_timestamps")
+                        + " BEFORE INSERT OR UPDATE ON " + table.sql() + " FOR EACH ROW EXECUTE FUNCTION "
+                        + quote(schema) + ".users_timestamps()").update();
+            }
+        } catch (DataAccessException e) {
+            if (isInsufficientPrivilege(e)) {
+                throw new InvalidSettingException("Cannot install change capture on " + table + ": the role " + role()
+                        + " lacks the TRIGGER privilege on it; GRANT TRIGGER ON " + table.sql() + " TO " + role()
+                        + ", or have its owner run SELECT " + schema + ".install_capture('" + table + "')", e);
+            }
+            throw e;
+        }
+    }
+
+    private String role() {
+        return jdbc.sql("SELECT current_user").query(String.class).single();
+    }
+
+    private static boolean isInsufficientPrivilege(DataAccessException e) {
+        return e.getMostSpecificCause() instanceof java.sql.SQLException sql && "42501".equals(sql.getSQLState());
+    }
+
+    private static String pgArray(Short[] values) {
+        StringBuilder text = new StringBuilder("{");
+        for (int i = 0; i < values.length; i++) {
+            text.append(i == 0 ? "" : ",").append(values[i]);
+        }
+        return text.append('}').toString();
+    }
+
+    static String quote(String identifier) {
+        return "\"" + identifier.replace("\"", "\"\"") + "\"";
+    }
+}

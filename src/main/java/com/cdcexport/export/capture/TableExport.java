@@ -1,0 +1,12 @@
+package com.cdcexport.export.capture;
+
+import java.util.Optional;
+
+/**
+ * One table of an export as the consumer asked for it.
+ *
+ * @param since  the consumer's previous snapshot P of this table; empty means "since the beginning"
+ * @param access the columns and rows this consumer may see
+ */
+public record TableExport(TableName table, Optional<Snapshot> since, TableAccess access) {
+}
