@@ -38,7 +38,50 @@ public final class TestDatabase {
      * the change log, so the log is emptied after it.
      */
     public static final String RESET_SQL = "TRUNCATE public.users RESTART IDENTITY; "
+            + "TRUNCATE app.orders, app.order_lines, app.all_types; "
             + "TRUNCATE cdc.change_log, cdc.watermarks, cdc.export_jobs, cdc.consumer_tables RESTART IDENTITY";
+
+    /** EXPORT_TABLES of the tests: the seed's users and an application's own tables in a schema of its own. */
+    public static final String EXPORT_TABLES = "users,app.orders,app.order_lines,app.all_types";
+
+    /**
+     * Another application's tables, as a user's database has them: a plain key, a composite key, and a column of
+     * every common type. The service must capture them without changing their shape.
+     */
+    private static final String APP_TABLES_SQL = """
+            CREATE SCHEMA IF NOT EXISTS app;
+            CREATE TABLE IF NOT EXISTS app.orders (
+                id        BIGINT PRIMARY KEY,
+                customer  TEXT NOT NULL,
+                total     NUMERIC(12, 2),
+                status    TEXT NOT NULL DEFAULT 'new',
+                placed_at TIMESTAMPTZ NOT NULL DEFAULT now());
+            CREATE TABLE IF NOT EXISTS app.order_lines (
+                order_id BIGINT NOT NULL,
+                line_no  INT NOT NULL,
+                sku      TEXT NOT NULL,
+                qty      INT NOT NULL,
+                PRIMARY KEY (order_id, line_no));
+            CREATE TABLE IF NOT EXISTS app.all_types (
+                id       UUID PRIMARY KEY,
+                num      NUMERIC,
+                small    SMALLINT,
+                big      BIGINT,
+                real8    DOUBLE PRECISION,
+                flag     BOOLEAN,
+                txt      TEXT,
+                vc       VARCHAR(20),
+                ch       CHAR(3),
+                ints     INT[],
+                texts    TEXT[],
+                doc      JSONB,
+                raw      BYTEA,
+                ts       TIMESTAMP,
+                tstz     TIMESTAMPTZ,
+                day      DATE,
+                span     INTERVAL,
+                clock    TIME);
+            """;
 
     private static String url;
     private static JdbcTemplate jdbc;
@@ -61,8 +104,9 @@ public final class TestDatabase {
             // Tests that run the jar may come first on a fresh database: prepare it as the service would.
             Flyway.configure().dataSource(dataSource).locations("classpath:db/migration").schemas(SCHEMA)
                     .defaultSchema(SCHEMA).createSchemas(true).load().migrate();
+            new JdbcTemplate(dataSource).execute(APP_TABLES_SQL);
             new CapturedTables(JdbcClient.create(dataSource),
-                    new TransactionTemplate(new DataSourceTransactionManager(dataSource)), SCHEMA, "users");
+                    new TransactionTemplate(new DataSourceTransactionManager(dataSource)), SCHEMA, EXPORT_TABLES);
             jdbc = new JdbcTemplate(dataSource);
         }
         return jdbc;

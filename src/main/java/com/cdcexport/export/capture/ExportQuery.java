@@ -183,11 +183,17 @@ final class ExportQuery {
 
     private static String render(Column c, String value) {
         return switch (c.type()) {
-            case "timestamp with time zone" -> "to_char(" + value + " AT TIME ZONE 'UTC', " + UTC_TIMESTAMP + ")";
-            case "timestamp without time zone" -> "to_char(" + value + ", " + LOCAL_TIMESTAMP + ")";
+            case "timestamp with time zone" -> finite(value, "to_char(" + value + " AT TIME ZONE 'UTC', "
+                    + UTC_TIMESTAMP + ")");
+            case "timestamp without time zone" -> finite(value, "to_char(" + value + ", " + LOCAL_TIMESTAMP + ")");
             case "boolean" -> value + "::text";
             default -> value;
         };
+    }
+
+    /** to_char has no text for infinity; PostgreSQL's own ('infinity', '-infinity') is what COPY reads back. */
+    private static String finite(String value, String formatted) {
+        return "CASE WHEN isfinite(" + value + ") THEN " + formatted + " ELSE " + value + "::text END";
     }
 
     private String keyList(String row) {
