@@ -34,6 +34,23 @@ public final class ServiceProcess implements AutoCloseable {
      * {@code environment}; returns once /health answers.
      */
     public static ServiceProcess start(Map<String, String> environment) {
+        ServiceProcess service = launch(environment);
+        service.awaitHealthy(Duration.ofSeconds(90));
+        return service;
+    }
+
+    /** Starts the jar as {@link #start} does and waits for it to exit on its own; returns its output. */
+    public static String startExpectingExit(Map<String, String> environment) {
+        ServiceProcess service = launch(environment);
+        try {
+            service.awaitExit(Duration.ofSeconds(90));
+            return service.log();
+        } finally {
+            service.close();
+        }
+    }
+
+    private static ServiceProcess launch(Map<String, String> environment) {
         int port = freePort();
         Map<String, String> env = new HashMap<>(Map.of(
                 "DATABASE_URL", TestDatabase.url(),
@@ -48,9 +65,7 @@ public final class ServiceProcess implements AutoCloseable {
                     .redirectErrorStream(true)
                     .redirectOutput(log.toFile());
             builder.environment().putAll(env);
-            ServiceProcess service = new ServiceProcess(builder.start(), log, port);
-            service.awaitHealthy(Duration.ofSeconds(90));
-            return service;
+            return new ServiceProcess(builder.start(), log, port);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

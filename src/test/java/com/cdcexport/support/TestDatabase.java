@@ -159,6 +159,39 @@ public final class TestDatabase {
         return DriverManager.getConnection(withSearchPath(parsed.jdbcUrl()), parsed.username(), parsed.password());
     }
 
+    /**
+     * A new, empty database beside the test database (dropped first if a previous run left it), for tests that need
+     * a database of their own: an application's existing tables, an earlier layout. Returns a DATABASE_URL.
+     */
+    public static String scratchDatabase(String suffix) {
+        String name = jdbc().queryForObject("SELECT current_database()", String.class) + "_" + suffix;
+        dropScratchDatabase(name);
+        jdbc().execute("CREATE DATABASE \"" + name + "\"");
+        DatabaseUrl parsed = DatabaseUrl.parse(url());
+        StringBuilder scratch = new StringBuilder(parsed.jdbcUrl().replaceFirst("^(jdbc:postgresql://[^/]+/)[^?]*",
+                "$1" + name));
+        if (parsed.username() != null) {
+            scratch.append(scratch.indexOf("?") < 0 ? '?' : '&').append("user=").append(parsed.username());
+        }
+        if (parsed.password() != null) {
+            scratch.append(scratch.indexOf("?") < 0 ? '?' : '&').append("password=").append(parsed.password());
+        }
+        return scratch.toString();
+    }
+
+    /** @param name the database name, or a URL {@link #scratchDatabase} returned */
+    public static void dropScratchDatabase(String name) {
+        String database = name.startsWith("jdbc:") ? name.replaceFirst("^jdbc:postgresql://[^/]+/([^?]*).*$", "$1") : name;
+        jdbc().execute("DROP DATABASE IF EXISTS \"" + database + "\" WITH (FORCE)");
+    }
+
+    /** A client of any database URL, for scratch databases. */
+    public static JdbcTemplate jdbc(String databaseUrl) {
+        DatabaseUrl parsed = DatabaseUrl.parse(databaseUrl);
+        return new JdbcTemplate(new SimpleDriverDataSource(new org.postgresql.Driver(), parsed.jdbcUrl(),
+                parsed.username(), parsed.password()));
+    }
+
     /** A data source of the test database with the same search path as {@link #connect()}. */
     public static DataSource dataSource() {
         DatabaseUrl parsed = DatabaseUrl.parse(url());

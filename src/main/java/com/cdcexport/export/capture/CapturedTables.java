@@ -34,6 +34,8 @@ public class CapturedTables {
     private final JdbcClient jdbc;
     private final String schema;
     private final Map<TableName, Boolean> tables = new LinkedHashMap<>();
+    /** The service's database role, for messages that say what to grant it. */
+    private String role;
 
     @Autowired
     public CapturedTables(JdbcClient jdbc, TransactionTemplate transactions, CdcProperties properties) {
@@ -48,6 +50,7 @@ public class CapturedTables {
         transactions.executeWithoutResult(status -> {
             jdbc.sql("SELECT pg_advisory_xact_lock(hashtext(:lock))").param("lock", schema + ".install-capture")
                     .query().singleValue();
+            role = jdbc.sql("SELECT current_user").query(String.class).single();
             for (TableName table : configured) {
                 tables.put(table, install(table));
             }
@@ -213,7 +216,7 @@ public class CapturedTables {
     }
 
     private String role() {
-        return jdbc.sql("SELECT current_user").query(String.class).single();
+        return role;
     }
 
     private static boolean isInsufficientPrivilege(DataAccessException e) {
