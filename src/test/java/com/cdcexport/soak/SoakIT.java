@@ -21,6 +21,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import org.springframework.jdbc.core.JdbcTemplate;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 import com.cdcexport.support.Api;
 import com.cdcexport.support.IntegrationTest;
@@ -31,7 +33,9 @@ import com.cdcexport.support.TestDatabase;
  * The delivery guarantee, measured: writers change the table in every way (late commits, rollbacks, writes that
  * skip updated_at, soft and hard deletes) while consumers export at random moments and the service is killed or
  * stopped and restarted. Afterwards every consumer's files, replayed in order over its first full export, must
- * rebuild the table exactly. Runs {@code soak.seconds} (45 by default; {@code -Dsoak.seconds=600} for the long run).
+ * rebuild the table exactly. Two more tables (orders and their lines) change in transactions that span both, and
+ * every export reads all three in one snapshot: no export may show one half of such a transaction.
+ * Runs {@code soak.seconds} (45 by default; {@code -Dsoak.seconds=600} for the long run).
  */
 class SoakIT {
 
@@ -39,6 +43,9 @@ class SoakIT {
             Integer.parseInt(System.getenv().getOrDefault("SOAK_SECONDS", "45")));
     private static final int INITIAL_USERS = 3_000;
     private static final JdbcTemplate jdbc = TestDatabase.jdbc();
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    /** Every export reads the three tables in one snapshot. */
+    private static final String TABLES = "?table=users&table=app.orders&table=app.order_lines";
 
     @TempDir
     Path output;
@@ -56,7 +63,7 @@ class SoakIT {
         List<Writer> writers = List.of(new Writer(INITIAL_USERS), new Writer(INITIAL_USERS), new Writer(INITIAL_USERS));
 
         try (Chaos chaos = new Chaos(Map.of("EXPORT_OUTPUT_DIR", output.toString(), "INSTANCE_ID", "soak",
-                "EXPORT_SHUTDOWN_GRACE", "20s"))) {
+                "EXPORT_SHUTDOWN_GRACE", "20s", "EXPORT_TABLES", TestDatabase.EXPORT_TABLES))) {
             // The clock starts once the service is up: start-up time must not eat the run.
             long deadline = System.nanoTime() + Duration.ofSeconds(SECONDS).toNanos();
             List<Thread> threads = new ArrayList<>();
@@ -81,9 +88,18 @@ class SoakIT {
             totals.restarts = chaos.restarts;
             totals.kills = chaos.kills;
             Map<Long, String> table = liveRows();
+            Map<String, String> orders = appRows("SELECT id::text, customer || ',' || status FROM app.orders");
+            Map<String, String> lines = appRows("SELECT order_id || '/' || line_no, sku || ',' || qty"
+                    + " FROM app.order_lines");
             for (SoakConsumer consumer : consumers) {
                 Replay replay = replay(consumer);
                 replay.compare(table, consumer.type.equals("delta"));
+                TableReplay orderReplay = replayApp(consumer, "app.orders", 1, orders);
+                TableReplay lineReplay = replayApp(consumer, "app.order_lines", 2, lines);
+                replay.lost += orderReplay.lost + lineReplay.lost;
+                replay.duplicated += orderReplay.duplicated + lineReplay.duplicated;
+                replay.phantom += orderReplay.phantom + lineReplay.phantom;
+                totals.torn += torn(consumer);
                 System.out.printf("SOAK consumer=%s type=%s exports=%d rowsExported=%d lost=%d duplicated=%d "
                                 + "phantom=%d%n", consumer.id, consumer.type, replay.files, replay.rows, replay.lost,
                         replay.duplicated, replay.phantom);
@@ -91,9 +107,9 @@ class SoakIT {
                 assertThat(replay.files).as("%s completed change exports", consumer.id).isGreaterThanOrEqualTo(3);
             }
             System.out.printf("SOAK consumers=%d seconds=%d changes=%d restarts=%d kills=%d exports=%d "
-                            + "rowsExported=%d lost=%d duplicated=%d phantom=%d%n", consumers.size(), SECONDS,
+                            + "rowsExported=%d lost=%d duplicated=%d phantom=%d torn=%d%n", consumers.size(), SECONDS,
                     totals.changes, totals.restarts, totals.kills, totals.files, totals.rows, totals.lost,
-                    totals.duplicated, totals.phantom);
+                    totals.duplicated, totals.phantom, totals.torn);
 
             assertThat(totals.changes).isPositive();
             if (SECONDS >= 30) {
@@ -102,6 +118,7 @@ class SoakIT {
             assertThat(totals.lost).as("lost").isZero();
             assertThat(totals.duplicated).as("duplicated").isZero();
             assertThat(totals.phantom).as("phantom").isZero();
+            assertThat(totals.torn).as("exports showing half of a two-table transaction").isZero();
             assertOnlyCommittedFilesExist();
         }
     }
@@ -127,6 +144,97 @@ class SoakIT {
         return replay;
     }
 
+    private List<Map<String, Object>> completedJobs(SoakConsumer consumer) {
+        return jdbc.queryForList("SELECT export_type, files::text AS files FROM export_jobs "
+                + "WHERE consumer_id = ? AND status = 'completed' ORDER BY finished_at", consumer.id);
+    }
+
+    /** The file of {@code table} in a job's files JSON. */
+    private static String fileOf(Map<String, Object> job, String table) {
+        JsonNode files = JSON.readTree((String) job.get("files"));
+        for (JsonNode file : files) {
+            if (file.get("table").asString().equals(table)) {
+                return file.get("filename").asString();
+            }
+        }
+        throw new AssertionError("no file of " + table + " in " + job);
+    }
+
+    /** Replays one application table (key in the first {@code keyColumns} columns) and compares it with the table. */
+    private TableReplay replayApp(SoakConsumer consumer, String table, int keyColumns, Map<String, String> actual) {
+        TableReplay replay = new TableReplay();
+        for (Map<String, Object> job : completedJobs(consumer)) {
+            boolean delta = job.get("export_type").equals("delta");
+            List<String[]> rows = IntegrationTest.readCsv(output.resolve(fileOf(job, table)));
+            List<String> header = List.of(rows.get(0));
+            for (String[] r : rows.subList(1, rows.size())) {
+                int o = delta ? 1 : 0;
+                String key = keyColumns == 1 ? r[o] : r[o] + "/" + r[o + 1];
+                String values = table.equals("app.orders")
+                        ? r[header.indexOf("customer")] + "," + r[header.indexOf("status")]
+                        : r[header.indexOf("sku")] + "," + r[header.indexOf("qty")];
+                if (delta && r[0].equals("DELETE")) {
+                    replay.state.remove(key);
+                } else {
+                    if (!replay.seen.add(key + "=" + values) && !job.get("export_type").equals("full")) {
+                        replay.duplicated++;
+                    }
+                    replay.state.put(key, values);
+                }
+            }
+        }
+        actual.forEach((key, values) -> {
+            if (!values.equals(replay.state.get(key))) {
+                replay.lost++;
+            }
+        });
+        if (consumer.type.equals("delta")) {
+            replay.phantom = replay.state.keySet().stream().filter(k -> !actual.containsKey(k)).count();
+        }
+        return replay;
+    }
+
+    /** Exports in which a line carries a transaction's tag while its order (in the same export) does not. */
+    private long torn(SoakConsumer consumer) {
+        long torn = 0;
+        for (Map<String, Object> job : completedJobs(consumer)) {
+            boolean delta = job.get("export_type").equals("delta");
+            int o = delta ? 1 : 0;
+            Map<String, String> orderTags = new HashMap<>();
+            List<String[]> orders = IntegrationTest.readCsv(output.resolve(fileOf(job, "app.orders")));
+            for (String[] r : orders.subList(1, orders.size())) {
+                orderTags.put(r[o], delta && r[0].equals("DELETE") ? "deleted" : r[o + 3]);
+            }
+            List<String[]> lines = IntegrationTest.readCsv(output.resolve(fileOf(job, "app.order_lines")));
+            for (String[] r : lines.subList(1, lines.size())) {
+                String expected = delta && r[0].equals("DELETE") ? "deleted" : r[o + 2];
+                if (!expected.equals(orderTags.get(r[o]))) {
+                    torn++;
+                }
+            }
+        }
+        return torn;
+    }
+
+    private static Map<String, String> appRows(String sql) {
+        return jdbc.query(sql, rs -> {
+            Map<String, String> rows = new HashMap<>();
+            while (rs.next()) {
+                rows.put(rs.getString(1), rs.getString(2));
+            }
+            return rows;
+        });
+    }
+
+    /** What one consumer holds of an application table. */
+    private static final class TableReplay {
+        final Map<String, String> state = new HashMap<>();
+        final Set<String> seen = new HashSet<>();
+        long lost;
+        long duplicated;
+        long phantom;
+    }
+
     /** The table's live rows, rendered exactly as the CSV renders them. */
     private static Map<Long, String> liveRows() {
         return jdbc.query("SELECT id, name, email, "
@@ -144,8 +252,8 @@ class SoakIT {
     }
 
     private void assertOnlyCommittedFilesExist() throws IOException {
-        Set<String> committed = Set.copyOf(jdbc.queryForList(
-                "SELECT output_filename FROM export_jobs WHERE status = 'completed'", String.class));
+        Set<String> committed = Set.copyOf(jdbc.queryForList("SELECT f->>'filename' FROM export_jobs,"
+                + " jsonb_array_elements(files) f WHERE status = 'completed'", String.class));
         try (Stream<Path> files = Files.list(output)) {
             Set<String> present = files.map(p -> p.getFileName().toString()).collect(Collectors.toSet());
             assertThat(present).as("no temporary files").noneMatch(n -> n.endsWith(".part"));
@@ -189,7 +297,7 @@ class SoakIT {
 
         private Api.Response request(Chaos chaos, String exportType) {
             try {
-                return chaos.api().post("/exports/" + exportType, id);
+                return chaos.api().post("/exports/" + exportType + TABLES, id);
             } catch (RuntimeException serviceDown) {
                 return null;
             }
@@ -251,6 +359,7 @@ class SoakIT {
         long lost;
         long duplicated;
         long phantom;
+        long torn;
 
         void add(Replay replay) {
             files += replay.files;

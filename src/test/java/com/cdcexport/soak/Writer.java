@@ -59,7 +59,49 @@ final class Writer {
         }
     }
 
+    /** Highest order id handed out so far. */
+    private static final AtomicLong maxOrder = new AtomicLong();
+
+    /**
+     * One transaction over two tables: an order and every one of its lines get the same new tag (insert, update,
+     * or delete together), so an export that shows a line's tag without its order's is torn.
+     */
+    private static int orderChange(Connection connection, ThreadLocalRandom random) throws SQLException {
+        String tag = UUID.randomUUID().toString();
+        int kind = random.nextInt(100);
+        if (kind < 40 || maxOrder.get() == 0) {
+            long id = maxOrder.incrementAndGet();
+            int lines = 1 + random.nextInt(3);
+            execute(connection, "INSERT INTO app.orders (id, customer, status) VALUES (?, 'c', ?)", id, tag);
+            for (int line = 1; line <= lines; line++) {
+                execute(connection, "INSERT INTO app.order_lines (order_id, line_no, sku, qty) VALUES (?, ?, ?, 1)",
+                        id, line, tag);
+            }
+            return 1 + lines;
+        }
+        long id = 1 + random.nextLong(maxOrder.get());
+        if (kind < 85) {
+            int orders = execute(connection, "UPDATE app.orders SET status = ? WHERE id = ?", tag, id);
+            return orders == 0 ? 0 : orders + execute(connection,
+                    "UPDATE app.order_lines SET sku = ?, qty = qty + 1 WHERE order_id = ?", tag, id);
+        }
+        return execute(connection, "DELETE FROM app.order_lines WHERE order_id = ?", id)
+                + execute(connection, "DELETE FROM app.orders WHERE id = ?", id);
+    }
+
+    private static int execute(Connection connection, String sql, Object... parameters) throws SQLException {
+        try (PreparedStatement statement = connection.prepareStatement(sql)) {
+            for (int i = 0; i < parameters.length; i++) {
+                statement.setObject(i + 1, parameters[i]);
+            }
+            return statement.executeUpdate();
+        }
+    }
+
     private static int change(Connection connection, ThreadLocalRandom random) throws SQLException {
+        if (random.nextInt(100) < 30) {
+            return orderChange(connection, random);
+        }
         long id = 1 + random.nextLong(maxId.get());
         int kind = random.nextInt(100);
         if (kind < 25) {

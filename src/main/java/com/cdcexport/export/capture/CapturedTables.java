@@ -54,6 +54,7 @@ public class CapturedTables {
             for (TableName table : configured) {
                 tables.put(table, install(table));
             }
+            warnAboutTablesLeftOut(configured);
         });
     }
 
@@ -165,6 +166,11 @@ public class CapturedTables {
                     VALUES (:relid::oid, :schema, :table, :key::int2[], :created)""")
                     .param("relid", relid).param("schema", table.schema()).param("table", table.table())
                     .param("key", pgArray(attnums)).param("created", created).update();
+            // Captured before, then uninstalled: what changed meanwhile is unknown to consumers that exported it.
+            jdbc.sql("""
+                    INSERT INTO change_log (table_oid, op, key)
+                    SELECT :relid::oid, 'T', '[]' WHERE EXISTS (SELECT 1 FROM watermarks WHERE table_name = :name)""")
+                    .param("relid", relid).param("name", table.qualified()).update();
             log.info("Capturing changes of {}", table);
             return created;
         }
@@ -189,6 +195,20 @@ public class CapturedTables {
         return created || (Boolean) row.get("created_by_service");
     }
 
+    /**
+     * Another instance may still export a table this one no longer lists (a rolling change of EXPORT_TABLES), so
+     * capture is never removed behind its back; the operator removes it once no instance lists the table.
+     */
+    private void warnAboutTablesLeftOut(List<TableName> configured) {
+        List<String> leftOut = jdbc.sql("SELECT schema_name || '.' || table_name FROM captured_tables ORDER BY 1")
+                .query(String.class).list().stream()
+                .filter(name -> configured.stream().noneMatch(t -> t.qualified().equals(name))).toList();
+        for (String table : leftOut) {
+            log.warn("{} is still captured but not in EXPORT_TABLES; once no instance lists it, stop its capture "
+                    + "with SELECT {}.uninstall_capture('{}')", table, schema, table);
+        }
+    }
+
     private void installTriggers(TableName table, long relid, boolean serviceOwned) {
         int present = jdbc.sql("""
                 SELECT count(*) FROM pg_trigger WHERE tgrelid = :relid::oid AND tgenabled <> 'D'
@@ -200,7 +220,10 @@ public class CapturedTables {
                         .param("relid", relid).query().singleValue();
                 log.info("Installed change capture on {}", table);
             }
-            if (serviceOwned) {
+            boolean timestamps = jdbc.sql("SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = :relid::oid"
+                    + " AND tgname = :name)").param("relid", relid).param("name", schema + "_users_timestamps")
+                    .query(Boolean.class).single();
+            if (serviceOwned && !timestamps) {
                 jdbc.sql("CREATE OR REPLACE TRIGGER " + quote(schema + "_users_timestamps")
                         + " BEFORE INSERT OR UPDATE ON " + table.sql() + " FOR EACH ROW EXECUTE FUNCTION "
                         + quote(schema) + ".users_timestamps()").update();
