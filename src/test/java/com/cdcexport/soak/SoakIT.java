@@ -210,6 +210,8 @@ class SoakIT {
                 String expected = delta && r[0].equals("DELETE") ? "deleted" : r[o + 2];
                 if (!expected.equals(orderTags.get(r[o]))) {
                     torn++;
+                    System.out.printf("SOAK torn consumer=%s job=%s line=%s order=%s%n", consumer.id,
+                            job.get("files"), String.join(",", r), orderTags.get(r[o]));
                 }
             }
         }

@@ -18,7 +18,8 @@ class OpenApiConfig {
         return new OpenAPI().info(new Info()
                 .title("CDC Export Service")
                 .version("0.1.0")
-                .description("Exports the users table to CSV files: full, incremental and delta exports, each "
+                .description("Exports PostgreSQL tables (EXPORT_TABLES; users by default) to CSV files: full, incremental "
+                        + "and delta exports of one or several tables in one snapshot, each "
                         + "consumer with its own watermark. Errors are application/problem+json with a `detail`. "
                         + "With AUTH_MODE=api-key, /exports needs the consumer's key (Bearer or X-API-Key) and "
                         + "/consumers the admin token."))

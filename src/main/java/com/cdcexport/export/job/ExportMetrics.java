@@ -1,6 +1,5 @@
 package com.cdcexport.export.job;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,7 +21,7 @@ import com.cdcexport.export.ExportType;
 
 /**
  * What operators graph and alert on, at /actuator/prometheus: exports by type and outcome, rows, durations, the
- * queue (across all instances: it is the job table), and per consumer how far its watermark lags behind now.
+ * queue (across all instances: it is the job table), and per consumer and table the changes not yet exported.
  */
 @Component
 class ExportMetrics {
@@ -31,21 +30,27 @@ class ExportMetrics {
 
     private final MeterRegistry registry;
     private final JdbcClient jdbc;
-    private final Clock clock;
-    private final MultiGauge watermarkLag;
+    /** Counting beyond this is work without information: the consumer is far behind either way. */
+    static final int PENDING_CAP = 1_000_000;
 
-    ExportMetrics(MeterRegistry registry, ExportJobRepository jobs, JdbcClient jdbc, Clock clock) {
+    private final MultiGauge pendingChanges;
+    private final MultiGauge pendingAge;
+
+    ExportMetrics(MeterRegistry registry, ExportJobRepository jobs, JdbcClient jdbc) {
         this.registry = registry;
         this.jdbc = jdbc;
-        this.clock = clock;
         for (JobStatus status : JobStatus.ACTIVE) {
             Gauge.builder("cdc.jobs", jobs, r -> r.countByStatus(status))
                     .description("Export jobs in this state, across all instances")
                     .tag("status", status.slug())
                     .register(registry);
         }
-        this.watermarkLag = MultiGauge.builder("cdc.watermark.lag")
-                .description("Seconds between now and the newest updated_at a consumer has been sent")
+        this.pendingChanges = MultiGauge.builder("cdc.changes.pending")
+                .description("Changes committed to a table that a consumer has not been sent yet (capped at "
+                        + PENDING_CAP + ")")
+                .register(registry);
+        this.pendingAge = MultiGauge.builder("cdc.changes.pending.age")
+                .description("Age of the oldest change a consumer has not been sent yet; 0 when none is pending")
                 .baseUnit("seconds")
                 .register(registry);
     }
@@ -68,19 +73,41 @@ class ExportMetrics {
                 .record(Duration.ofNanos((long) (seconds * 1e9)));
     }
 
+    /**
+     * Per consumer and table: how many changes wait for its next export, and how old the oldest is. Unlike "now
+     * minus the newest updated_at sent", both stay at 0 on a quiet table, so they are safe to alert on. Both read
+     * the change log's window index: the age from its first entry, the count capped.
+     */
     @Scheduled(fixedDelayString = "${cdc.jobs.heartbeat-interval}")
-    void refreshWatermarkLag() {
+    void refreshPendingChanges() {
         try {
-            long now = clock.millis();
-            List<MultiGauge.Row<?>> rows = new ArrayList<>();
-            jdbc.sql("SELECT consumer_id, last_exported_at FROM watermarks")
+            List<MultiGauge.Row<?>> counts = new ArrayList<>();
+            List<MultiGauge.Row<?>> ages = new ArrayList<>();
+            jdbc.sql("""
+                    SELECT w.consumer_id, w.table_name, pending.n,
+                           coalesce(extract(epoch FROM clock_timestamp() - oldest.changed_at), 0)
+                      FROM watermarks w
+                      JOIN captured_tables c ON c.schema_name || '.' || c.table_name = w.table_name
+                     CROSS JOIN LATERAL (SELECT count(*) AS n FROM (SELECT 1 FROM change_log e
+                                          WHERE e.table_oid = c.relid
+                                            AND e.change_xid >= pg_snapshot_xmin(w.snapshot)
+                                            AND NOT pg_visible_in_snapshot(e.change_xid, w.snapshot)
+                                          LIMIT :cap) AS capped) AS pending
+                      LEFT JOIN LATERAL (SELECT e.changed_at FROM change_log e
+                                          WHERE e.table_oid = c.relid
+                                            AND e.change_xid >= pg_snapshot_xmin(w.snapshot)
+                                            AND NOT pg_visible_in_snapshot(e.change_xid, w.snapshot)
+                                          ORDER BY e.change_xid LIMIT 1) AS oldest ON TRUE""")
+                    .param("cap", PENDING_CAP)
                     .query(rs -> {
-                        rows.add(MultiGauge.Row.of(Tags.of("consumer", rs.getString(1)),
-                                (now - rs.getTimestamp(2).getTime()) / 1000.0));
+                        Tags tags = Tags.of("consumer", rs.getString(1), "table", rs.getString(2));
+                        counts.add(MultiGauge.Row.of(tags, rs.getLong(3)));
+                        ages.add(MultiGauge.Row.of(tags, rs.getDouble(4)));
                     });
-            watermarkLag.register(rows, true);
+            pendingChanges.register(counts, true);
+            pendingAge.register(ages, true);
         } catch (RuntimeException e) {
-            log.warn("Cannot refresh watermark lag: {}", e.toString());
+            log.warn("Cannot refresh pending-change metrics: {}", e.toString());
         }
     }
 }
