@@ -1,5 +1,6 @@
 package com.cdcexport.config;
 
+import java.util.Locale;
 import java.util.Map;
 
 import org.postgresql.util.PSQLException;
@@ -93,7 +94,7 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
 
     private FailureAnalysis badValue(String property, String reason, Throwable cause) {
         // Validation reports Java field names (cdc.seedUsers); the table uses the canonical form (cdc.seed-users).
-        String canonical = property.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase();
+        String canonical = property.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT);
         String variable = ENVIRONMENT_VARIABLES.getOrDefault(canonical, canonical);
         String value = SECRETS.contains(canonical) ? null : resolvedValue(canonical);
         return analysis("Invalid configuration: " + variable + (value == null ? "" : "='" + value + "'") + ": "
