@@ -85,8 +85,7 @@ class ConsumerController {
         try {
             return new ConsumerId(value);
         } catch (IllegalArgumentException e) {
-            throw AuthProblem.badRequest("consumerId must be 1 to " + ConsumerId.MAX_LENGTH
-                    + " characters from A-Z, a-z, 0-9, '.', '_' and '-'");
+            throw AuthProblem.badRequest("consumerId must be " + ConsumerId.RULE);
         }
     }
 
