@@ -1,5 +1,6 @@
 package com.cdcexport.export.api;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -16,11 +17,14 @@ import org.springframework.core.io.FileSystemResource;
 import org.springframework.core.io.Resource;
 import org.springframework.http.ContentDisposition;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpRange;
+import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
@@ -94,8 +98,14 @@ class JobController {
     @ApiDocs.Conflict
     @ApiResponse(responseCode = "410", description = "The file was removed (retention)",
             content = @Content(mediaType = ApiDocs.PROBLEM))
+    @ApiResponse(responseCode = "206", description = "The requested byte range of the file",
+            content = @Content(mediaType = "text/csv"))
+    @ApiResponse(responseCode = "416", description = "The Range lies outside the file; Content-Range gives its size",
+            content = @Content)
     @GetMapping("/{jobId}/file")
-    ResponseEntity<Resource> file(@PathVariable UUID jobId) {
+    ResponseEntity<Resource> file(@PathVariable UUID jobId,
+                                  @Parameter(hidden = true) @RequestHeader(name = HttpHeaders.RANGE, required = false)
+                                  String range) throws IOException {
         JobView job = get(jobId);
         if (!job.status().equals(JobStatus.COMPLETED.slug())) {
             throw new JobNotCompletedException(job);
@@ -104,11 +114,26 @@ class JobController {
         if (!Files.isRegularFile(path)) {
             throw new FileGoneException(job);
         }
+        Resource resource = new FileSystemResource(path);
+        if (range != null && !satisfiable(range, resource)) {
+            // Spring would answer 416 but still send the whole file as its body; a 416 carries none.
+            return ResponseEntity.status(HttpStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
+                    .header(HttpHeaders.CONTENT_RANGE, "bytes */" + resource.contentLength()).build();
+        }
         return ResponseEntity.ok()
                 .contentType(TEXT_CSV)
                 .header(HttpHeaders.CONTENT_DISPOSITION,
                         ContentDisposition.attachment().filename(job.outputFilename()).build().toString())
-                .body(new FileSystemResource(path));
+                .body(resource);
+    }
+
+    private static boolean satisfiable(String range, Resource resource) {
+        try {
+            HttpRange.toResourceRegions(HttpRange.parseRanges(range), resource);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     @Operation(summary = "Cancel a queued or running job", description = "Nothing the job did takes effect: "
