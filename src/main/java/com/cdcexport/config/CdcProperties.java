@@ -24,6 +24,8 @@ public record CdcProperties(
         @DefaultValue("") String databaseUrl,
         @DefaultValue(".data/postgres") @NotNull Path embeddedDataDir,
         @DefaultValue("./output") @NotNull Path outputDir,
+        /* Octal mode of export files (they hold personal data); the directory gets x where the file has r. */
+        @DefaultValue("0600") @NotNull String fileMode,
         @DefaultValue("100000") @Min(0) @Max(100_000_000) int seedUsers,
         @DefaultValue("") String instanceId,
         /* Built-in schedules: consumer=type@cron entries separated by ';' (see ExportSchedules). */
