@@ -61,7 +61,11 @@ public record CdcProperties(
             /* How long a consumer's previous keys keep working after a rotation. */
             @DefaultValue("24h") @NotNull Duration keyRotationOverlap,
             /* Requests per minute and consumer (token bucket, per instance); 0 disables the limit. */
-            @DefaultValue("600") @Min(0) @Max(1_000_000) int rateLimitPerMinute) {
+            @DefaultValue("600") @Min(0) @Max(1_000_000) int rateLimitPerMinute,
+            /* Bad keys one remote address may present per minute before it gets 429; 0 disables the limit. */
+            @DefaultValue("20") @Min(0) @Max(1_000_000) int failuresPerMinute,
+            /* auth_failed is logged once per address and interval, then as one line with a count; 0 logs each. */
+            @DefaultValue("1m") @NotNull Duration failureLogInterval) {
     }
 
     public enum AuthMode {

@@ -43,6 +43,9 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
             Map.entry("cdc.auth.consumer-api-keys", "CONSUMER_API_KEYS"),
             Map.entry("cdc.auth.key-rotation-overlap", "KEY_ROTATION_OVERLAP"),
             Map.entry("cdc.auth.rate-limit-per-minute", "RATE_LIMIT_PER_MINUTE"),
+            Map.entry("cdc.auth.failures-per-minute", "AUTH_FAILURES_PER_MINUTE"),
+            Map.entry("cdc.auth.failure-log-interval", "AUTH_FAILURE_LOG_INTERVAL"),
+            Map.entry("cdc.file-mode", "EXPORT_FILE_MODE"),
             Map.entry("server.port", "PORT"),
             Map.entry("logging.level.root", "LOG_LEVEL"),
             Map.entry("spring.lifecycle.timeout-per-shutdown-phase", "EXPORT_SHUTDOWN_GRACE"));
