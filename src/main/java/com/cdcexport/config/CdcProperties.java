@@ -28,6 +28,8 @@ public record CdcProperties(
         @DefaultValue("0600") @NotNull String fileMode,
         @DefaultValue("100000") @Min(0) @Max(100_000_000) int seedUsers,
         @DefaultValue("") String instanceId,
+        /* The service's URL as clients reach it (https://exports.example.com), for the OpenAPI document; empty: "/". */
+        @DefaultValue("") String publicUrl,
         /* Built-in schedules: consumer=type@cron entries separated by ';' (see ExportSchedules). */
         @DefaultValue("") String schedules,
         /* How often tombstones of hard-deleted rows that every consumer has passed are removed. */

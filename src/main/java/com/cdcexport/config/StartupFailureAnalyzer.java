@@ -46,6 +46,7 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
             Map.entry("cdc.auth.failures-per-minute", "AUTH_FAILURES_PER_MINUTE"),
             Map.entry("cdc.auth.failure-log-interval", "AUTH_FAILURE_LOG_INTERVAL"),
             Map.entry("cdc.file-mode", "EXPORT_FILE_MODE"),
+            Map.entry("cdc.public-url", "PUBLIC_URL"),
             Map.entry("server.port", "PORT"),
             Map.entry("logging.level.root", "LOG_LEVEL"),
             Map.entry("spring.lifecycle.timeout-per-shutdown-phase", "EXPORT_SHUTDOWN_GRACE"));

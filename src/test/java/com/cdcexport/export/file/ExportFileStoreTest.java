@@ -33,7 +33,7 @@ class ExportFileStoreTest {
     }
 
     private static CdcProperties outputIn(Path output, String fileMode) {
-        return new CdcProperties("", Path.of(".data/postgres"), output, fileMode, 0, "", "", Duration.ofMinutes(10),
+        return new CdcProperties("", Path.of(".data/postgres"), output, fileMode, 0, "", "", "", Duration.ofMinutes(10),
                 new CdcProperties.Jobs(2, 10, Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofMillis(500), 3, null),
                 new CdcProperties.Auth(CdcProperties.AuthMode.OFF, "", "", Duration.ofHours(24), 0, 0,
                         Duration.ZERO));
