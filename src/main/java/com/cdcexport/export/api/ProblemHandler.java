@@ -127,7 +127,7 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
         return headers;
     }
 
-    private static ResponseEntity<ProblemDetail> problem(HttpStatus status, String detail, HttpHeaders headers) {
+    static ResponseEntity<ProblemDetail> problem(HttpStatus status, String detail, HttpHeaders headers) {
         ProblemDetail body = ProblemDetail.forStatusAndDetail(status, detail);
         body.setType(URI.create("about:blank"));
         return ResponseEntity.status(status).headers(headers).body(body);
