@@ -3,6 +3,7 @@ package com.cdcexport.export.api;
 import jakarta.servlet.RequestDispatcher;
 import jakarta.servlet.http.HttpServletRequest;
 
+import io.swagger.v3.oas.annotations.Hidden;
 import org.apache.catalina.Valve;
 import org.apache.catalina.core.StandardHost;
 import org.apache.catalina.valves.ErrorReportValve;
@@ -69,6 +70,7 @@ class ErrorResponses {
     }
 
     /** Replaces Spring Boot's /error, whose JSON is not problem+json. */
+    @Hidden
     @RestController
     static class ProblemErrorController implements ErrorController {
 

@@ -10,6 +10,7 @@ import java.util.UUID;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 
@@ -56,6 +57,7 @@ class JobController {
     }
 
     @Operation(summary = "One job: status, live progress, file name, timings, error")
+    @ApiResponse(responseCode = "200", description = "The job")
     @ApiDocs.BadRequest
     @ApiDocs.NotFound
     @GetMapping("/{jobId}")
@@ -67,12 +69,15 @@ class JobController {
 
     @Operation(summary = "Jobs, newest first",
             description = "Pass nextCursor as cursor for the next page; it is null on the last page.")
+    @ApiResponse(responseCode = "200", description = "A page of jobs")
     @ApiDocs.BadRequest
     @GetMapping
     JobPage list(@Parameter(example = "consumer-1") @RequestParam(required = false) String consumerId,
-                 @Parameter(description = "queued, running, completed, failed or cancelled")
+                 @Parameter(schema = @Schema(type = "string",
+                         allowableValues = {"queued", "running", "completed", "failed", "cancelled"}))
                  @RequestParam(required = false) String status,
-                 @Parameter(description = "1 to 100") @RequestParam(defaultValue = "20") int limit,
+                 @Parameter(schema = @Schema(minimum = "1", maximum = "100", defaultValue = "20"))
+                 @RequestParam(defaultValue = "20") int limit,
                  @RequestParam(required = false) String cursor) {
         if (limit < 1 || limit > MAX_LIMIT) {
             throw new InvalidParameterException("limit must be between 1 and " + MAX_LIMIT);
@@ -96,8 +101,7 @@ class JobController {
     @ApiResponse(responseCode = "200", description = "The file", content = @Content(mediaType = "text/csv"))
     @ApiDocs.NotFound
     @ApiDocs.Conflict
-    @ApiResponse(responseCode = "410", description = "The file was removed (retention)",
-            content = @Content(mediaType = ApiDocs.PROBLEM))
+    @ApiResponse(responseCode = "410", description = "The file was removed (retention)")
     @ApiResponse(responseCode = "206", description = "The requested byte range of the file",
             content = @Content(mediaType = "text/csv"))
     @ApiResponse(responseCode = "416", description = "The Range lies outside the file; Content-Range gives its size",
@@ -138,6 +142,7 @@ class JobController {
 
     @Operation(summary = "Cancel a queued or running job", description = "Nothing the job did takes effect: "
             + "no file, no watermark move.")
+    @ApiResponse(responseCode = "200", description = "The job, now cancelled")
     @ApiDocs.NotFound
     @ApiDocs.Conflict
     @DeleteMapping("/{jobId}")

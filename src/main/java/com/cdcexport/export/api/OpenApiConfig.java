@@ -3,12 +3,22 @@ package com.cdcexport.export.api;
 import java.util.List;
 
 import io.swagger.v3.oas.models.Components;
+import io.swagger.v3.oas.models.headers.Header;
+import io.swagger.v3.oas.models.media.Content;
+import io.swagger.v3.oas.models.media.IntegerSchema;
+import io.swagger.v3.oas.models.media.MediaType;
+import io.swagger.v3.oas.models.media.ObjectSchema;
+import io.swagger.v3.oas.models.media.Schema;
+import io.swagger.v3.oas.models.media.StringSchema;
+import io.swagger.v3.oas.models.responses.ApiResponse;
+import io.swagger.v3.oas.models.responses.ApiResponses;
 import io.swagger.v3.oas.models.OpenAPI;
 import io.swagger.v3.oas.models.info.Info;
 import io.swagger.v3.oas.models.security.SecurityRequirement;
 import io.swagger.v3.oas.models.security.SecurityScheme;
 import io.swagger.v3.oas.models.servers.Server;
 
+import org.springdoc.core.customizers.OpenApiCustomizer;
 import org.springdoc.core.properties.SpringDocConfigProperties;
 import org.springdoc.core.properties.SwaggerUiConfigParameters;
 import org.springdoc.core.properties.SwaggerUiConfigProperties;
@@ -17,6 +27,7 @@ import org.springdoc.webmvc.ui.SwaggerWelcomeWebMvc;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -51,11 +62,68 @@ class OpenApiConfig {
     }
 
     /**
+     * What every operation can answer besides its own outcomes, so that the document lists each status the service
+     * really sends: 400 (a refused request target or header), 503 (database unavailable) everywhere but /health;
+     * 401, 403 and 429 where a key is checked. Every error answer is problem+json (416 has no body).
+     */
+    @Bean
+    OpenApiCustomizer commonResponses() {
+        return openApi -> {
+            openApi.getComponents().addSchemas(PROBLEM_SCHEMA, problemSchema());
+            openApi.getPaths().forEach((path, item) -> item.readOperations().forEach(operation -> {
+                ApiResponses responses = operation.getResponses();
+                if (!path.equals("/health")) {
+                    responses.putIfAbsent("400", new ApiResponse().description("The request is malformed or invalid"));
+                    responses.putIfAbsent("503", new ApiResponse().description("The database is unavailable; "
+                            + "retry after Retry-After seconds").addHeaderObject("Retry-After", retryAfter()));
+                }
+                if (path.startsWith("/exports") || path.startsWith("/consumers")) {
+                    responses.putIfAbsent("401", new ApiResponse().description("No key, or a key that is not valid"));
+                    responses.putIfAbsent("403", new ApiResponse().description("The key may not do this"));
+                    responses.putIfAbsent("429", new ApiResponse().description("Too many requests (rate limit, "
+                            + "failed keys, or a full queue); retry after Retry-After seconds")
+                            .addHeaderObject("Retry-After", retryAfter()));
+                }
+                responses.forEach((status, response) -> {
+                    if (status.matches("[45]\\d\\d") && !status.equals("416")) {
+                        Content content = response.getContent() == null ? new Content() : response.getContent();
+                        MediaType problem = content.computeIfAbsent(ApiDocs.PROBLEM, type -> new MediaType());
+                        problem.setSchema(new Schema<>().$ref("#/components/schemas/" + PROBLEM_SCHEMA));
+                        content.keySet().removeIf(type -> !type.equals(ApiDocs.PROBLEM));
+                        response.setContent(content);
+                    }
+                });
+            }));
+        };
+    }
+
+    private static final String PROBLEM_SCHEMA = "ProblemDetail";
+
+    /** RFC 9457 as Spring writes it: extension members (activeJobId) at top level, instance a relative reference. */
+    @SuppressWarnings("rawtypes")
+    private static Schema problemSchema() {
+        return new ObjectSchema()
+                .addProperty("type", new StringSchema().example("about:blank"))
+                .addProperty("title", new StringSchema())
+                .addProperty("status", new IntegerSchema().format("int32"))
+                .addProperty("detail", new StringSchema())
+                .addProperty("instance", new StringSchema().description("The request path, e.g. /exports/full"))
+                .required(List.of("status", "detail"))
+                .additionalProperties(Boolean.TRUE);
+    }
+
+    private static Header retryAfter() {
+        return new Header().description("Seconds to wait").schema(new IntegerSchema());
+    }
+
+    /**
      * springdoc builds Swagger UI's OAuth redirect from the request (its Host, and X-Forwarded-* whatever
      * server.forward-headers-strategy says) unless it is configured as an absolute URL: this one is PUBLIC_URL's,
      * else relative to wherever Swagger UI was loaded from.
      */
     @Bean
+    @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
+    @ConditionalOnProperty(name = "springdoc.swagger-ui.enabled", matchIfMissing = true)
     SwaggerWelcomeWebMvc swaggerWelcome(SwaggerUiConfigProperties swaggerUi, SpringDocConfigProperties springDoc,
                                         ObjectProvider<SpringWebProvider> springWeb, CdcProperties properties) {
         String publicUrl = properties.publicUrl().replaceFirst("/+$", "");
