@@ -48,6 +48,7 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
             Map.entry("cdc.file-mode", "EXPORT_FILE_MODE"),
             Map.entry("cdc.public-url", "PUBLIC_URL"),
             Map.entry("server.port", "PORT"),
+            Map.entry("server.forward-headers-strategy", "FORWARD_HEADERS_STRATEGY"),
             Map.entry("logging.level.root", "LOG_LEVEL"),
             Map.entry("spring.lifecycle.timeout-per-shutdown-phase", "EXPORT_SHUTDOWN_GRACE"));
 
