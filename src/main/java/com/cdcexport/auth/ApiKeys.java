@@ -32,6 +32,11 @@ final class ApiKeys {
         return key != null && WELL_FORMED.matcher(key).matches();
     }
 
+    /** "aaaa…": well formed by length, yet the first guess of anyone trying keys. */
+    static boolean isOneRepeatedCharacter(String key) {
+        return key.chars().distinct().count() == 1;
+    }
+
     static byte[] hash(String key) {
         try {
             return MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));

@@ -2,7 +2,10 @@ package com.cdcexport.auth;
 
 import static net.logstash.logback.argument.StructuredArguments.kv;
 
+import java.time.Duration;
 import java.time.Instant;
+import java.util.Set;
+import java.util.TreeSet;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,5 +42,11 @@ final class AuthEvents {
         log.warn("auth_failed", kv("event", "auth_failed"), kv("reason", reason), kv("method", method),
                 kv("path", path), kv("remoteAddress", remoteAddress), kv("consumerId", consumerId),
                 kv("keyId", keyId));
+    }
+
+    /** The failures of one address that {@link #authFailed} did not log one by one during {@code interval}. */
+    static void authFailedRepeatedly(String remoteAddress, long count, Set<String> reasons, Duration interval) {
+        log.warn("auth_failed", kv("event", "auth_failed"), kv("remoteAddress", remoteAddress),
+                kv("repeated", count), kv("reasons", new TreeSet<>(reasons)), kv("intervalSeconds", interval.toSeconds()));
     }
 }

@@ -34,12 +34,13 @@ class AuthSetup implements SmartInitializingSingleton {
 
     @Override
     public void afterSingletonsInstantiated() {
-        List<EnvironmentKey> keys = parse(settings.consumerApiKeys());
         String adminToken = settings.adminToken();
-        if (!adminToken.isEmpty() && !ApiKeys.isWellFormed(adminToken)) {
+        if (!adminToken.isEmpty() && (!ApiKeys.isWellFormed(adminToken) || ApiKeys.isOneRepeatedCharacter(adminToken))) {
             throw new InvalidSettingException("ADMIN_TOKEN must be at least " + ApiKeys.MIN_LENGTH
-                    + " characters from A-Z a-z 0-9 . _ ~ + / = - (128 bits or more; e.g. `openssl rand -hex 32`)");
+                    + " characters from A-Z a-z 0-9 . _ ~ + / = -, not one character repeated (128 bits or more; "
+                    + "e.g. `openssl rand -hex 32`)");
         }
+        List<EnvironmentKey> keys = parse(settings.consumerApiKeys(), adminToken);
         if (settings.mode() == AuthMode.API_KEY && adminToken.isEmpty() && keys.isEmpty()) {
             throw new InvalidSettingException("AUTH_MODE=api-key needs ADMIN_TOKEN (to create consumers and keys) "
                     + "or CONSUMER_API_KEYS (consumer=key;...); for a local demo without authentication set "
@@ -55,7 +56,7 @@ class AuthSetup implements SmartInitializingSingleton {
     }
 
     /** consumer=key entries separated by ';' (the form of EXPORT_SCHEDULES). */
-    static List<EnvironmentKey> parse(String spec) {
+    static List<EnvironmentKey> parse(String spec, String adminToken) {
         List<EnvironmentKey> keys = new ArrayList<>();
         String[] entries = spec.split(";");
         for (int i = 0; i < entries.length; i++) {
@@ -72,13 +73,21 @@ class AuthSetup implements SmartInitializingSingleton {
             try {
                 consumer = new ConsumerId(entry.substring(0, equals).strip());
             } catch (IllegalArgumentException e) {
-                throw new InvalidSettingException(where + ": the consumer must be 1 to " + ConsumerId.MAX_LENGTH
-                        + " characters from A-Z a-z 0-9 . _ -");
+                throw new InvalidSettingException(where + ": the consumer must be " + ConsumerId.RULE);
             }
             String key = entry.substring(equals + 1).strip();
             if (!ApiKeys.isWellFormed(key)) {
                 throw new InvalidSettingException(where + " (consumer '" + consumer + "'): the key must be at least "
                         + ApiKeys.MIN_LENGTH + " characters from A-Z a-z 0-9 . _ ~ + / = - (e.g. `openssl rand -hex 32`)");
+            }
+            if (ApiKeys.isOneRepeatedCharacter(key)) {
+                throw new InvalidSettingException(where + " (consumer '" + consumer + "'): the key is one character "
+                        + "repeated, which anyone can guess; use a random key (e.g. `openssl rand -hex 32`)");
+            }
+            if (key.equals(adminToken)) {
+                // The admin token would then authenticate as the admin, never as this consumer.
+                throw new InvalidSettingException(where + " (consumer '" + consumer + "'): the key is ADMIN_TOKEN; "
+                        + "a consumer's key must differ from the admin token");
             }
             if (keys.stream().anyMatch(k -> k.apiKey().equals(key))) {
                 throw new InvalidSettingException(where + " (consumer '" + consumer + "') repeats a key of an "

@@ -7,6 +7,7 @@ import java.util.List;
 
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.security.SecurityRequirement;
 import io.swagger.v3.oas.annotations.tags.Tag;
 
@@ -46,6 +47,8 @@ class ConsumerController {
     }
 
     @Operation(summary = "Create a consumer and its first API key (shown only in this response)")
+    @ApiResponse(responseCode = "201", description = "Created; Location names the consumer")
+    @ApiResponse(responseCode = "409", description = "The consumer exists already")
     @PostMapping
     ResponseEntity<IssuedKey> create(@RequestBody NewConsumer body) {
         IssuedKey issued = consumers.create(consumerId(body == null ? null : body.consumerId()));
@@ -59,12 +62,16 @@ class ConsumerController {
     }
 
     @Operation(summary = "One consumer with its keys' ids and states")
+    @ApiResponse(responseCode = "200", description = "The consumer")
+    @ApiResponse(responseCode = "404", description = "No such consumer")
     @GetMapping("/{consumerId}")
     ConsumerView get(@PathVariable String consumerId) {
         return consumers.find(consumerId(consumerId));
     }
 
     @Operation(summary = "Rotate: a new key; the consumer's other keys keep working for the overlap, then expire")
+    @ApiResponse(responseCode = "201", description = "The new key")
+    @ApiResponse(responseCode = "404", description = "No such consumer")
     @PostMapping("/{consumerId}/keys")
     @ResponseStatus(HttpStatus.CREATED)
     IssuedKey rotate(@PathVariable String consumerId,
@@ -75,6 +82,8 @@ class ConsumerController {
     }
 
     @Operation(summary = "Revoke a key at once")
+    @ApiResponse(responseCode = "204", description = "Revoked (or revoked already)")
+    @ApiResponse(responseCode = "404", description = "No such consumer or key")
     @DeleteMapping("/{consumerId}/keys/{keyId}")
     @ResponseStatus(HttpStatus.NO_CONTENT)
     void revoke(@PathVariable String consumerId, @PathVariable String keyId) {
@@ -85,8 +94,7 @@ class ConsumerController {
         try {
             return new ConsumerId(value);
         } catch (IllegalArgumentException e) {
-            throw AuthProblem.badRequest("consumerId must be 1 to " + ConsumerId.MAX_LENGTH
-                    + " characters from A-Z, a-z, 0-9, '.', '_' and '-'");
+            throw AuthProblem.badRequest("consumerId must be " + ConsumerId.RULE);
         }
     }
 

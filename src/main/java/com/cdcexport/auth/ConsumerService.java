@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Collectors;
 
+import io.swagger.v3.oas.annotations.media.Schema;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -181,7 +182,7 @@ public class ConsumerService {
 
     /** A key as shown once to whoever created it. */
     public record IssuedKey(String consumerId, String keyId, String apiKey, String createdAt,
-                            String previousKeysExpireAt) {
+                            @Schema(nullable = true) String previousKeysExpireAt) {
         @Override
         public String toString() {
             return "IssuedKey[" + consumerId + ", " + keyId + "]";
@@ -190,8 +191,8 @@ public class ConsumerService {
 
     /** Timestamps in the API's JSON format; absent ones are null. */
     public record ConsumerView(String consumerId, String createdAt, List<KeyView> keys) {
-        public record KeyView(String keyId, String origin, String createdAt, String expiresAt, String revokedAt,
-                              boolean active) {
+        public record KeyView(String keyId, String origin, String createdAt, @Schema(nullable = true) String expiresAt,
+                              @Schema(nullable = true) String revokedAt, boolean active) {
         }
     }
 

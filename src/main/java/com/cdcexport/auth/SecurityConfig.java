@@ -1,7 +1,12 @@
 package com.cdcexport.auth;
 
+import java.io.IOException;
+
 import jakarta.servlet.DispatcherType;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
 
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.context.annotation.Bean;
@@ -19,6 +24,7 @@ import org.springframework.security.web.util.matcher.AndRequestMatcher;
 import org.springframework.security.web.util.matcher.NegatedRequestMatcher;
 import org.springframework.security.web.util.matcher.OrRequestMatcher;
 import org.springframework.security.web.util.matcher.RequestMatcher;
+import org.springframework.web.filter.OncePerRequestFilter;
 
 import com.cdcexport.config.CdcProperties;
 import com.cdcexport.config.CdcProperties.AuthMode;
@@ -44,9 +50,23 @@ class SecurityConfig {
         AuthenticationFilter authentication = new AuthenticationFilter(new ProviderManager(provider),
                 SecurityConfig::presentedKey);
         // Only where a key means something: a stray header on /health must not turn it into a 401.
-        authentication.setRequestMatcher(keys ? new OrRequestMatcher(exports, admin) : paths("/consumers/**"));
+        RequestMatcher authenticated = keys ? new OrRequestMatcher(exports, admin) : paths("/consumers/**");
+        authentication.setRequestMatcher(authenticated);
         authentication.setSuccessHandler((request, response, result) -> { });
         authentication.setFailureHandler(problems);
+        RequestMatcher keyChecked = authenticated;
+        OncePerRequestFilter throttle = new OncePerRequestFilter() {
+            @Override
+            protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response,
+                                            FilterChain chain) throws ServletException, IOException {
+                boolean credentials = request.getHeader("Authorization") != null
+                        || request.getHeader(API_KEY_HEADER) != null;
+                if (credentials && keyChecked.matches(request) && problems.throttled(request, response)) {
+                    return;
+                }
+                chain.doFilter(request, response);
+            }
+        };
 
         http.csrf(AbstractHttpConfigurer::disable)
                 .httpBasic(AbstractHttpConfigurer::disable)
@@ -55,6 +75,7 @@ class SecurityConfig {
                 .requestCache(AbstractHttpConfigurer::disable)
                 .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
                 .exceptionHandling(e -> e.authenticationEntryPoint(problems).accessDeniedHandler(problems))
+                .addFilterBefore(throttle, BasicAuthenticationFilter.class)
                 .addFilterAt(authentication, BasicAuthenticationFilter.class)
                 .authorizeHttpRequests(requests -> {
                     requests.dispatcherTypeMatchers(DispatcherType.ERROR).permitAll();

@@ -32,15 +32,18 @@ class SecurityProblems implements AuthenticationEntryPoint, AuthenticationFailur
     static final String HOW_TO_AUTHENTICATE = "send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'";
 
     private final HandlerExceptionResolver resolver;
+    private final AuthFailures failures;
 
-    SecurityProblems(@Qualifier("handlerExceptionResolver") HandlerExceptionResolver resolver) {
+    SecurityProblems(@Qualifier("handlerExceptionResolver") HandlerExceptionResolver resolver,
+                     AuthFailures failures) {
         this.resolver = resolver;
+        this.failures = failures;
     }
 
     /** No credentials on a protected path. */
     @Override
     public void commence(HttpServletRequest request, HttpServletResponse response, AuthenticationException e) {
-        audit(request, "missing_key", null, null);
+        failures.failed(request, "missing_key", null, null, false);
         resolver.resolveException(request, response, null,
                 AuthProblem.unauthenticated("This endpoint needs authentication: " + HOW_TO_AUTHENTICATE, false));
     }
@@ -58,11 +61,11 @@ class SecurityProblems implements AuthenticationEntryPoint, AuthenticationFailur
             resolver.resolveException(request, response, null, cause);
         } else if (e instanceof RejectedKeyException rejected) {
             ConsumerService.Verification v = rejected.verification();
-            audit(request, v.reason(), v.consumerId(), v.keyId());
+            failures.failed(request, v.reason(), v.consumerId(), v.keyId(), true);
             resolver.resolveException(request, response, null,
                     AuthProblem.unauthenticated("The API key is not valid: it is unknown, revoked or expired", true));
         } else {
-            audit(request, "malformed_credentials", null, null);
+            failures.failed(request, "malformed_credentials", null, null, true);
             resolver.resolveException(request, response, null, AuthProblem.unauthenticated(e.getMessage(), true));
         }
     }
@@ -78,13 +81,24 @@ class SecurityProblems implements AuthenticationEntryPoint, AuthenticationFailur
             reason = denial.reason();
             detail = denial.detail();
         }
-        audit(request, reason, caller == null ? null : caller.consumerId(), caller == null ? null : caller.keyId());
+        failures.failed(request, reason, caller == null ? null : caller.consumerId(),
+                caller == null ? null : caller.keyId(), false);
         resolver.resolveException(request, response, null, AuthProblem.forbidden(detail));
     }
 
-    private static void audit(HttpServletRequest request, String reason, String consumerId, String keyId) {
-        AuthEvents.authFailed(reason, request.getMethod(), request.getRequestURI(), request.getRemoteAddr(),
-                consumerId, keyId);
+    /**
+     * Before the key is looked up: an address that presented too many bad keys gets 429 until its allowance
+     * refills, whatever key it sends now.
+     */
+    boolean throttled(HttpServletRequest request, HttpServletResponse response) {
+        long seconds = failures.secondsBlocked(request.getRemoteAddr());
+        if (seconds == 0) {
+            return false;
+        }
+        failures.throttled(request);
+        resolver.resolveException(request, response, null, AuthProblem.rateLimited("Too many requests with keys "
+                + "that are not valid from this address; retry after " + seconds + " s", seconds));
+        return true;
     }
 
     static Caller callerOf(Authentication authentication) {

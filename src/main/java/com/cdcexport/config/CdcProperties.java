@@ -25,6 +25,8 @@ public record CdcProperties(
         @DefaultValue("") String databaseUrl,
         @DefaultValue(".data/postgres") @NotNull Path embeddedDataDir,
         @DefaultValue("./output") @NotNull Path outputDir,
+        /* Octal mode of export files (they hold personal data); the directory gets x where the file has r. */
+        @DefaultValue("0600") @NotNull String fileMode,
         @DefaultValue("100000") @Min(0) @Max(100_000_000) int seedUsers,
         @DefaultValue("") String instanceId,
         /* The service's own schema: its tables, functions and Flyway's history; nothing of it elsewhere. */
@@ -32,6 +34,8 @@ public record CdcProperties(
                 message = "must be a lowercase PostgreSQL identifier (letters, digits, _)") String schema,
         /* Tables whose changes are captured and exported: [schema.]table entries separated by ','. */
         @DefaultValue("users") @NotNull String exportTables,
+        /* The service's URL as clients reach it (https://exports.example.com), for the OpenAPI document; empty: "/". */
+        @DefaultValue("") String publicUrl,
         /* Built-in schedules: consumer=type@cron entries separated by ';' (see ExportSchedules). */
         @DefaultValue("") String schedules,
         /* How often change-log entries that every consumer has passed are removed. */
@@ -65,7 +69,11 @@ public record CdcProperties(
             /* How long a consumer's previous keys keep working after a rotation. */
             @DefaultValue("24h") @NotNull Duration keyRotationOverlap,
             /* Requests per minute and consumer (token bucket, per instance); 0 disables the limit. */
-            @DefaultValue("600") @Min(0) @Max(1_000_000) int rateLimitPerMinute) {
+            @DefaultValue("600") @Min(0) @Max(1_000_000) int rateLimitPerMinute,
+            /* Bad keys one remote address may present per minute before it gets 429; 0 disables the limit. */
+            @DefaultValue("20") @Min(0) @Max(1_000_000) int failuresPerMinute,
+            /* auth_failed is logged once per address and interval, then as one line with a count; 0 logs each. */
+            @DefaultValue("1m") @NotNull Duration failureLogInterval) {
     }
 
     public enum AuthMode {

@@ -1,5 +1,6 @@
 package com.cdcexport.config;
 
+import java.util.Locale;
 import java.util.Map;
 
 import org.postgresql.util.PSQLException;
@@ -44,7 +45,12 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
             Map.entry("cdc.auth.consumer-api-keys", "CONSUMER_API_KEYS"),
             Map.entry("cdc.auth.key-rotation-overlap", "KEY_ROTATION_OVERLAP"),
             Map.entry("cdc.auth.rate-limit-per-minute", "RATE_LIMIT_PER_MINUTE"),
+            Map.entry("cdc.auth.failures-per-minute", "AUTH_FAILURES_PER_MINUTE"),
+            Map.entry("cdc.auth.failure-log-interval", "AUTH_FAILURE_LOG_INTERVAL"),
+            Map.entry("cdc.file-mode", "EXPORT_FILE_MODE"),
+            Map.entry("cdc.public-url", "PUBLIC_URL"),
             Map.entry("server.port", "PORT"),
+            Map.entry("server.forward-headers-strategy", "FORWARD_HEADERS_STRATEGY"),
             Map.entry("logging.level.root", "LOG_LEVEL"),
             Map.entry("spring.lifecycle.timeout-per-shutdown-phase", "EXPORT_SHUTDOWN_GRACE"));
 
@@ -95,7 +101,7 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
 
     private FailureAnalysis badValue(String property, String reason, Throwable cause) {
         // Validation reports Java field names (cdc.seedUsers); the table uses the canonical form (cdc.seed-users).
-        String canonical = property.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase();
+        String canonical = property.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT);
         String variable = ENVIRONMENT_VARIABLES.getOrDefault(canonical, canonical);
         String value = SECRETS.contains(canonical) ? null : resolvedValue(canonical);
         return analysis("Invalid configuration: " + variable + (value == null ? "" : "='" + value + "'") + ": "

@@ -9,7 +9,11 @@ import java.util.regex.Pattern;
 public record ConsumerId(String value) {
 
     public static final int MAX_LENGTH = 128;
-    private static final Pattern VALID = Pattern.compile("[A-Za-z0-9._-]{1," + MAX_LENGTH + "}");
+    /** What every message about an invalid id says. */
+    public static final String RULE = "1 to " + MAX_LENGTH + " characters from A-Z, a-z, 0-9, '.', '_' and '-', "
+            + "not only dots";
+    // Not only dots: '.' and '..' are path segments that URLs normalize away, so /consumers/.. could never name one.
+    private static final Pattern VALID = Pattern.compile("(?!\\.+$)[A-Za-z0-9._-]{1," + MAX_LENGTH + "}");
 
     public ConsumerId {
         if (value == null || !VALID.matcher(value).matches()) {
@@ -26,8 +30,7 @@ public record ConsumerId(String value) {
         InvalidConsumerIdException(String value) {
             super(value == null || value.isEmpty()
                     ? "The X-Consumer-ID header is required"
-                    : "The X-Consumer-ID header must be 1 to " + MAX_LENGTH
-                            + " characters from A-Z, a-z, 0-9, '.', '_' and '-'");
+                    : "The X-Consumer-ID header must be " + RULE);
         }
     }
 }

@@ -1,6 +1,7 @@
 package com.cdcexport.export;
 
 import java.util.Arrays;
+import java.util.Locale;
 import java.util.Optional;
 
 /** The three export kinds of the seed, by the lowercase name used in paths, file names and JSON. */
@@ -8,7 +9,7 @@ public enum ExportType {
     FULL, INCREMENTAL, DELTA;
 
     public String slug() {
-        return name().toLowerCase();
+        return name().toLowerCase(Locale.ROOT);
     }
 
     public static Optional<ExportType> fromSlug(String slug) {

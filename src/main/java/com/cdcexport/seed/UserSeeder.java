@@ -9,6 +9,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
+import java.util.Locale;
 
 import javax.sql.DataSource;
 
@@ -77,7 +78,7 @@ class UserSeeder implements CommandLineRunner {
             }
             analyze(connection);
         }
-        log.info("Seeded {} users in {} s", count, String.format("%.2f", (System.nanoTime() - start) / 1e9));
+        log.info("Seeded {} users in {} s", count, String.format(Locale.ROOT, "%.2f", (System.nanoTime() - start) / 1e9));
         return count;
     }
 

@@ -188,6 +188,9 @@ class AuthTest extends IntegrationTest {
         Consumer alice = newConsumer();
         assertProblem(admin("POST", "/consumers", "{\"consumerId\":\"" + alice.id + "\"}"), 409);
         assertProblem(admin("POST", "/consumers", "{\"consumerId\":\"../etc\"}"), 400);
+        for (String dots : List.of(".", "..", "...")) {
+            assertProblem(admin("POST", "/consumers", "{\"consumerId\":\"" + dots + "\"}"), 400);
+        }
         assertProblem(admin("POST", "/consumers", "{}"), 400);
         assertProblem(admin("POST", "/consumers", "not json"), 400);
         assertProblem(admin("POST", "/consumers", null), 400);

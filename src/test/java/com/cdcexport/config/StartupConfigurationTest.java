@@ -3,6 +3,9 @@ package com.cdcexport.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.ArrayList;
+import java.util.List;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -53,11 +56,21 @@ class StartupConfigurationTest {
             "--cdc.auth.mode=api-key | AUTH_MODE=api-key needs ADMIN_TOKEN",
             "--cdc.auth.admin-token=tooShortSecretValue1 | ADMIN_TOKEN must be at least 32 characters",
             "--cdc.auth.consumer-api-keys=alpha=tooShortSecretValue1 | CONSUMER_API_KEYS entry 1 (consumer 'alpha')",
-            "--cdc.auth.consumer-api-keys=a/b=tooShortSecretValue1tooShortSecretValue1 | CONSUMER_API_KEYS entry 1:"})
-    void unusableAuthSettingFailsStartupWithoutShowingTheSecret(String setting, String message,
+            "--cdc.auth.consumer-api-keys=a/b=tooShortSecretValue1tooShortSecretValue1 | CONSUMER_API_KEYS entry 1:",
+            "--cdc.auth.consumer-api-keys=..=tooShortSecretValue1tooShortSecretValue1 | CONSUMER_API_KEYS entry 1: "
+                    + "the consumer must be 1 to 128 characters from A-Z, a-z, 0-9, '.', '_' and '-', not only dots",
+            "--cdc.auth.consumer-api-keys=ok=secondSecretValue2secondSecretValue2;...=tooShortSecretValue1tooShortSecretValue1 | CONSUMER_API_KEYS entry 2:",
+            "--cdc.auth.consumer-api-keys=alpha=tttttttttttttttttttttttttttttttttttttttttttt "
+                    + "| CONSUMER_API_KEYS entry 1 (consumer 'alpha'): the key is one character repeated",
+            "--cdc.auth.admin-token=tooShortSecretValue1tooShortSecretValue1 "
+                    + "--cdc.auth.consumer-api-keys=beta=tooShortSecretValue1tooShortSecretValue1 "
+                    + "| CONSUMER_API_KEYS entry 1 (consumer 'beta'): the key is ADMIN_TOKEN",
+            "--cdc.auth.admin-token=tttttttttttttttttttttttttttttttttttttttttttt | ADMIN_TOKEN must be at least 32"})
+    void unusableAuthSettingFailsStartupWithoutShowingTheSecret(String settings, String message,
                                                                CapturedOutput output) {
-        assertThatThrownBy(() -> run(setting).close()).hasStackTraceContaining(message);
-        assertThat(output.getOut()).contains(message).doesNotContain("tooShortSecretValue1");
+        assertThatThrownBy(() -> run(settings.split(" ")).close()).hasStackTraceContaining(message);
+        assertThat(output.getOut()).contains(message).doesNotContain("tooShortSecretValue1")
+                .doesNotContain("tttttttttttttttt");
     }
 
     @Test
@@ -67,11 +80,12 @@ class StartupConfigurationTest {
     }
 
     /** The service without its web server, on the test database. */
-    private static ConfigurableApplicationContext run(String setting) {
+    private static ConfigurableApplicationContext run(String... settings) {
+        List<String> args = new ArrayList<>(List.of(settings));
+        args.addAll(List.of("--cdc.database-url=" + TestDatabase.url(), "--cdc.seed-users=0",
+                "--cdc.output-dir=" + System.getProperty("java.io.tmpdir"), "--cdc.auth.rate-limit-per-minute=0"));
         return new SpringApplicationBuilder(CdcExportApplication.class)
                 .web(WebApplicationType.NONE)
-                .run(setting, "--cdc.database-url=" + TestDatabase.url(), "--cdc.seed-users=0",
-                        "--cdc.output-dir=" + System.getProperty("java.io.tmpdir"),
-                        "--cdc.auth.rate-limit-per-minute=0");
+                .run(args.toArray(String[]::new));
     }
 }

@@ -11,7 +11,10 @@ import java.util.Map;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
-/** Talks to the running service over real HTTP, as curl would. */
+/**
+ * Talks to the running service over real HTTP, as curl would, and checks every answer against the service's
+ * OpenAPI document ({@link ApiContract}).
+ */
 public final class Api {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -47,6 +50,7 @@ public final class Api {
         }
         try {
             HttpResponse<String> response = client.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            ApiContract.check(base, client, method, path, response);
             return new Response(response.statusCode(), response, response.body());
         } catch (IOException e) {
             throw new IllegalStateException(e);

@@ -3,9 +3,13 @@ package com.cdcexport.export.access;
 import java.util.List;
 
 import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 
 import org.springframework.http.HttpStatus;
+import org.springframework.http.ProblemDetail;
+import org.springframework.web.ErrorResponseException;
 import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
@@ -35,6 +39,7 @@ class TableAccessController {
 
     @Operation(summary = "Tables a consumer may export, with their column and row restrictions",
             description = "Empty: the consumer may export every captured table, whole.")
+    @ApiResponse(responseCode = "200", description = "The consumer's rules, by table")
     @GetMapping("/consumers/{consumerId}/tables")
     List<TableRule> list(@PathVariable String consumerId) {
         return store.list(new ConsumerId(consumerId));
@@ -44,17 +49,26 @@ class TableAccessController {
             description = "columns: the columns it receives (the primary key always); filter: conditions "
                     + "{column, op, value|values} that all must hold, op one of =, <>, <, <=, >, >=, in, not in, "
                     + "is null, is not null. Once a consumer has a rule, it may export only tables it has rules for.")
+    @ApiResponse(responseCode = "200", description = "The rule as stored")
+    @ApiResponse(responseCode = "400", description = "A column that does not exist, an unknown operator, a value "
+            + "that does not fit its column's type", content = @Content(mediaType = "application/problem+json"))
+    @ApiResponse(responseCode = "404", description = "The table is not in EXPORT_TABLES",
+            content = @Content(mediaType = "application/problem+json"))
     @PutMapping("/consumers/{consumerId}/tables/{table}")
     TableRule put(@PathVariable String consumerId, @PathVariable String table, @RequestBody RuleRequest rule) {
         return store.put(new ConsumerId(consumerId), tableName(table), rule.columns(), rule.filter());
     }
 
     @Operation(summary = "Remove a consumer's rule for a table")
+    @ApiResponse(responseCode = "204", description = "Removed")
+    @ApiResponse(responseCode = "404", description = "The consumer has no rule for this table",
+            content = @Content(mediaType = "application/problem+json"))
     @DeleteMapping("/consumers/{consumerId}/tables/{table}")
     @ResponseStatus(HttpStatus.NO_CONTENT)
     void remove(@PathVariable String consumerId, @PathVariable String table) {
         if (!store.remove(new ConsumerId(consumerId), tableName(table))) {
-            throw new TableAccessStore.UnknownTableException(tableName(table));
+            throw new ErrorResponseException(HttpStatus.NOT_FOUND, ProblemDetail.forStatusAndDetail(
+                    HttpStatus.NOT_FOUND, "Consumer " + consumerId + " has no rule for " + tableName(table)), null);
         }
     }
 

@@ -9,6 +9,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 
+import io.swagger.v3.oas.annotations.media.Schema;
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -47,11 +48,13 @@ public class TableAccessStore {
     }
 
     /** A condition as the API carries it: {@code value} for one-value operators, {@code values} for in/not in. */
-    public record FilterCondition(String column, String op, String value, List<String> values) {
+    public record FilterCondition(String column, String op, @Schema(nullable = true) String value,
+                                  @Schema(nullable = true) List<String> values) {
     }
 
     /** One table's rule as the API shows it. */
-    public record TableRule(String table, List<String> columns, List<FilterCondition> filter) {
+    public record TableRule(String table, @Schema(nullable = true, description = "null: every column")
+                            List<String> columns, List<FilterCondition> filter) {
     }
 
     /**

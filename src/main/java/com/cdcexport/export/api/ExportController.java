@@ -8,6 +8,7 @@ import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.ExampleObject;
+import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 
@@ -62,11 +63,11 @@ class ExportController {
     @ApiDocs.BadRequest
     @ApiDocs.NotFound
     @ApiDocs.Conflict
-    @ApiResponse(responseCode = "429", description = "The queue is full; retry after Retry-After seconds",
-            content = @Content(mediaType = ApiDocs.PROBLEM))
+    @ApiResponse(responseCode = "405", description = "watermark and jobs are read with GET")
     @PostMapping("/exports/{type}")
     @ResponseStatus(HttpStatus.ACCEPTED)
-    ExportAccepted start(@Parameter(description = "full, incremental or delta", example = "delta")
+    ExportAccepted start(@Parameter(description = "The kind of export", example = "delta",
+                                 schema = @Schema(type = "string", allowableValues = {"full", "incremental", "delta"}))
                          @PathVariable String type,
                          @Parameter(description = "Tables to export in one snapshot, [schema.]table, repeatable; "
                                  + "users when omitted", example = "public.orders")
@@ -112,6 +113,7 @@ class ExportController {
 
     @Operation(summary = "The consumer's watermark",
             description = "lastExportedAt is the greatest updated_at the consumer has been sent; it never decreases.")
+    @ApiResponse(responseCode = "200", description = "The watermark")
     @ApiDocs.BadRequest
     @ApiResponse(responseCode = "404", description = "The consumer has never completed an export",
             content = @Content(mediaType = ApiDocs.PROBLEM, examples = @ExampleObject(

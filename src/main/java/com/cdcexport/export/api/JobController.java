@@ -1,5 +1,6 @@
 package com.cdcexport.export.api;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -9,6 +10,7 @@ import java.util.UUID;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 
@@ -16,11 +18,14 @@ import org.springframework.core.io.FileSystemResource;
 import org.springframework.core.io.Resource;
 import org.springframework.http.ContentDisposition;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpRange;
+import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
@@ -54,6 +59,7 @@ class JobController {
     }
 
     @Operation(summary = "One job: status, live progress, file name, timings, error")
+    @ApiResponse(responseCode = "200", description = "The job")
     @ApiDocs.BadRequest
     @ApiDocs.NotFound
     @GetMapping("/{jobId}")
@@ -65,12 +71,15 @@ class JobController {
 
     @Operation(summary = "Jobs, newest first",
             description = "Pass nextCursor as cursor for the next page; it is null on the last page.")
+    @ApiResponse(responseCode = "200", description = "A page of jobs")
     @ApiDocs.BadRequest
     @GetMapping
     JobPage list(@Parameter(example = "consumer-1") @RequestParam(required = false) String consumerId,
-                 @Parameter(description = "queued, running, completed, failed or cancelled")
+                 @Parameter(schema = @Schema(type = "string",
+                         allowableValues = {"queued", "running", "completed", "failed", "cancelled"}))
                  @RequestParam(required = false) String status,
-                 @Parameter(description = "1 to 100") @RequestParam(defaultValue = "20") int limit,
+                 @Parameter(schema = @Schema(minimum = "1", maximum = "100", defaultValue = "20"))
+                 @RequestParam(defaultValue = "20") int limit,
                  @RequestParam(required = false) String cursor) {
         if (limit < 1 || limit > MAX_LIMIT) {
             throw new InvalidParameterException("limit must be between 1 and " + MAX_LIMIT);
@@ -94,13 +103,18 @@ class JobController {
     @ApiResponse(responseCode = "200", description = "The file", content = @Content(mediaType = "text/csv"))
     @ApiDocs.NotFound
     @ApiDocs.Conflict
-    @ApiResponse(responseCode = "410", description = "The file was removed (retention)",
-            content = @Content(mediaType = ApiDocs.PROBLEM))
+    @ApiResponse(responseCode = "410", description = "The file was removed (retention)")
+    @ApiResponse(responseCode = "206", description = "The requested byte range of the file",
+            content = @Content(mediaType = "text/csv"))
+    @ApiResponse(responseCode = "416", description = "The Range lies outside the file; Content-Range gives its size",
+            content = @Content)
     @GetMapping("/{jobId}/file")
     ResponseEntity<Resource> file(@PathVariable UUID jobId,
                                   @Parameter(description = "The table whose file to download, for exports of several "
                                           + "tables; the first table's by default", example = "public.orders")
-                                  @RequestParam(required = false) String table) {
+                                  @RequestParam(required = false) String table,
+                                  @Parameter(hidden = true) @RequestHeader(name = HttpHeaders.RANGE, required = false)
+                                  String range) throws IOException {
         JobView job = get(jobId);
         if (!job.status().equals(JobStatus.COMPLETED.slug())) {
             throw new JobNotCompletedException(job);
@@ -114,15 +128,31 @@ class JobController {
         if (!Files.isRegularFile(path)) {
             throw new FileGoneException(job);
         }
+        Resource resource = new FileSystemResource(path);
+        if (range != null && !satisfiable(range, resource)) {
+            // Spring would answer 416 but still send the whole file as its body; a 416 carries none.
+            return ResponseEntity.status(HttpStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
+                    .header(HttpHeaders.CONTENT_RANGE, "bytes */" + resource.contentLength()).build();
+        }
         return ResponseEntity.ok()
                 .contentType(TEXT_CSV)
                 .header(HttpHeaders.CONTENT_DISPOSITION,
                         ContentDisposition.attachment().filename(name).build().toString())
-                .body(new FileSystemResource(path));
+                .body(resource);
+    }
+
+    private static boolean satisfiable(String range, Resource resource) {
+        try {
+            HttpRange.toResourceRegions(HttpRange.parseRanges(range), resource);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     @Operation(summary = "Cancel a queued or running job", description = "Nothing the job did takes effect: "
             + "no file, no watermark move.")
+    @ApiResponse(responseCode = "200", description = "The job, now cancelled")
     @ApiDocs.NotFound
     @ApiDocs.Conflict
     @DeleteMapping("/{jobId}")

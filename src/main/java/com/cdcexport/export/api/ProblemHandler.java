@@ -82,6 +82,14 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
     /** Only our own faults reach here, and database outages; the client gets no internals. */
     @ExceptionHandler(Exception.class)
     ResponseEntity<ProblemDetail> unexpected(Exception e) {
+        String dataError = sqlState(e, "22");
+        if (dataError != null) {
+            // A data exception (value out of range, bad encoding, ...): request values are the only data a request
+            // hands the database, so the client sent something the database cannot take.
+            log.info("Request refused by the database with SQLSTATE {}: {}", dataError, e.toString());
+            return problem(HttpStatus.BAD_REQUEST, "A value in the request is out of range or malformed",
+                    HttpHeaders.EMPTY);
+        }
         if (isDatabaseUnavailable(e)) {
             log.warn("Database unavailable: {}", e.toString());
             return problem(HttpStatus.SERVICE_UNAVAILABLE, "The database is unavailable; retry later", retryAfter());
@@ -92,16 +100,25 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
 
     /** Connection failures (SQLSTATE 08…) and server shutdown or restart (57P…), whatever wrapped them. */
     private static boolean isDatabaseUnavailable(Throwable e) {
+        if (sqlState(e, "08") != null || sqlState(e, "57P") != null) {
+            return true;
+        }
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLException sql && sql.getSQLState() != null
-                    && (sql.getSQLState().startsWith("08") || sql.getSQLState().startsWith("57P"))) {
-                return true;
-            }
             if (t instanceof CannotGetJdbcConnectionException || t instanceof SQLTransientConnectionException) {
                 return true;
             }
         }
         return false;
+    }
+
+    /** The SQLSTATE starting with {@code prefix} of an SQLException in e's causes, else null. */
+    private static String sqlState(Throwable e, String prefix) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException sql && sql.getSQLState() != null && sql.getSQLState().startsWith(prefix)) {
+                return sql.getSQLState();
+            }
+        }
+        return null;
     }
 
     private static HttpHeaders retryAfter() {
@@ -110,7 +127,7 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
         return headers;
     }
 
-    private static ResponseEntity<ProblemDetail> problem(HttpStatus status, String detail, HttpHeaders headers) {
+    static ResponseEntity<ProblemDetail> problem(HttpStatus status, String detail, HttpHeaders headers) {
         ProblemDetail body = ProblemDetail.forStatusAndDetail(status, detail);
         body.setType(URI.create("about:blank"));
         return ResponseEntity.status(status).headers(headers).body(body);

@@ -13,10 +13,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
@@ -43,14 +47,59 @@ public class ExportFileStore {
     static final String PART_SUFFIX = ".part";
     private static final Logger log = LoggerFactory.getLogger(ExportFileStore.class);
     private static final DateTimeFormatter STAMP =
-            DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss").withZone(ZoneOffset.UTC);
+            DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss", Locale.ROOT).withZone(ZoneOffset.UTC);
     private static final int BUFFER_BYTES = 1 << 20;
 
     private final Path directory;
+    /** Null where the file system has no POSIX modes. */
+    private final Set<PosixFilePermission> fileMode;
 
     public ExportFileStore(CdcProperties properties) {
         this.directory = properties.outputDir().toAbsolutePath().normalize();
+        this.fileMode = directory.getFileSystem().supportedFileAttributeViews().contains("posix")
+                ? parseFileMode(properties.fileMode()) : null;
         checkWritable();
+    }
+
+    /**
+     * EXPORT_FILE_MODE: three octal digits (a leading 0 allowed), readable and writable by the owner, never
+     * executable: 0600 by default, 0640 or 0660 for a group that shares the volume.
+     */
+    static Set<PosixFilePermission> parseFileMode(String text) {
+        if (!text.strip().matches("0?[0-7]{3}")) {
+            throw badFileMode(text);
+        }
+        int mode = Integer.parseInt(text.strip(), 8);
+        if ((mode & 0600) != 0600 || (mode & 0111) != 0) {
+            throw badFileMode(text);
+        }
+        return permissions(mode);
+    }
+
+    private static InvalidSettingException badFileMode(String text) {
+        return new InvalidSettingException("EXPORT_FILE_MODE='" + text + "' must be an octal file mode that the "
+                + "owner can read and write and nobody can execute, e.g. 0600 (the default) or 0640");
+    }
+
+    /** The directory lets in whoever may read the files: x (search) wherever the file mode has r. */
+    static Set<PosixFilePermission> directoryMode(Set<PosixFilePermission> fileMode) {
+        int mode = mode(fileMode);
+        return permissions(mode | ((mode & 0444) >> 2));
+    }
+
+    private static Set<PosixFilePermission> permissions(int mode) {
+        Set<PosixFilePermission> permissions = EnumSet.noneOf(PosixFilePermission.class);
+        PosixFilePermission[] byBit = PosixFilePermission.values(); // OWNER_READ ... OTHERS_EXECUTE
+        for (int i = 0; i < byBit.length; i++) {
+            if ((mode & (0400 >> i)) != 0) {
+                permissions.add(byBit[i]);
+            }
+        }
+        return permissions;
+    }
+
+    private static int mode(Set<PosixFilePermission> permissions) {
+        return permissions.stream().mapToInt(p -> 0400 >> p.ordinal()).reduce(0, (a, b) -> a | b);
     }
 
     public Path directory() {
@@ -61,10 +110,30 @@ public class ExportFileStore {
     private void checkWritable() {
         try {
             Files.createDirectories(directory);
+            restrictDirectory();
             Path probe = Files.createTempFile(directory, ".write-check", ".tmp");
             Files.delete(probe);
         } catch (IOException e) {
             throw new InvalidSettingException("EXPORT_OUTPUT_DIR=" + directory + " is not a writable directory: " + e, e);
+        }
+    }
+
+    /**
+     * The umask decides the mode of a directory we create, and an existing one may be open to everyone: set it.
+     * A directory owned by someone else (a mounted volume) keeps its mode, with a warning.
+     */
+    private void restrictDirectory() {
+        if (fileMode == null) {
+            return;
+        }
+        Set<PosixFilePermission> wanted = directoryMode(fileMode);
+        try {
+            if (!Files.getPosixFilePermissions(directory).equals(wanted)) {
+                Files.setPosixFilePermissions(directory, wanted);
+            }
+        } catch (IOException e) {
+            log.warn("Cannot set the mode of EXPORT_OUTPUT_DIR={} to {} ({}); check who may read it",
+                    directory, PosixFilePermissions.toString(wanted), e.toString());
         }
     }
 
@@ -93,7 +162,23 @@ public class ExportFileStore {
     public PendingFile create(String name, int attempt) throws IOException {
         Path target = resolve(name);
         Path part = resolve(name + "." + attempt + PART_SUFFIX);
-        FileChannel channel = FileChannel.open(part, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        FileChannel channel;
+        if (fileMode == null) {
+            channel = FileChannel.open(part, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        } else {
+            // Created owner-only (the umask can only remove bits), then given the exact mode before any byte is
+            // written; publishing links the same inode, so the final file has this mode too.
+            channel = FileChannel.open(part, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                    PosixFilePermissions.asFileAttribute(EnumSet.of(PosixFilePermission.OWNER_READ,
+                            PosixFilePermission.OWNER_WRITE)));
+            try {
+                Files.setPosixFilePermissions(part, fileMode);
+            } catch (IOException e) {
+                channel.close();
+                Files.deleteIfExists(part);
+                throw e;
+            }
+        }
         return new PendingFile(target, part, channel);
     }
 

@@ -23,6 +23,11 @@ final class ExportEvents {
                 kv("rowsExported", rows), kv("durationSeconds", seconds));
     }
 
+    /** Someone asked for it: not a failure, so not an ERROR an operator would be paged for. */
+    static void cancelled(ExportJob job) {
+        log.info("export_cancelled", kv("event", "export_cancelled"), kv("jobId", job.getId()));
+    }
+
     static void failed(ExportJob job, String error) {
         log.error("export_failed", kv("event", "export_failed"), kv("jobId", job.getId()), kv("error", error));
     }

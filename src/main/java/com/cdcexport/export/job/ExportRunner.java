@@ -154,7 +154,11 @@ class ExportRunner {
         } catch (RuntimeException markFailed) {
             log.warn("Could not record failure of job {} ({}); the reaper will", job.getId(), markFailed.toString());
         }
-        ExportEvents.failed(job, error);
+        if (progress.isCancelled()) {
+            ExportEvents.cancelled(job);
+        } else {
+            ExportEvents.failed(job, error);
+        }
         metrics.failed(job.exportType(), progress.isCancelled() ? "cancelled" : "failed",
                 (System.nanoTime() - start) / 1e9);
         log.debug("Export {} failed", job.getId(), e);

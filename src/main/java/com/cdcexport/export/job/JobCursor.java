@@ -18,14 +18,29 @@ public record JobCursor(Instant createdAt, UUID id) {
         return Base64.getUrlEncoder().withoutPadding().encodeToString(raw.getBytes(StandardCharsets.UTF_8));
     }
 
+    /** Job creation times a cursor may carry: anything else was not made by {@link #encode()}. */
+    private static final Instant EARLIEST = Instant.EPOCH;
+    private static final Instant LATEST = Instant.parse("9999-12-31T23:59:59.999999Z");
+
     /** @throws IllegalArgumentException for anything {@link #encode()} did not produce */
     public static JobCursor decode(String cursor) {
+        Instant createdAt;
+        UUID id;
         try {
             String[] parts = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8).split(":", 2);
-            return new JobCursor(Instant.EPOCH.plus(Long.parseLong(parts[0]), ChronoUnit.MICROS),
-                    UUID.fromString(parts[1]));
+            createdAt = Instant.EPOCH.plus(Long.parseLong(parts[0]), ChronoUnit.MICROS);
+            id = UUID.fromString(parts[1]);
         } catch (RuntimeException e) {
-            throw new IllegalArgumentException("Invalid cursor: use the nextCursor of a previous page");
+            throw invalid();
         }
+        // A forged time beyond PostgreSQL's timestamp range would fail the query (SQLSTATE 22008), not the request.
+        if (createdAt.isBefore(EARLIEST) || createdAt.isAfter(LATEST)) {
+            throw invalid();
+        }
+        return new JobCursor(createdAt, id);
+    }
+
+    private static IllegalArgumentException invalid() {
+        return new IllegalArgumentException("Invalid cursor: use the nextCursor of a previous page");
     }
 }

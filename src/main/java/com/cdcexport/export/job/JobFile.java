@@ -2,6 +2,7 @@ package com.cdcexport.export.job;
 
 import java.util.List;
 
+import io.swagger.v3.oas.annotations.media.Schema;
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -9,7 +10,7 @@ import tools.jackson.databind.json.JsonMapper;
  * One file of an export: the table it holds, its name in the output directory and, once the export completed,
  * its row count.
  */
-public record JobFile(String table, String filename, Long rows) {
+public record JobFile(String table, String filename, @Schema(nullable = true) Long rows) {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
 

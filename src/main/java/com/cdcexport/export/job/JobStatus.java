@@ -1,6 +1,7 @@
 package com.cdcexport.export.job;
 
 import java.util.EnumSet;
+import java.util.Locale;
 import java.util.Set;
 
 public enum JobStatus {
@@ -11,6 +12,6 @@ public enum JobStatus {
     public static final Set<JobStatus> FINISHED = EnumSet.complementOf(EnumSet.of(QUEUED, RUNNING));
 
     public String slug() {
-        return name().toLowerCase();
+        return name().toLowerCase(Locale.ROOT);
     }
 }

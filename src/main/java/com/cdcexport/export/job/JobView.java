@@ -3,6 +3,8 @@ package com.cdcexport.export.job;
 import java.time.Duration;
 import java.util.List;
 
+import io.swagger.v3.oas.annotations.media.Schema;
+
 import com.cdcexport.config.Timestamps;
 import com.cdcexport.export.capture.TableName;
 
@@ -13,17 +15,17 @@ public record JobView(
         String exportType,
         String status,
         long rowsExported,
-        Long totalRows,
-        Double progressPercent,
+        @Schema(nullable = true) Long totalRows,
+        @Schema(nullable = true) Double progressPercent,
         String outputFilename,
         List<String> tables,
         List<JobFile> files,
         String createdAt,
-        String startedAt,
-        String finishedAt,
-        Double durationSeconds,
+        @Schema(nullable = true) String startedAt,
+        @Schema(nullable = true) String finishedAt,
+        @Schema(nullable = true) Double durationSeconds,
         int attempts,
-        String error) {
+        @Schema(nullable = true) String error) {
 
     static JobView of(ExportJob job, long rows, Long total) {
         Double percent = total == null ? null

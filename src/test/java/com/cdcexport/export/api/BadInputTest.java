@@ -41,12 +41,14 @@ class BadInputTest extends IntegrationTest {
         assertThat(api.post("/exports/full", "x".repeat(128)).status()).isEqualTo(202);
     }
 
-    @Test
-    void dotsOnlyConsumerStaysInsideOutputDirectory() {
-        List<String[]> rows = export("full", "..");
-        assertThat(rows).hasSize(1);
-        assertThat(OUTPUT_DIR.resolve(jdbc.queryForObject("SELECT output_filename FROM export_jobs", String.class))
-                .normalize().getParent()).isEqualTo(OUTPUT_DIR);
+    /** No URL can name them (/consumers/.. is normalized away), so their keys could never be rotated or revoked. */
+    @ParameterizedTest
+    @ValueSource(strings = {".", "..", "..."})
+    void consumerIdsMadeOnlyOfDotsAre400(String consumer) throws Exception {
+        assertProblem(api.post("/exports/full", consumer), 400, "not only dots");
+        assertProblem(api.get("/exports/watermark", consumer), 400, "not only dots");
+        assertThat(outputFiles()).isEmpty();
+        assertThat(api.post("/exports/full", consumer + "a").status()).as("dots beside other characters").isEqualTo(202);
     }
 
     @Test

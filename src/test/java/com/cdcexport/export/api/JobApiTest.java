@@ -3,9 +3,13 @@ package com.cdcexport.export.api;
 import static com.cdcexport.export.api.BadInputTest.assertProblem;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
+import java.util.Map;
+import java.util.UUID;
 
 import org.junit.jupiter.api.Test;
 
@@ -79,6 +83,24 @@ class JobApiTest extends IntegrationTest {
     }
 
     @Test
+    void unsatisfiableRangeIs416WithoutTheFile() throws Exception {
+        insertUsers(100);
+        Api.Response started = startExport("full", "ranger");
+        awaitJob(started.field("jobId"));
+        String path = "/exports/jobs/" + started.field("jobId") + "/file";
+        long size = Files.size(OUTPUT_DIR.resolve(started.field("outputFilename")));
+
+        Api.Response beyond = api.send("GET", path, Map.of("Range", "bytes=" + (size + 10) + "-"), null);
+
+        assertThat(beyond.status()).isEqualTo(416);
+        assertThat(beyond.header("Content-Range")).isEqualTo("bytes */" + size);
+        assertThat(beyond.body()).isEmpty();
+        Api.Response head = api.send("GET", path, Map.of("Range", "bytes=0-9"), null);
+        assertThat(head.status()).as("a satisfiable range still works").isEqualTo(206);
+        assertThat(head.body()).hasSize(10);
+    }
+
+    @Test
     void downloadOfARemovedFileIsGone() throws Exception {
         Api.Response started = startExport("full", "c");
         awaitJob(started.field("jobId"));
@@ -131,6 +153,17 @@ class JobApiTest extends IntegrationTest {
         assertProblem(api.get("/exports/jobs?status=done", null), 400, "status");
         assertProblem(api.get("/exports/jobs?cursor=garbage!", null), 400, "cursor");
         assertProblem(api.get("/exports/jobs?consumerId=a/b", null), 400, "X-Consumer-ID");
+    }
+
+    /** A cursor is the client's to send back: a forged one must not reach the database as a time it rejects. */
+    @Test
+    void forgedCursorsOutsideTheTimestampRangeAre400() {
+        for (String micros : List.of("-300000000000000000", "300000000000000000", "9223372036854775807",
+                "-9223372036854775808")) {
+            String raw = micros + ":" + UUID.randomUUID();
+            String cursor = Base64.getUrlEncoder().withoutPadding().encodeToString(raw.getBytes(StandardCharsets.UTF_8));
+            assertProblem(api.get("/exports/jobs?cursor=" + cursor, null), 400, "cursor");
+        }
     }
 
     @Test

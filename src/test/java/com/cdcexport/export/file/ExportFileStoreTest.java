@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.List;
 import java.util.Set;
@@ -16,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import com.cdcexport.config.CdcProperties;
+import com.cdcexport.config.InvalidSettingException;
 import com.cdcexport.export.ConsumerId;
 import com.cdcexport.export.ExportType;
 import com.cdcexport.export.capture.TableName;
@@ -28,9 +30,15 @@ class ExportFileStoreTest {
     Path dir;
 
     private static CdcProperties outputIn(Path output) {
-        return new CdcProperties("", Path.of(".data/postgres"), output, 0, "", "cdc", "users", "", Duration.ofMinutes(10),
+        return outputIn(output, "0600");
+    }
+
+    private static CdcProperties outputIn(Path output, String fileMode) {
+        return new CdcProperties("", Path.of(".data/postgres"), output, fileMode, 0, "", "cdc", "users", "", "",
+                Duration.ofMinutes(10),
                 new CdcProperties.Jobs(2, 10, Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofMillis(500), 3, null),
-                new CdcProperties.Auth(CdcProperties.AuthMode.OFF, "", "", Duration.ofHours(24), 0));
+                new CdcProperties.Auth(CdcProperties.AuthMode.OFF, "", "", Duration.ofHours(24), 0, 0,
+                        Duration.ZERO));
     }
 
     private ExportFileStore store() {
@@ -134,5 +142,51 @@ class ExportFileStoreTest {
         assertThatThrownBy(() -> new ExportFileStore(outputIn(file)))
                 .hasMessageContaining("EXPORT_OUTPUT_DIR")
                 .hasMessageContaining("not a writable directory");
+    }
+
+    @Test
+    void filesAreOwnerOnlyInAnOwnerOnlyDirectoryEvenIfTheDirectoryWasOpen() throws IOException {
+        Path output = dir.resolve("out");
+        Files.createDirectory(output);
+        Files.setPosixFilePermissions(output, PosixFilePermissions.fromString("rwxrwxrwx"));
+
+        ExportFileStore store = new ExportFileStore(outputIn(output));
+
+        assertThat(mode(output)).isEqualTo("rwx------");
+        assertThat(publish(store, "private.csv")).isEqualTo("rw-------");
+    }
+
+    @Test
+    void aGroupReadableModeOpensFilesAndDirectoryToTheGroupOnly() throws IOException {
+        Path output = dir.resolve("shared");
+
+        ExportFileStore store = new ExportFileStore(outputIn(output, "0640"));
+
+        assertThat(mode(output)).isEqualTo("rwxr-x---");
+        assertThat(publish(store, "shared.csv")).isEqualTo("rw-r-----");
+    }
+
+    @Test
+    void aFileModeTheServiceCannotUseOrThatIsExecutableFailsStartUp() {
+        for (String mode : List.of("0400", "0700", "0755", "644x", "rw-r-----", "01600", "")) {
+            assertThatThrownBy(() -> new ExportFileStore(outputIn(dir, mode))).as(mode)
+                    .isInstanceOf(InvalidSettingException.class).hasMessageContaining("EXPORT_FILE_MODE");
+        }
+    }
+
+    /** Writes and publishes a file; its mode while being written and after, which must be the same. */
+    private String publish(ExportFileStore store, String name) throws IOException {
+        String partMode;
+        try (ExportFileStore.PendingFile file = store.create(name, 1)) {
+            partMode = mode(store.resolve(name + ".1.part"));
+            file.stream().write("id\n".getBytes(StandardCharsets.UTF_8));
+            file.publish();
+        }
+        assertThat(mode(store.resolve(name))).isEqualTo(partMode);
+        return partMode;
+    }
+
+    private static String mode(Path path) throws IOException {
+        return PosixFilePermissions.toString(Files.getPosixFilePermissions(path));
     }
 }
