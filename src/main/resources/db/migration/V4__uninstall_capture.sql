@@ -7,7 +7,7 @@ DECLARE
     prefix TEXT := '${flyway:defaultSchema}_capture_';
     operation TEXT;
 BEGIN
-    FOREACH operation IN ARRAY ARRAY['insert', 'update', 'delete', 'truncate'] LOOP
+    FOREACH operation IN ARRAY ARRAY['insert', 'update', 'key_change', 'delete', 'truncate'] LOOP
         EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', prefix || operation, target);
     END LOOP;
     EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', '${flyway:defaultSchema}_users_timestamps', target);

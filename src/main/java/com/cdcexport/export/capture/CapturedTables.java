@@ -210,12 +210,10 @@ public class CapturedTables {
     }
 
     private void installTriggers(TableName table, long relid, boolean serviceOwned) {
-        int present = jdbc.sql("""
-                SELECT count(*) FROM pg_trigger WHERE tgrelid = :relid::oid AND tgenabled <> 'D'
-                   AND tgname IN (:prefix || 'insert', :prefix || 'update', :prefix || 'delete', :prefix || 'truncate')""")
-                .param("relid", relid).param("prefix", schema + "_capture_").query(Integer.class).single();
+        boolean current = jdbc.sql("SELECT " + quote(schema) + ".capture_installed(:relid::oid::regclass)")
+                .param("relid", relid).query(Boolean.class).single();
         try {
-            if (present < 4) {
+            if (!current) {
                 jdbc.sql("SELECT " + quote(schema) + ".install_capture(:relid::oid::regclass)")
                         .param("relid", relid).query().singleValue();
                 log.info("Installed change capture on {}", table);

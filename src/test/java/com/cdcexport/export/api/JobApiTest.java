@@ -217,11 +217,11 @@ class JobApiTest extends IntegrationTest {
     }
 
     @Test
-    void prometheusShowsExportsRowsDurationsQueueAndWatermarkLag() {
+    void prometheusShowsExportsRowsDurationsQueueAndPendingChanges() {
         insertUsers(42);
         export("full", "metered");
 
-        String metrics = awaitMetric("cdc_watermark_lag_seconds{consumer=\"metered\"}");
+        String metrics = awaitMetric("cdc_changes_pending{consumer=\"metered\",table=\"public.users\"}");
 
         assertThat(metrics).containsPattern("cdc_exports_total\\{outcome=\"completed\",type=\"full\"} [1-9]")
                 .containsPattern("cdc_export_rows_total\\{type=\"full\"} [1-9]")

@@ -114,7 +114,7 @@ class GenericTableExportTest extends IntegrationTest {
 
         List<String[]> delta = rowsOf(exportTables("delta", "warehouse", ORDERS), ORDERS);
 
-        assertThat(delta.stream().skip(1).map(r -> r[0] + " " + r[1])).containsExactly("DELETE 1", "UPDATE 10");
+        assertThat(delta.stream().skip(1).map(r -> r[0] + " " + r[1])).containsExactly("DELETE 1", "INSERT 10");
     }
 
     @Test
