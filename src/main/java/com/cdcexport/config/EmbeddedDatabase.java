@@ -82,7 +82,8 @@ public final class EmbeddedDatabase implements AutoCloseable {
             throw e;
         } catch (IOException | RuntimeException | Error e) {
             throw new InvalidSettingException("DATABASE_URL is not set and the embedded PostgreSQL in " + dataDir
-                    + " failed to start (" + e.getMessage() + "; see " + home.resolve("postgres.log") + "): "
+                    + " failed to start (" + (e instanceof IOException io ? InvalidSettingException.describe(io)
+                    : e.getMessage()) + "; see " + home.resolve("postgres.log") + "): "
                     + USE_YOUR_OWN, e);
         }
         log.info("DATABASE_URL is not set: embedded PostgreSQL on localhost:{} (fsync on), data in {}; {}",

@@ -48,8 +48,9 @@ public final class LocalSecrets {
             }
             return secret;
         } catch (IOException e) {
-            throw new InvalidSettingException("Cannot keep the demo's secrets in " + directory + " (" + e
-                    + "): make it writable, set EMBEDDED_DATA_DIR elsewhere, or set DATABASE_URL", e);
+            throw new InvalidSettingException("Cannot keep the demo's secrets in " + directory + " ("
+                    + InvalidSettingException.describe(e) + "): make it writable, set EMBEDDED_DATA_DIR elsewhere, "
+                    + "or set DATABASE_URL", e);
         }
     }
 

@@ -23,7 +23,7 @@ class OneLineFailureReporter implements FailureAnalysisReporter {
     }
 
     static String line(FailureAnalysis analysis) {
-        String description = analysis.getDescription().strip();
+        String description = analysis.getDescription().strip().replaceFirst("\\.$", "");
         String action = analysis.getAction() == null ? "" : analysis.getAction().strip();
         String line = "Cannot start: " + description + (action.isEmpty() ? "" : "; " + action);
         return line.replaceAll("\\s*\\R\\s*", " ");

@@ -58,18 +58,13 @@ class StartupFailureIT {
             List<Failure> failures = List.of(
                     new Failure("negative SEED_USERS", env("SEED_USERS", "-5", "DATABASE_URL", database),
                             "Invalid configuration: SEED_USERS='-5': must be greater than or equal to 0; fix SEED_USERS"),
-                    new Failure("bad duration", env("EXPORT_STALE_AFTER", "soon", "DATABASE_URL", database),
-                            "Invalid configuration: EXPORT_STALE_AFTER='soon'"),
                     new Failure("unknown LOG_FORMAT", env("LOG_FORMAT", "xml", "DATABASE_URL", database),
                             "Invalid configuration: LOG_FORMAT='xml': must be one of auto, text, json"),
                     new Failure("not a PostgreSQL URL", env("DATABASE_URL", "mysql://u:secretpw@h/d"),
                             "DATABASE_URL is not a PostgreSQL URL"),
                     new Failure("database unreachable",
-                            env("DATABASE_URL", "postgresql://postgres@127.0.0.1:" + freePort + "/cdc"),
+                            env("DATABASE_URL", "postgresql://postgres@127.0.0.1:" + freePort + "/cdc"), // 30 s: the pool retries
                             "Cannot use the database of DATABASE_URL: Connection to 127.0.0.1:" + freePort + " refused"),
-                    new Failure("no such database",
-                            env("DATABASE_URL", database.replaceFirst("(//[^/]+/)[^?]+", "$1cdc_no_such_database")),
-                            "database \"cdc_no_such_database\" does not exist"),
                     new Failure("no database: the embedded one cannot be created",
                             env("EMBEDDED_DATA_DIR", aFile.resolve("postgres").toString()),
                             "set EMBEDDED_DATA_DIR elsewhere, or set DATABASE_URL"),
@@ -77,11 +72,10 @@ class StartupFailureIT {
                             "PORT=" + taken.getLocalPort() + " is already in use by another process; stop that process or set PORT"),
                     new Failure("unwritable output directory",
                             env("EXPORT_OUTPUT_DIR", aFile.resolve("out").toString(), "DATABASE_URL", database),
-                            "EXPORT_OUTPUT_DIR=" + aFile.resolve("out") + " is not a writable directory"),
+                            "EXPORT_OUTPUT_DIR=" + aFile.resolve("out") + " is not a writable directory ("
+                                    + aFile.resolve("out") + ": not a directory): make it writable"),
                     new Failure("missing auth", Map.of("DATABASE_URL", database, "SEED_USERS", "0"),
-                            "AUTH_MODE=api-key needs ADMIN_TOKEN (to create consumers and keys) or CONSUMER_API_KEYS"),
-                    new Failure("short ADMIN_TOKEN", env("ADMIN_TOKEN", "secretButShort", "DATABASE_URL", database),
-                            "ADMIN_TOKEN must be at least 32 characters"));
+                            "AUTH_MODE=api-key needs ADMIN_TOKEN (to create consumers and keys) or CONSUMER_API_KEYS"));
 
             // Three at a time: most fail within seconds, the unreachable database only after its 30 s of retries.
             ExecutorService pool = Executors.newFixedThreadPool(3);
@@ -98,7 +92,7 @@ class StartupFailureIT {
                 softly.assertThat(outcome.exitCode()).as(name + ": exit code").isNotZero();
                 softly.assertThat(outcome.stderr().lines()).as(name + ": stderr").singleElement().asString()
                         .startsWith("Cannot start: ").contains(outcome.failure().expected())
-                        .doesNotContain("secretpw").doesNotContain("secretButShort");
+                        .doesNotContain("secretpw");
                 softly.assertThat(outcome.stdout() + outcome.stderr()).as(name + ": no stack trace")
                         .doesNotContain("\tat ").doesNotContain("Exception:").doesNotContain("APPLICATION FAILED");
             }
@@ -117,7 +111,9 @@ class StartupFailureIT {
 
     private Outcome start(Failure failure) throws IOException, InterruptedException {
         Path run = Files.createTempDirectory(directory, "run-");
-        ProcessBuilder builder = ServiceProcess.command().directory(run.toFile())
+        ProcessBuilder builder = ServiceProcess.command().directory(run.toFile());
+        builder.command().add(1, "-XX:TieredStopAtLevel=1"); // C1 only: these runs are all start-up
+        builder
                 .redirectOutput(run.resolve("stdout").toFile())
                 .redirectError(run.resolve("stderr").toFile());
         builder.environment().keySet().retainAll(List.of("PATH", "HOME"));
