@@ -1,16 +1,9 @@
 package com.cdcexport.config;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-
 import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -21,8 +14,6 @@ import org.springframework.context.annotation.Configuration;
  */
 @Configuration(proxyBeanMethods = false)
 public class DataSourceConfig {
-
-    private static final Logger log = LoggerFactory.getLogger(DataSourceConfig.class);
 
     @Bean(destroyMethod = "close")
     public HikariDataSource dataSource(CdcProperties properties, EmbeddedDatabase embedded) {
@@ -47,38 +38,5 @@ public class DataSourceConfig {
     @Bean(destroyMethod = "close")
     public EmbeddedDatabase embeddedDatabase() {
         return new EmbeddedDatabase();
-    }
-
-    /** Owns the embedded server's lifetime; does nothing unless {@link #start} is called. */
-    public static final class EmbeddedDatabase implements AutoCloseable {
-
-        private EmbeddedPostgres postgres;
-
-        DatabaseUrl start(Path dataDir) {
-            if ("root".equals(System.getProperty("user.name"))) {
-                throw new InvalidSettingException("DATABASE_URL is not set and the embedded PostgreSQL cannot run as root: "
-                        + "set DATABASE_URL=postgresql://user:password@host:5432/database");
-            }
-            try {
-                Files.createDirectories(dataDir);
-                postgres = EmbeddedPostgres.builder()
-                        .setDataDirectory(dataDir)
-                        .setCleanDataDirectory(false)
-                        .start();
-            } catch (IOException | RuntimeException e) {
-                throw new InvalidSettingException("DATABASE_URL is not set and the embedded PostgreSQL failed to start ("
-                        + e.getMessage() + "): set DATABASE_URL=postgresql://user:password@host:5432/database", e);
-            }
-            log.warn("DATABASE_URL is not set: started an embedded PostgreSQL on port {} with its data in {}",
-                    postgres.getPort(), dataDir.toAbsolutePath());
-            return new DatabaseUrl(postgres.getJdbcUrl("postgres", "postgres"), "postgres", null);
-        }
-
-        @Override
-        public void close() throws IOException {
-            if (postgres != null) {
-                postgres.close();
-            }
-        }
     }
 }

@@ -1,7 +1,10 @@
 package com.cdcexport.config;
 
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
 
 import org.postgresql.util.PSQLException;
 
@@ -10,8 +13,10 @@ import org.springframework.boot.context.properties.bind.validation.BindValidatio
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.boot.diagnostics.FailureAnalysis;
 import org.springframework.boot.diagnostics.FailureAnalyzer;
+import org.springframework.boot.web.server.PortInUseException;
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
+import org.springframework.core.convert.ConversionFailedException;
 import org.springframework.core.env.Environment;
 import org.springframework.validation.FieldError;
 import org.springframework.validation.ObjectError;
@@ -25,6 +30,7 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
 
     static final Map<String, String> ENVIRONMENT_VARIABLES = Map.ofEntries(
             Map.entry("cdc.database-url", "DATABASE_URL"),
+            Map.entry("cdc.log.format", "LOG_FORMAT"),
             Map.entry("cdc.embedded-data-dir", "EMBEDDED_DATA_DIR"),
             Map.entry("cdc.output-dir", "EXPORT_OUTPUT_DIR"),
             Map.entry("cdc.seed-users", "SEED_USERS"),
@@ -68,7 +74,7 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
     public FailureAnalysis analyze(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause()) {
             if (t instanceof InvalidSettingException e) {
-                return analysis(e.getMessage(), "Fix the setting and start again.", e);
+                return analysis(e.getMessage(), "", e); // the message says what to do
             }
             if (t instanceof BindException e) {
                 return badValue(e);
@@ -76,9 +82,13 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
             if (t instanceof InvalidConfigurationPropertyValueException e) {
                 return badValue(e.getName(), e.getReason(), e);
             }
+            if (t instanceof PortInUseException e) {
+                return analysis("PORT=" + e.getPort() + " is already in use by another process",
+                        "stop that process or set PORT to a free port", e);
+            }
             if (t instanceof PSQLException e && isConnectionProblem(e.getSQLState())) {
                 return analysis("Cannot use the database of DATABASE_URL: " + e.getMessage(),
-                        "Check that PostgreSQL is running and DATABASE_URL names an existing database and user.", e);
+                        "check that PostgreSQL is running and DATABASE_URL names an existing database and user", e);
             }
         }
         return null;
@@ -96,7 +106,19 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
                 break;
             }
         }
-        return badValue(property, reason, e);
+        return badValue(property, allowedValues(e).orElse(reason), e);
+    }
+
+    /** "must be one of text, json, auto" instead of "No enum constant com.cdcexport....Value.xml". */
+    private static Optional<String> allowedValues(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof ConversionFailedException e && e.getTargetType().getType().isEnum()) {
+                return Optional.of("must be one of " + Arrays.stream(e.getTargetType().getType().getEnumConstants())
+                        .map(c -> ((Enum<?>) c).name().toLowerCase(Locale.ROOT).replace('_', '-'))
+                        .collect(Collectors.joining(", ")));
+            }
+        }
+        return Optional.empty();
     }
 
     private FailureAnalysis badValue(String property, String reason, Throwable cause) {
@@ -105,7 +127,7 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
         String variable = ENVIRONMENT_VARIABLES.getOrDefault(canonical, canonical);
         String value = SECRETS.contains(canonical) ? null : resolvedValue(canonical);
         return analysis("Invalid configuration: " + variable + (value == null ? "" : "='" + value + "'") + ": "
-                + reason, "Fix " + variable + " and start again.", cause);
+                + reason, "fix " + variable + " and start again", cause);
     }
 
     private String resolvedValue(String property) {

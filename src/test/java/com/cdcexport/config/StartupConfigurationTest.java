@@ -38,7 +38,7 @@ class StartupConfigurationTest {
                 .run("--" + property + "=" + value, "--cdc.database-url=postgresql://nowhere.invalid/none").close())
                 .isNotNull();
 
-        assertThat(output.getOut()).contains("Invalid configuration: " + variable + "='" + value + "'");
+        assertThat(output.getAll()).contains("Invalid configuration: " + variable + "='" + value + "'");
     }
 
     @ParameterizedTest
@@ -48,7 +48,7 @@ class StartupConfigurationTest {
                 .web(WebApplicationType.NONE)
                 .run("--cdc.database-url=" + url).close())
                 .hasStackTraceContaining("DATABASE_URL is not a PostgreSQL URL");
-        assertThat(output.getOut()).doesNotContain(":pw@");
+        assertThat(output.getAll()).doesNotContain(":pw@");
     }
 
     @ParameterizedTest
@@ -69,14 +69,14 @@ class StartupConfigurationTest {
     void unusableAuthSettingFailsStartupWithoutShowingTheSecret(String settings, String message,
                                                                CapturedOutput output) {
         assertThatThrownBy(() -> run(settings.split(" ")).close()).hasStackTraceContaining(message);
-        assertThat(output.getOut()).contains(message).doesNotContain("tooShortSecretValue1")
+        assertThat(output.getAll()).contains(message).doesNotContain("tooShortSecretValue1")
                 .doesNotContain("tttttttttttttttt");
     }
 
     @Test
     void authModeOffStartsWithAWarning(CapturedOutput output) {
         run("--cdc.auth.mode=off").close();
-        assertThat(output.getOut()).contains("AUTH_MODE=off: /exports trusts the X-Consumer-ID header");
+        assertThat(output.getAll()).contains("AUTH_MODE=off: /exports trusts the X-Consumer-ID header");
     }
 
     /** The service without its web server, on the test database. */

@@ -34,14 +34,12 @@ public final class ServiceProcess implements AutoCloseable {
      * {@code environment}; returns once /health answers.
      */
     public static ServiceProcess start(Map<String, String> environment) {
-        ServiceProcess service = launch(environment);
-        service.awaitHealthy(Duration.ofSeconds(90));
-        return service;
+        return launch(environment, Duration.ofSeconds(90));
     }
 
     /** Starts the jar as {@link #start} does and waits for it to exit on its own; returns its output. */
     public static String startExpectingExit(Map<String, String> environment) {
-        ServiceProcess service = launch(environment);
+        ServiceProcess service = launch(environment, null);
         try {
             service.awaitExit(Duration.ofSeconds(90));
             return service.log();
@@ -50,25 +48,58 @@ public final class ServiceProcess implements AutoCloseable {
         }
     }
 
-    private static ServiceProcess launch(Map<String, String> environment) {
-        int port = freePort();
+    /** @param startup how long to wait for /health; null: do not wait */
+    private static ServiceProcess launch(Map<String, String> environment, Duration startup) {
         Map<String, String> env = new HashMap<>(Map.of(
                 "DATABASE_URL", TestDatabase.url(),
                 "SEED_USERS", "0",
                 "AUTH_MODE", "off",
                 "RATE_LIMIT_PER_MINUTE", "0",
-                "PORT", String.valueOf(port)));
+                "PORT", String.valueOf(freePort())));
         env.putAll(environment);
+        ProcessBuilder builder = command();
+        builder.environment().putAll(env);
+        return launch(builder, Integer.parseInt(env.get("PORT")), startup);
+    }
+
+    /**
+     * Starts the jar as a newcomer does: in {@code directory}, with none of the service's settings (the environment
+     * is PATH and HOME only) but {@code environment}, on a free PORT unless it names one.
+     */
+    public static ServiceProcess startIn(Path directory, Map<String, String> environment) {
+        ProcessBuilder builder = command().directory(directory.toFile());
+        builder.environment().keySet().retainAll(List.of("PATH", "HOME"));
+        builder.environment().put("PORT", String.valueOf(freePort()));
+        builder.environment().putAll(environment);
+        // the first start unpacks PostgreSQL and seeds 100,000 users
+        return launch(builder, Integer.parseInt(builder.environment().get("PORT")), Duration.ofSeconds(180));
+    }
+
+    private static ServiceProcess launch(ProcessBuilder builder, int port, Duration startup) {
         try {
             Path log = Files.createTempFile("cdc-service-" + port + "-", ".log");
-            ProcessBuilder builder = new ProcessBuilder(javaBinary(), "-Xmx256m", "-jar", jar().toString())
-                    .redirectErrorStream(true)
-                    .redirectOutput(log.toFile());
-            builder.environment().putAll(env);
-            return new ServiceProcess(builder.start(), log, port);
+            builder.redirectErrorStream(true).redirectOutput(log.toFile());
+            ServiceProcess service = new ServiceProcess(builder.start(), log, port);
+            if (startup != null) {
+                service.awaitHealthy(startup);
+            }
+            return service;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** java -jar target/cdc-export-*.jar, as operators run it. */
+    public static ProcessBuilder command() {
+        try {
+            return new ProcessBuilder(javaBinary(), "-Xmx256m", "-jar", jar().toString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public int port() {
+        return port;
     }
 
     public Api api() {
@@ -143,7 +174,7 @@ public final class ServiceProcess implements AutoCloseable {
     }
 
     private static Path jar() throws IOException {
-        try (Stream<Path> files = Files.list(Path.of("target"))) {
+        try (Stream<Path> files = Files.list(Path.of("target").toAbsolutePath())) {
             return files.filter(p -> p.getFileName().toString().matches("cdc-export-.*\\.jar"))
                     .findFirst()
                     .orElseThrow(() -> new IllegalStateException("no target/cdc-export-*.jar: run ./mvnw verify, "
@@ -155,7 +186,7 @@ public final class ServiceProcess implements AutoCloseable {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 
-    private static int freePort() {
+    public static int freePort() {
         try (ServerSocket socket = new ServerSocket(0)) {
             return socket.getLocalPort();
         } catch (IOException e) {

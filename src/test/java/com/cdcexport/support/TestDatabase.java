@@ -25,7 +25,8 @@ import org.testcontainers.postgresql.PostgreSQLContainer;
 
 /**
  * The real PostgreSQL the tests run against, found once per JVM in this order: TEST_DATABASE_URL, a
- * Testcontainers postgres:15 when Docker is available, the embedded PostgreSQL of the run path (not as root),
+ * Testcontainers postgres:15 when Docker is available, the embedded PostgreSQL of the run path (as root through
+ * zonky's {@code unshare -U}, as the service does),
  * and otherwise a clear error saying how to provide one.
  */
 public final class TestDatabase {
@@ -214,24 +215,21 @@ public final class TestDatabase {
             Runtime.getRuntime().addShutdownHook(new Thread(container::stop));
             return container.getJdbcUrl() + "&user=" + container.getUsername() + "&password=" + container.getPassword();
         }
-        if (!"root".equals(System.getProperty("user.name"))) {
-            try {
-                EmbeddedPostgres postgres = EmbeddedPostgres.builder()
-                        .setDataDirectory(Files.createTempDirectory("cdc-test-pg"))
-                        .start();
-                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                    try {
-                        postgres.close();
-                    } catch (Exception ignored) {
-                        // the JVM is going away
-                    }
-                }));
-                return postgres.getJdbcUrl("postgres", "postgres");
-            } catch (Exception e) {
-                throw noDatabase("the embedded PostgreSQL failed to start: " + e);
-            }
+        try {
+            EmbeddedPostgres postgres = EmbeddedPostgres.builder()
+                    .setDataDirectory(Files.createTempDirectory("cdc-test-pg"))
+                    .start();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    postgres.close();
+                } catch (Exception ignored) {
+                    // the JVM is going away
+                }
+            }));
+            return postgres.getJdbcUrl("postgres", "postgres");
+        } catch (Exception e) {
+            throw noDatabase("the embedded PostgreSQL failed to start: " + e);
         }
-        throw noDatabase("Docker is not available and the embedded PostgreSQL cannot run as root");
     }
 
     private static boolean dockerAvailable() {

@@ -114,7 +114,9 @@ public class ExportFileStore {
             Path probe = Files.createTempFile(directory, ".write-check", ".tmp");
             Files.delete(probe);
         } catch (IOException e) {
-            throw new InvalidSettingException("EXPORT_OUTPUT_DIR=" + directory + " is not a writable directory: " + e, e);
+            throw new InvalidSettingException("EXPORT_OUTPUT_DIR=" + directory + " is not a writable directory ("
+                    + InvalidSettingException.describe(e) + "): make it writable by this user or set "
+                    + "EXPORT_OUTPUT_DIR to one that is", e);
         }
     }
 

@@ -1,0 +1,131 @@
+package com.cdcexport.quickstart;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import org.assertj.core.api.SoftAssertions;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import com.cdcexport.support.ServiceProcess;
+import com.cdcexport.support.TestDatabase;
+
+/**
+ * Every configuration error the service knows stops the packaged jar with exactly one line on stderr that names
+ * the setting and says what to do, and no stack trace anywhere (the chain is at DEBUG).
+ */
+class StartupFailureIT {
+
+    private static final String TOKEN = "0123456789abcdef0123456789abcdef";
+
+    @TempDir
+    Path directory;
+
+    /** Killed when the test ends, whatever happened: a process left running would hold its port and CPU. */
+    private final List<Process> processes = new CopyOnWriteArrayList<>();
+
+    @AfterEach
+    void killLeftovers() {
+        processes.forEach(Process::destroyForcibly);
+    }
+
+    private record Failure(String name, Map<String, String> environment, String expected) {
+    }
+
+    private record Outcome(Failure failure, int exitCode, String stdout, String stderr) {
+    }
+
+    @Test
+    void everyConfigurationErrorIsOneLineOnStderrNamingTheSetting() throws Exception {
+        Path aFile = Files.writeString(directory.resolve("a-file"), "not a directory");
+        String database = TestDatabase.url();
+        int freePort = ServiceProcess.freePort();
+        try (ServerSocket taken = new ServerSocket(0)) {
+            List<Failure> failures = List.of(
+                    new Failure("negative SEED_USERS", env("SEED_USERS", "-5", "DATABASE_URL", database),
+                            "Invalid configuration: SEED_USERS='-5': must be greater than or equal to 0; fix SEED_USERS"),
+                    new Failure("unknown LOG_FORMAT", env("LOG_FORMAT", "xml", "DATABASE_URL", database),
+                            "Invalid configuration: LOG_FORMAT='xml': must be one of auto, text, json"),
+                    new Failure("not a PostgreSQL URL", env("DATABASE_URL", "mysql://u:secretpw@h/d"),
+                            "DATABASE_URL is not a PostgreSQL URL"),
+                    new Failure("database unreachable",
+                            env("DATABASE_URL", "postgresql://postgres@127.0.0.1:" + freePort + "/cdc"), // 30 s: the pool retries
+                            "Cannot use the database of DATABASE_URL: Connection to 127.0.0.1:" + freePort + " refused"),
+                    new Failure("no database: the embedded one cannot be created",
+                            env("EMBEDDED_DATA_DIR", aFile.resolve("postgres").toString()),
+                            "set EMBEDDED_DATA_DIR elsewhere, or set DATABASE_URL"),
+                    new Failure("port in use", env("PORT", String.valueOf(taken.getLocalPort()), "DATABASE_URL", database),
+                            "PORT=" + taken.getLocalPort() + " is already in use by another process; stop that process or set PORT"),
+                    new Failure("unwritable output directory",
+                            env("EXPORT_OUTPUT_DIR", aFile.resolve("out").toString(), "DATABASE_URL", database),
+                            "EXPORT_OUTPUT_DIR=" + aFile.resolve("out") + " is not a writable directory ("
+                                    + aFile.resolve("out") + ": not a directory): make it writable"),
+                    new Failure("missing auth", Map.of("DATABASE_URL", database, "SEED_USERS", "0"),
+                            "AUTH_MODE=api-key needs ADMIN_TOKEN (to create consumers and keys) or CONSUMER_API_KEYS"));
+
+            // Three at a time: most fail within seconds, the unreachable database only after its 30 s of retries.
+            ExecutorService pool = Executors.newFixedThreadPool(3);
+            List<Future<Outcome>> outcomes = new ArrayList<>();
+            for (Failure failure : failures) {
+                outcomes.add(pool.submit(() -> start(failure)));
+            }
+            pool.shutdown();
+
+            SoftAssertions softly = new SoftAssertions();
+            for (Future<Outcome> future : outcomes) {
+                Outcome outcome = future.get(10, TimeUnit.MINUTES);
+                String name = outcome.failure().name();
+                softly.assertThat(outcome.exitCode()).as(name + ": exit code").isNotZero();
+                softly.assertThat(outcome.stderr().lines()).as(name + ": stderr").singleElement().asString()
+                        .startsWith("Cannot start: ").contains(outcome.failure().expected())
+                        .doesNotContain("secretpw");
+                softly.assertThat(outcome.stdout() + outcome.stderr()).as(name + ": no stack trace")
+                        .doesNotContain("\tat ").doesNotContain("Exception:").doesNotContain("APPLICATION FAILED");
+            }
+            softly.assertAll();
+        }
+    }
+
+    /** A healthy configuration but for {@code settings} (auth set, no seeding), so only the failure speaks. */
+    private static Map<String, String> env(String... settings) {
+        Map<String, String> environment = new LinkedHashMap<>(Map.of("ADMIN_TOKEN", TOKEN, "SEED_USERS", "0"));
+        for (int i = 0; i < settings.length; i += 2) {
+            environment.put(settings[i], settings[i + 1]);
+        }
+        return environment;
+    }
+
+    private Outcome start(Failure failure) throws IOException, InterruptedException {
+        Path run = Files.createTempDirectory(directory, "run-");
+        ProcessBuilder builder = ServiceProcess.command().directory(run.toFile());
+        builder.command().add(1, "-XX:TieredStopAtLevel=1"); // C1 only: these runs are all start-up
+        builder
+                .redirectOutput(run.resolve("stdout").toFile())
+                .redirectError(run.resolve("stderr").toFile());
+        builder.environment().keySet().retainAll(List.of("PATH", "HOME"));
+        builder.environment().put("PORT", String.valueOf(ServiceProcess.freePort()));
+        builder.environment().putAll(failure.environment());
+        Process process = builder.start();
+        processes.add(process);
+        if (!process.waitFor(4, TimeUnit.MINUTES)) {
+            throw new AssertionError(failure.name() + ": still running after 4 minutes; stdout:\n"
+                    + Files.readString(run.resolve("stdout")));
+        }
+        return new Outcome(failure, process.exitValue(), Files.readString(run.resolve("stdout")),
+                Files.readString(run.resolve("stderr")));
+    }
+}
