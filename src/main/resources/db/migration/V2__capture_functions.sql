@@ -42,20 +42,14 @@ $$;
 -- The trigger functions are SECURITY DEFINER, so the application's writer role needs no privilege on this schema,
 -- and name every function and operator with its schema, so no search_path of a caller can substitute its own.
 -- (A SET search_path clause would do the same at about a tenth of a single-row update's time.)
-CREATE FUNCTION ${flyway:defaultSchema}.capture_insert() RETURNS trigger
+-- Inserted and updated rows: their keys (values are read from the table at export time).
+CREATE FUNCTION ${flyway:defaultSchema}.capture_new_rows() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
     INSERT INTO ${flyway:defaultSchema}.change_log (table_oid, op, key)
-    SELECT TG_RELID, 'I', ${flyway:defaultSchema}.row_key(pg_catalog.to_jsonb(n), TG_ARGV[0:TG_NARGS - 1], TG_RELID) FROM new_rows n;
-    RETURN NULL;
-END
-$$;
-
-CREATE FUNCTION ${flyway:defaultSchema}.capture_update() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER AS $$
-BEGIN
-    INSERT INTO ${flyway:defaultSchema}.change_log (table_oid, op, key)
-    SELECT TG_RELID, 'U', ${flyway:defaultSchema}.row_key(pg_catalog.to_jsonb(n), TG_ARGV[0:TG_NARGS - 1], TG_RELID) FROM new_rows n;
+    SELECT TG_RELID, CASE TG_OP WHEN 'INSERT' THEN 'I' ELSE 'U' END,
+           ${flyway:defaultSchema}.row_key(pg_catalog.to_jsonb(n), TG_ARGV[0:TG_NARGS - 1], TG_RELID)
+      FROM new_rows n;
     RETURN NULL;
 END
 $$;
@@ -132,10 +126,10 @@ BEGIN
       INTO args, columns, old_key, new_key
       FROM unnest(names) AS n;
     EXECUTE format('CREATE OR REPLACE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION %I.capture_insert(%s)', prefix || 'insert', target, schema,
+                   'FOR EACH STATEMENT EXECUTE FUNCTION %I.capture_new_rows(%s)', prefix || 'insert', target, schema,
                    args);
     EXECUTE format('CREATE OR REPLACE TRIGGER %I AFTER UPDATE ON %s REFERENCING NEW TABLE AS new_rows '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION %I.capture_update(%s)', prefix || 'update', target, schema,
+                   'FOR EACH STATEMENT EXECUTE FUNCTION %I.capture_new_rows(%s)', prefix || 'update', target, schema,
                    args);
     EXECUTE format('CREATE OR REPLACE TRIGGER %I AFTER UPDATE OF %s ON %s FOR EACH ROW '
                    'WHEN (ROW(%s) IS DISTINCT FROM ROW(%s)) EXECUTE FUNCTION %I.capture_key_change(%s)',
