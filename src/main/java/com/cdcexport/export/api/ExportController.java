@@ -61,7 +61,7 @@ class ExportController {
         ExportType exportType = ExportType.fromSlug(type).orElseThrow(() -> new UnknownExportTypeException(type));
         ConsumerId consumer = Caller.consumerFor(consumerId);
         ExportJob job = jobs.submit(exportType, consumer);
-        return new ExportAccepted(job.getId().toString(), "started", job.exportType().slug(), job.outputFilename());
+        return new ExportAccepted(job.id().toString(), "started", job.exportType().slug(), job.outputFilename());
     }
 
     @Operation(summary = "The consumer's watermark",

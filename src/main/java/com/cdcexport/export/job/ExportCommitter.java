@@ -15,11 +15,11 @@ import com.cdcexport.export.watermark.WatermarkService;
 @Component
 class ExportCommitter {
 
-    private final ExportJobRepository jobs;
+    private final JobTable jobs;
     private final WatermarkService watermarks;
     private final Clock clock;
 
-    ExportCommitter(ExportJobRepository jobs, WatermarkService watermarks, Clock clock) {
+    ExportCommitter(JobTable jobs, WatermarkService watermarks, Clock clock) {
         this.jobs = jobs;
         this.watermarks = watermarks;
         this.clock = clock;
@@ -28,8 +28,8 @@ class ExportCommitter {
     @Transactional
     public void commit(ExportJob job, Optional<Snapshot> previous, CaptureResult result) {
         Instant now = clock.instant();
-        if (jobs.markCompleted(job.getId(), job.attempts(), result.rows(), result.snapshot().text(), now) != 1) {
-            throw new IllegalStateException("Job " + job.getId() + " is no longer this runner's (cancelled, or taken "
+        if (!jobs.complete(job, result.rows(), result.snapshot().text(), now)) {
+            throw new IllegalStateException("Job " + job.id() + " is no longer this runner's (cancelled, or taken "
                     + "for dead after missing heartbeats); its file is discarded");
         }
         watermarks.advance(job.consumerId(), previous, result, now);

@@ -34,12 +34,12 @@ class ExportMetrics {
     private final Clock clock;
     private final MultiGauge watermarkLag;
 
-    ExportMetrics(MeterRegistry registry, ExportJobRepository jobs, JdbcClient jdbc, Clock clock) {
+    ExportMetrics(MeterRegistry registry, JobTable jobs, JdbcClient jdbc, Clock clock) {
         this.registry = registry;
         this.jdbc = jdbc;
         this.clock = clock;
         for (JobStatus status : JobStatus.ACTIVE) {
-            Gauge.builder("cdc.jobs", jobs, r -> r.countByStatus(status))
+            Gauge.builder("cdc.jobs", jobs, t -> t.count(status))
                     .description("Export jobs in this state, across all instances")
                     .tag("status", status.slug())
                     .register(registry);

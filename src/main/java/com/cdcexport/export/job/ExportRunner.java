@@ -1,12 +1,16 @@
 package com.cdcexport.export.job;
 
 import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.sql.SQLException;
 import java.time.Clock;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import org.springframework.core.retry.RetryTemplate;
 import org.springframework.stereotype.Component;
 
 import com.cdcexport.export.ExportType;
@@ -19,32 +23,40 @@ import com.cdcexport.export.file.ExportFileStore.PendingFile;
 import com.cdcexport.export.watermark.WatermarkService;
 
 /**
- * Runs one claimed export: capture the rows into a temporary file, make it durable under its final name, then
- * commit job and watermark together. Any failure before the commit leaves no file and moves nothing.
+ * Runs one claimed export: read the consumer's previous watermark, capture the rows into a pending file, publish
+ * it under its final name, then commit job and watermark in one transaction. Any failure before the commit
+ * leaves no file of this attempt and moves nothing. The bookkeeping around it (recording a failure, reading
+ * whether a commit went through) is retried through a brief database outage, so a job ends visibly within
+ * seconds of the database coming back instead of waiting for the stale-job reaper.
  */
 @Component
 class ExportRunner {
 
     private static final Logger log = LoggerFactory.getLogger(ExportRunner.class);
 
-    private final ExportJobRepository jobs;
+    private final JobTable jobs;
+    private final JobFiles jobFiles;
     private final WatermarkService watermarks;
     private final ChangeCapture capture;
     private final ExportFileStore files;
     private final ExportCommitter committer;
     private final RunningJobs running;
     private final ExportMetrics metrics;
+    private final RetryTemplate bookkeeping;
     private final Clock clock;
 
-    ExportRunner(ExportJobRepository jobs, WatermarkService watermarks, ChangeCapture capture, ExportFileStore files,
-                 ExportCommitter committer, RunningJobs running, ExportMetrics metrics, Clock clock) {
+    ExportRunner(JobTable jobs, JobFiles jobFiles, WatermarkService watermarks, ChangeCapture capture,
+                 ExportFileStore files, ExportCommitter committer, RunningJobs running, ExportMetrics metrics,
+                 RetryTemplate bookkeepingRetry, Clock clock) {
         this.jobs = jobs;
+        this.jobFiles = jobFiles;
         this.watermarks = watermarks;
         this.capture = capture;
         this.files = files;
         this.committer = committer;
         this.running = running;
         this.metrics = metrics;
+        this.bookkeeping = bookkeepingRetry;
         this.clock = clock;
     }
 
@@ -62,22 +74,14 @@ class ExportRunner {
         long start = System.nanoTime();
         Optional<Snapshot> previous;
         try {
-            // Safe to read outside the capture transaction: only this job may move the watermark now, and the
-            // commit's compare-and-set re-checks it.
-            previous = watermarks.find(job.consumerId()).map(w -> new Snapshot(w.snapshot()));
-            jobs.recordBaseSnapshot(job.getId(), job.attempts(), previous.map(Snapshot::text).orElse(null));
+            previous = retried(() -> previousWatermark(job));
         } catch (RuntimeException e) {
             fail(job, e, progress, start);
             return;
         }
         ExportEvents.started(job);
         try {
-            Optional<Snapshot> since = job.exportType() == ExportType.FULL ? Optional.empty() : previous;
-            CaptureResult result;
-            try (PendingFile file = files.create(job.outputFilename(), job.attempts())) {
-                result = capture.export(job.exportType(), since, file.stream(), progress);
-                file.publish();
-            }
+            CaptureResult result = captureAndPublish(job, previous, progress);
             commitOrDiscard(job, previous, result);
             double seconds = (System.nanoTime() - start) / 1e9;
             ExportEvents.completed(job, result.rows(), seconds);
@@ -87,43 +91,97 @@ class ExportRunner {
         }
     }
 
+    /**
+     * Safe to read outside the capture transaction: only this job may move the watermark now, and the commit's
+     * compare-and-set re-checks it.
+     */
+    private Optional<Snapshot> previousWatermark(ExportJob job) {
+        return watermarks.find(job.consumerId()).map(w -> new Snapshot(w.snapshot()));
+    }
+
+    /** Writes this attempt's pending file and publishes it; when this throws, nothing of this attempt is left. */
+    private CaptureResult captureAndPublish(ExportJob job, Optional<Snapshot> previous, CaptureProgress progress)
+            throws IOException, SQLException {
+        Optional<Snapshot> since = job.exportType() == ExportType.FULL ? Optional.empty() : previous;
+        try (PendingFile file = files.create(job.outputFilename(), job.attempts())) {
+            CaptureResult result = capture.export(job.exportType(), since, file.stream(), progress);
+            publish(job, file);
+            return result;
+        }
+    }
+
+    /** A file already under the name is an earlier attempt's that never committed (see {@link JobFiles}). */
+    private void publish(ExportJob job, PendingFile file) throws IOException {
+        try {
+            file.publish();
+        } catch (FileAlreadyExistsException taken) {
+            if (!retried(() -> jobFiles.discardPublished(job, job.attempts()))) {
+                throw taken;
+            }
+            log.info("Job {} (attempt {}): removed a file an earlier attempt published and never committed",
+                    job.id(), job.attempts());
+            file.publish();
+        }
+    }
+
     private void commitOrDiscard(ExportJob job, Optional<Snapshot> previous, CaptureResult result) {
         try {
             committer.commit(job, previous, result);
         } catch (RuntimeException e) {
-            if (!committedDespite(job)) {
-                files.delete(job.outputFilename());
+            if (committedDespite(job, e)) {
+                return;
             }
+            discardPublished(job);
             throw e;
         }
     }
 
     /**
-     * A commit can succeed on the server while its acknowledgement is lost. Deleting the file then would lose
-     * data, so when the outcome cannot be read the file stays and the stale-job reaper decides later from the
-     * database, which is authoritative.
+     * A commit can succeed on the server while its acknowledgement is lost: then the export is complete. When
+     * the outcome cannot be read, the file stays and the stale-job reaper decides later from the database, which
+     * is authoritative.
      */
-    private boolean committedDespite(ExportJob job) {
+    private boolean committedDespite(ExportJob job, RuntimeException commitFailure) {
         try {
-            return jobs.findById(job.getId()).map(j -> j.status() == JobStatus.COMPLETED).orElse(false);
+            Optional<ExportJob> now = retried(() -> jobs.find(job.id()));
+            boolean committed = now.filter(j -> j.status() == JobStatus.COMPLETED)
+                    .filter(j -> j.attempts() == job.attempts()).isPresent();
+            if (committed) {
+                log.warn("Job {}: the commit reported {} but had gone through", job.id(), commitFailure.toString());
+            }
+            return committed;
         } catch (RuntimeException unknown) {
-            log.warn("Cannot tell whether job {} committed ({}); leaving its file to the reaper", job.getId(),
+            log.warn("Cannot tell whether job {} committed ({}); leaving its file to the reaper", job.id(),
                     unknown.toString());
-            return true;
+            throw commitFailure;
+        }
+    }
+
+    private void discardPublished(ExportJob job) {
+        try {
+            if (!retried(() -> jobFiles.discardPublished(job, job.attempts()))) {
+                log.info("Job {} was taken over by a later attempt; its files are that attempt's", job.id());
+            }
+        } catch (RuntimeException e) {
+            log.warn("Could not remove the file of job {} ({}); the reaper will", job.id(), e.toString());
         }
     }
 
     private void fail(ExportJob job, Exception e, CaptureProgress progress, long start) {
         String error = progress.isCancelled() ? "Cancelled on request" : describe(job, e);
         try {
-            jobs.markFailed(job.getId(), job.attempts(), error, clock.instant());
+            retried(() -> jobs.fail(job, error, clock.instant()));
         } catch (RuntimeException markFailed) {
-            log.warn("Could not record failure of job {} ({}); the reaper will", job.getId(), markFailed.toString());
+            log.warn("Could not record failure of job {} ({}); the reaper will", job.id(), markFailed.toString());
         }
         ExportEvents.failed(job, error);
         metrics.failed(job.exportType(), progress.isCancelled() ? "cancelled" : "failed",
                 (System.nanoTime() - start) / 1e9);
-        log.debug("Export {} failed", job.getId(), e);
+        log.debug("Export {} failed", job.id(), e);
+    }
+
+    private <T> T retried(Supplier<T> statement) {
+        return bookkeeping.invoke(statement);
     }
 
     private String describe(ExportJob job, Exception e) {

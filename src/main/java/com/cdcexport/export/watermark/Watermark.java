@@ -29,9 +29,6 @@ public class Watermark {
     @Column(name = "last_exported_at")
     private Instant lastExportedAt;
 
-    @Column(name = "updated_at")
-    private Instant updatedAt;
-
     /** The snapshot of the consumer's last successful export: what decides the next change window. */
     @ColumnTransformer(read = "snapshot::text")
     @Column(name = "snapshot")
@@ -46,10 +43,6 @@ public class Watermark {
 
     public Instant lastExportedAt() {
         return lastExportedAt;
-    }
-
-    public Instant updatedAt() {
-        return updatedAt;
     }
 
     public String snapshot() {
