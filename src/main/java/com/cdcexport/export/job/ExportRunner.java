@@ -128,33 +128,37 @@ class ExportRunner {
         try {
             committer.commit(job, previous, result);
         } catch (RuntimeException e) {
-            if (committedDespite(job, e)) {
-                return;
+            switch (outcomeAfter(job, e)) {
+                case COMMITTED -> {
+                    return;
+                }
+                case NOT_COMMITTED -> discardPublished(job);
+                case UNKNOWN -> log.warn("Cannot tell whether job {} committed; leaving its file to the reaper",
+                        job.id());
             }
-            discardPublished(job);
             throw e;
         }
     }
+
+    private enum CommitOutcome { COMMITTED, NOT_COMMITTED, UNKNOWN }
 
     /**
      * A commit can succeed on the server while its acknowledgement is lost: then the export is complete. When
      * the outcome cannot be read, the file stays and the stale-job reaper decides later from the database, which
      * is authoritative.
      */
-    private boolean committedDespite(ExportJob job, RuntimeException commitFailure) {
+    private CommitOutcome outcomeAfter(ExportJob job, RuntimeException commitFailure) {
+        Optional<ExportJob> row;
         try {
-            Optional<ExportJob> now = retried(() -> jobs.find(job.id()));
-            boolean committed = now.filter(j -> j.status() == JobStatus.COMPLETED)
-                    .filter(j -> j.attempts() == job.attempts()).isPresent();
-            if (committed) {
-                log.warn("Job {}: the commit reported {} but had gone through", job.id(), commitFailure.toString());
-            }
-            return committed;
+            row = retried(() -> jobs.find(job.id()));
         } catch (RuntimeException unknown) {
-            log.warn("Cannot tell whether job {} committed ({}); leaving its file to the reaper", job.id(),
-                    unknown.toString());
-            throw commitFailure;
+            return CommitOutcome.UNKNOWN;
         }
+        if (row.filter(j -> j.status() == JobStatus.COMPLETED && j.attempts() == job.attempts()).isPresent()) {
+            log.warn("Job {}: the commit reported {} but had gone through", job.id(), commitFailure.toString());
+            return CommitOutcome.COMMITTED;
+        }
+        return CommitOutcome.NOT_COMMITTED;
     }
 
     private void discardPublished(ExportJob job) {
