@@ -46,10 +46,16 @@ public class ConsumerService {
         return issued;
     }
 
-    /** A new key; the consumer's other live keys keep working for {@code overlap}, then expire. */
+    /**
+     * A new key; the consumer's other live keys keep working for {@code overlap}, then expire. Concurrent
+     * rotations of one consumer run one after another (each would otherwise miss the keys the others are adding,
+     * and several "only" keys would survive an overlap of zero).
+     */
     @Transactional
     public IssuedKey rotate(ConsumerId consumer, Duration overlap) {
-        requireConsumer(consumer);
+        if (!store.lockConsumer(consumer.value())) {
+            throw new NotFoundException("No consumer " + consumer);
+        }
         Instant now = clock.instant();
         IssuedKey issued = issue(consumer, "api", now);
         Instant previousKeysExpireAt = now.plus(overlap);

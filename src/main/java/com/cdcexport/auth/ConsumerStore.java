@@ -36,6 +36,15 @@ class ConsumerStore {
                 .query((rs, n) -> rs.getTimestamp(1).toInstant()).optional();
     }
 
+    /**
+     * Locks the consumer's row until the transaction ends: changes to one consumer's keys (rotations) then run
+     * one after another, each seeing the keys the previous one committed. False when there is no such consumer.
+     */
+    boolean lockConsumer(String consumerId) {
+        return jdbc.sql("SELECT 1 FROM consumers WHERE id = ? FOR UPDATE").param(consumerId)
+                .query(Integer.class).optional().isPresent();
+    }
+
     /** Every consumer and when it was created, by id. */
     Map<String, Instant> consumers() {
         Map<String, Instant> consumers = new LinkedHashMap<>();

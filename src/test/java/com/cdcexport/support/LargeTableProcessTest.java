@@ -3,6 +3,7 @@ package com.cdcexport.support;
 import java.nio.file.Path;
 
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.io.TempDir;
 
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -22,5 +23,12 @@ public abstract class LargeTableProcessTest {
     @BeforeAll
     static void largeTable() {
         TestDatabase.resetWithUsers(USERS);
+    }
+
+    /** A job a failed test left queued or running would otherwise be run by the next test's instances. */
+    @BeforeEach
+    void noJobOfAnEarlierTestIsLeft() {
+        jdbc.update("UPDATE export_jobs SET status = 'cancelled', finished_at = now(), error = 'Left by an earlier "
+                + "test' WHERE status IN ('queued', 'running')");
     }
 }

@@ -118,6 +118,36 @@ public final class ServiceProcess implements AutoCloseable {
         return awaitExit(timeout);
     }
 
+    /** SIGTERM without waiting: the service drains while the test goes on. */
+    public void sendTerminate() {
+        process.destroy();
+    }
+
+    /** SIGSTOP: the whole JVM freezes mid-step (a long GC pause, a frozen VM): no heartbeats, no progress. */
+    public void suspend() {
+        signal("STOP");
+    }
+
+    /** SIGCONT: the frozen JVM carries on where it stopped. */
+    public void resume() {
+        signal("CONT");
+    }
+
+    private void signal(String name) {
+        try {
+            int exit = new ProcessBuilder("kill", "-" + name, String.valueOf(process.pid())).inheritIO().start()
+                    .waitFor();
+            if (exit != 0) {
+                throw new IllegalStateException("kill -" + name + " failed with " + exit);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     public boolean isAlive() {
         return process.isAlive();
     }
@@ -137,7 +167,8 @@ public final class ServiceProcess implements AutoCloseable {
         }
     }
 
-    private int awaitExit(Duration timeout) {
+    /** Waits for the process to end and returns its exit code. */
+    public int awaitExit(Duration timeout) {
         try {
             if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 throw new AssertionError("service did not exit within " + timeout + "; log:\n" + tail());

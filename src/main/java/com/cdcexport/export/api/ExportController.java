@@ -85,7 +85,7 @@ class ExportController {
             access.accessOf(consumer, t); // 403 before anything is queued
         }
         ExportJob job = jobs.submit(exportType, consumer, tables);
-        return new ExportAccepted(job.getId().toString(), "started", job.exportType().slug(), job.outputFilename(),
+        return new ExportAccepted(job.id().toString(), "started", job.exportType().slug(), job.outputFilename(),
                 job.files());
     }
 

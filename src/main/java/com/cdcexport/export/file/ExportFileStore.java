@@ -23,6 +23,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import org.slf4j.Logger;
@@ -45,6 +47,7 @@ import com.cdcexport.export.capture.TableName;
 public class ExportFileStore {
 
     static final String PART_SUFFIX = ".part";
+    private static final Pattern PART_NAME = Pattern.compile("(.+)\\.(\\d{1,9})\\.part");
     private static final Logger log = LoggerFactory.getLogger(ExportFileStore.class);
     private static final DateTimeFormatter STAMP =
             DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss", Locale.ROOT).withZone(ZoneOffset.UTC);
@@ -163,7 +166,7 @@ public class ExportFileStore {
      */
     public PendingFile create(String name, int attempt) throws IOException {
         Path target = resolve(name);
-        Path part = resolve(name + "." + attempt + PART_SUFFIX);
+        Path part = partPath(name, attempt);
         FileChannel channel;
         if (fileMode == null) {
             channel = FileChannel.open(part, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
@@ -184,8 +187,24 @@ public class ExportFileStore {
         return new PendingFile(target, part, channel);
     }
 
-    /** Removes an export's file and its temporary files, whatever stage its attempts reached. */
-    public void delete(String name) {
+    /*
+     * Deleting. Attempts of one job (a runner that lost its claim and the one that took the job over) share the
+     * final name, so every deletion names what it removes: one attempt's temporary file, the published file only
+     * for a caller that has fenced off later attempts (see JobFiles), or everything of a job that has finished.
+     */
+
+    /** Removes {@code name.<attempt>.part}: only that attempt ever writes it. */
+    public void deletePart(String name, int attempt) {
+        remove(partPath(name, attempt));
+    }
+
+    /** Removes the published file. The caller must know that no attempt which may still commit published it. */
+    public void deletePublished(String name) {
+        remove(resolve(name));
+    }
+
+    /** Removes the file and every attempt's temporary file of a job that has finished: none of them counts. */
+    public void deleteAll(String name) {
         try (DirectoryStream<Path> parts = Files.newDirectoryStream(directory, name + ".*" + PART_SUFFIX)) {
             parts.forEach(ExportFileStore::remove);
         } catch (IOException e) {
@@ -194,15 +213,20 @@ public class ExportFileStore {
         remove(resolve(name));
     }
 
-    /** Start-up cleanup: temporary files that no running export is writing any more. */
-    public void removeStrayParts(Set<String> activeNames) {
+    /** The temporary files in the output directory: what start-up cleanup looks at. */
+    public List<PartFile> partFiles() {
         try (Stream<Path> files = Files.list(directory)) {
-            files.filter(p -> p.getFileName().toString().endsWith(PART_SUFFIX))
-                    .filter(p -> !activeNames.contains(p.getFileName().toString().replaceFirst("\\.\\d+\\.part$", "")))
-                    .forEach(ExportFileStore::remove);
+            return files.map(p -> PART_NAME.matcher(p.getFileName().toString()))
+                    .filter(Matcher::matches)
+                    .map(m -> new PartFile(m.group(1), Integer.parseInt(m.group(2))))
+                    .toList();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** {@code name.<attempt>.part}: the file one attempt of an export writes before publishing it. */
+    public record PartFile(String name, int attempt) {
     }
 
     private static void remove(Path path) {
@@ -213,6 +237,10 @@ public class ExportFileStore {
         } catch (IOException e) {
             log.warn("Could not remove {}: {}", path, e.toString());
         }
+    }
+
+    private Path partPath(String name, int attempt) {
+        return resolve(name + "." + attempt + PART_SUFFIX);
     }
 
     public Path resolve(String name) {
@@ -243,21 +271,28 @@ public class ExportFileStore {
             return stream;
         }
 
-        /** Makes the content durable, then gives it its final name (never replacing a file) and syncs the directory. */
+        /**
+         * Makes the content durable, then gives it its final name (never replacing a file) and syncs the directory.
+         * May be called again after it failed because the name was taken.
+         *
+         * @throws FileAlreadyExistsException when a file of that name exists (left by another attempt)
+         */
         public void publish() throws IOException {
-            stream.flush();
-            channel.force(true);
-            channel.close();
+            if (channel.isOpen()) {
+                stream.flush();
+                channel.force(true);
+                channel.close();
+            }
             try {
                 // A hard link fails if the target exists, where rename would silently replace it.
                 Files.createLink(target, part);
                 Files.delete(part);
             } catch (FileAlreadyExistsException e) {
-                throw new IOException("Refusing to overwrite existing export file " + target.getFileName(), e);
+                throw nameTaken();
             } catch (UnsupportedOperationException | FileSystemException e) {
                 // Some mounts have no hard links; names are unique per job, so check-then-rename is the fallback.
                 if (Files.exists(target)) {
-                    throw new IOException("Refusing to overwrite existing export file " + target.getFileName(), e);
+                    throw nameTaken();
                 }
                 Files.move(part, target, StandardCopyOption.ATOMIC_MOVE);
             }
@@ -265,6 +300,11 @@ public class ExportFileStore {
             try (FileChannel dir = FileChannel.open(target.getParent(), StandardOpenOption.READ)) {
                 dir.force(true);
             }
+        }
+
+        private FileAlreadyExistsException nameTaken() {
+            return new FileAlreadyExistsException(target.getFileName().toString(), null,
+                    "Refusing to overwrite existing export file");
         }
 
         @Override

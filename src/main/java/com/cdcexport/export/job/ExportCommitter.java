@@ -22,11 +22,11 @@ import com.cdcexport.export.watermark.WatermarkService;
 @Component
 class ExportCommitter {
 
-    private final ExportJobRepository jobs;
+    private final JobTable jobs;
     private final WatermarkService watermarks;
     private final Clock clock;
 
-    ExportCommitter(ExportJobRepository jobs, WatermarkService watermarks, Clock clock) {
+    ExportCommitter(JobTable jobs, WatermarkService watermarks, Clock clock) {
         this.jobs = jobs;
         this.watermarks = watermarks;
         this.clock = clock;
@@ -38,10 +38,9 @@ class ExportCommitter {
         List<JobFile> files = job.files().stream().map(f -> new JobFile(f.table(), f.filename(),
                 result.tables().stream().filter(t -> t.table().qualified().equals(f.table()))
                         .mapToLong(TableResult::rows).sum())).toList();
-        if (jobs.markCompleted(job.getId(), job.attempts(), result.rows(), result.snapshot().text(),
-                JobFile.json(files), now) != 1) {
-            throw new IllegalStateException("Job " + job.getId() + " is no longer this runner's (cancelled, or taken "
-                    + "for dead after missing heartbeats); its file is discarded");
+        if (!jobs.complete(job, files, result.rows(), result.snapshot().text(), now)) {
+            throw new IllegalStateException("Job " + job.id() + " is no longer this runner's (cancelled, or taken "
+                    + "for dead after missing heartbeats); its files are discarded");
         }
         watermarks.advance(job.consumerId(), previous, result, now);
     }

@@ -14,21 +14,21 @@ final class ExportEvents {
     }
 
     static void started(ExportJob job) {
-        log.info("export_started", kv("event", "export_started"), kv("jobId", job.getId()),
+        log.info("export_started", kv("event", "export_started"), kv("jobId", job.id()),
                 kv("consumerId", job.consumerId().value()), kv("exportType", job.exportType().slug()));
     }
 
     static void completed(ExportJob job, long rows, double seconds) {
-        log.info("export_completed", kv("event", "export_completed"), kv("jobId", job.getId()),
+        log.info("export_completed", kv("event", "export_completed"), kv("jobId", job.id()),
                 kv("rowsExported", rows), kv("durationSeconds", seconds));
     }
 
     /** Someone asked for it: not a failure, so not an ERROR an operator would be paged for. */
     static void cancelled(ExportJob job) {
-        log.info("export_cancelled", kv("event", "export_cancelled"), kv("jobId", job.getId()));
+        log.info("export_cancelled", kv("event", "export_cancelled"), kv("jobId", job.id()));
     }
 
     static void failed(ExportJob job, String error) {
-        log.error("export_failed", kv("event", "export_failed"), kv("jobId", job.getId()), kv("error", error));
+        log.error("export_failed", kv("event", "export_failed"), kv("jobId", job.id()), kv("error", error));
     }
 }

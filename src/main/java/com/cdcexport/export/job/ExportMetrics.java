@@ -36,11 +36,11 @@ class ExportMetrics {
     private final MultiGauge pendingChanges;
     private final MultiGauge pendingAge;
 
-    ExportMetrics(MeterRegistry registry, ExportJobRepository jobs, JdbcClient jdbc) {
+    ExportMetrics(MeterRegistry registry, JobTable jobs, JdbcClient jdbc) {
         this.registry = registry;
         this.jdbc = jdbc;
         for (JobStatus status : JobStatus.ACTIVE) {
-            Gauge.builder("cdc.jobs", jobs, r -> r.countByStatus(status))
+            Gauge.builder("cdc.jobs", jobs, t -> t.count(status))
                     .description("Export jobs in this state, across all instances")
                     .tag("status", status.slug())
                     .register(registry);

@@ -1,16 +1,20 @@
 package com.cdcexport.export.job;
 
 import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.sql.SQLException;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import org.springframework.core.retry.RetryTemplate;
 import org.springframework.stereotype.Component;
 
 import com.cdcexport.export.ExportType;
@@ -27,35 +31,42 @@ import com.cdcexport.export.file.ExportFileStore.PendingFile;
 import com.cdcexport.export.watermark.WatermarkService;
 
 /**
- * Runs one claimed export: capture the rows into a temporary file, make it durable under its final name, then
- * commit job and watermark together. Any failure before the commit leaves no file and moves nothing.
+ * Runs one claimed export: read the consumer's previous watermark, capture the rows into a pending file, publish
+ * it under its final name, then commit job and watermark in one transaction. Any failure before the commit
+ * leaves no file of this attempt and moves nothing. The bookkeeping around it (recording a failure, reading
+ * whether a commit went through) is retried through a brief database outage, so a job ends visibly within
+ * seconds of the database coming back instead of waiting for the stale-job reaper.
  */
 @Component
 class ExportRunner {
 
     private static final Logger log = LoggerFactory.getLogger(ExportRunner.class);
 
-    private final ExportJobRepository jobs;
+    private final JobTable jobs;
+    private final JobFiles jobFiles;
     private final WatermarkService watermarks;
     private final ChangeCapture capture;
     private final ExportFileStore files;
     private final ExportCommitter committer;
     private final RunningJobs running;
     private final ExportMetrics metrics;
+    private final RetryTemplate bookkeeping;
     private final TableAccessStore access;
     private final Clock clock;
 
-    ExportRunner(ExportJobRepository jobs, WatermarkService watermarks, ChangeCapture capture, ExportFileStore files,
-                 ExportCommitter committer, RunningJobs running, ExportMetrics metrics, TableAccessStore access,
-                 Clock clock) {
+    ExportRunner(JobTable jobs, JobFiles jobFiles, WatermarkService watermarks, ChangeCapture capture,
+                 ExportFileStore files, ExportCommitter committer, RunningJobs running, ExportMetrics metrics,
+                 RetryTemplate bookkeepingRetry, TableAccessStore access, Clock clock) {
         this.access = access;
         this.jobs = jobs;
+        this.jobFiles = jobFiles;
         this.watermarks = watermarks;
         this.capture = capture;
         this.files = files;
         this.committer = committer;
         this.running = running;
         this.metrics = metrics;
+        this.bookkeeping = bookkeepingRetry;
         this.clock = clock;
     }
 
@@ -71,16 +82,13 @@ class ExportRunner {
 
     private void execute(ExportJob job, CaptureProgress progress) {
         long start = System.nanoTime();
-        Map<TableName, Optional<Snapshot>> previous = new LinkedHashMap<>();
+        Map<TableName, Optional<Snapshot>> previous;
         List<TableExport> tables = new ArrayList<>();
         try {
-            // Safe to read outside the capture transaction: only this job may move these watermarks now, and the
-            // commit's compare-and-set re-checks them.
+            previous = retried(() -> previousWatermarks(job));
             for (TableName table : job.tables()) {
-                Optional<Snapshot> from = watermarks.find(job.consumerId(), table).map(Watermark::snapshot);
-                previous.put(table, from);
-                tables.add(new TableExport(table, job.exportType() == ExportType.FULL ? Optional.empty() : from,
-                        access.accessOf(job.consumerId(), table)));
+                tables.add(new TableExport(table, job.exportType() == ExportType.FULL ? Optional.empty()
+                        : previous.get(table), access.accessOf(job.consumerId(), table)));
             }
         } catch (RuntimeException e) {
             fail(job, e, progress, start);
@@ -98,22 +106,45 @@ class ExportRunner {
         }
     }
 
-    /** Every table's file written under its temporary name, then all of them made durable under their names. */
+    /**
+     * Each table's watermark. Safe to read outside the capture transaction: only this job may move them now, and
+     * the commit's compare-and-set re-checks each.
+     */
+    private Map<TableName, Optional<Snapshot>> previousWatermarks(ExportJob job) {
+        Map<TableName, Optional<Snapshot>> previous = new LinkedHashMap<>();
+        for (TableName table : job.tables()) {
+            previous.put(table, watermarks.find(job.consumerId(), table).map(Watermark::snapshot));
+        }
+        return previous;
+    }
+
+    /**
+     * Writes this attempt's pending file of every table, then publishes them all; when this throws, nothing of
+     * this attempt is left (published files of it are removed under the job's fence).
+     */
     private CaptureResult captureAndPublish(ExportJob job, List<TableExport> tables, CaptureProgress progress)
-            throws Exception {
+            throws IOException, SQLException {
         Map<String, String> names = new LinkedHashMap<>();
         job.files().forEach(f -> names.put(f.table(), f.filename()));
         List<PendingFile> pending = new ArrayList<>();
+        List<String> published = new ArrayList<>();
         try {
             CaptureResult result = capture.export(job.exportType(), tables, table -> {
                 PendingFile file = files.create(names.get(table.qualified()), job.attempts());
                 pending.add(file);
                 return file.stream();
             }, progress);
-            for (PendingFile file : pending) {
-                file.publish();
+            for (int i = 0; i < pending.size(); i++) {
+                String name = job.files().get(i).filename();
+                publish(job, pending.get(i), name);
+                published.add(name);
             }
             return result;
+        } catch (IOException | SQLException | RuntimeException e) {
+            if (!published.isEmpty()) {
+                discardPublished(job, published);
+            }
+            throw e;
         } finally {
             for (PendingFile file : pending) {
                 file.close();
@@ -121,38 +152,73 @@ class ExportRunner {
         }
     }
 
+    /** A file already under the name is an earlier attempt's that never committed (see {@link JobFiles}). */
+    private void publish(ExportJob job, PendingFile file, String name) throws IOException {
+        try {
+            file.publish();
+        } catch (FileAlreadyExistsException taken) {
+            if (!retried(() -> jobFiles.discardPublished(job, job.attempts(), List.of(name)))) {
+                throw taken;
+            }
+            log.info("Job {} (attempt {}): removed a file an earlier attempt published and never committed",
+                    job.id(), job.attempts());
+            file.publish();
+        }
+    }
+
     private void commitOrDiscard(ExportJob job, Map<TableName, Optional<Snapshot>> previous, CaptureResult result) {
         try {
             committer.commit(job, previous, result);
         } catch (RuntimeException e) {
-            if (!committedDespite(job)) {
-                job.files().forEach(f -> files.delete(f.filename()));
+            switch (outcomeAfter(job, e)) {
+                case COMMITTED -> {
+                    return;
+                }
+                case NOT_COMMITTED -> discardPublished(job, job.filenames());
+                case UNKNOWN -> log.warn("Cannot tell whether job {} committed; leaving its file to the reaper",
+                        job.id());
             }
             throw e;
         }
     }
 
+    private enum CommitOutcome { COMMITTED, NOT_COMMITTED, UNKNOWN }
+
     /**
-     * A commit can succeed on the server while its acknowledgement is lost. Deleting the file then would lose
-     * data, so when the outcome cannot be read the file stays and the stale-job reaper decides later from the
-     * database, which is authoritative.
+     * A commit can succeed on the server while its acknowledgement is lost: then the export is complete. When
+     * the outcome cannot be read, the file stays and the stale-job reaper decides later from the database, which
+     * is authoritative.
      */
-    private boolean committedDespite(ExportJob job) {
+    private CommitOutcome outcomeAfter(ExportJob job, RuntimeException commitFailure) {
+        Optional<ExportJob> row;
         try {
-            return jobs.findById(job.getId()).map(j -> j.status() == JobStatus.COMPLETED).orElse(false);
+            row = retried(() -> jobs.find(job.id()));
         } catch (RuntimeException unknown) {
-            log.warn("Cannot tell whether job {} committed ({}); leaving its file to the reaper", job.getId(),
-                    unknown.toString());
-            return true;
+            return CommitOutcome.UNKNOWN;
+        }
+        if (row.filter(j -> j.status() == JobStatus.COMPLETED && j.attempts() == job.attempts()).isPresent()) {
+            log.warn("Job {}: the commit reported {} but had gone through", job.id(), commitFailure.toString());
+            return CommitOutcome.COMMITTED;
+        }
+        return CommitOutcome.NOT_COMMITTED;
+    }
+
+    private void discardPublished(ExportJob job, List<String> names) {
+        try {
+            if (!retried(() -> jobFiles.discardPublished(job, job.attempts(), names))) {
+                log.info("Job {} was taken over by a later attempt; its files are that attempt's", job.id());
+            }
+        } catch (RuntimeException e) {
+            log.warn("Could not remove the file of job {} ({}); the reaper will", job.id(), e.toString());
         }
     }
 
     private void fail(ExportJob job, Exception e, CaptureProgress progress, long start) {
         String error = progress.isCancelled() ? "Cancelled on request" : describe(job, e);
         try {
-            jobs.markFailed(job.getId(), job.attempts(), error, clock.instant());
+            retried(() -> jobs.fail(job, error, clock.instant()));
         } catch (RuntimeException markFailed) {
-            log.warn("Could not record failure of job {} ({}); the reaper will", job.getId(), markFailed.toString());
+            log.warn("Could not record failure of job {} ({}); the reaper will", job.id(), markFailed.toString());
         }
         if (progress.isCancelled()) {
             ExportEvents.cancelled(job);
@@ -161,7 +227,11 @@ class ExportRunner {
         }
         metrics.failed(job.exportType(), progress.isCancelled() ? "cancelled" : "failed",
                 (System.nanoTime() - start) / 1e9);
-        log.debug("Export {} failed", job.getId(), e);
+        log.debug("Export {} failed", job.id(), e);
+    }
+
+    private <T> T retried(Supplier<T> statement) {
+        return bookkeeping.invoke(statement);
     }
 
     private String describe(ExportJob job, Exception e) {

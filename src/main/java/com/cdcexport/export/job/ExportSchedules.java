@@ -82,7 +82,7 @@ class ExportSchedules implements SchedulingConfigurer {
         try {
             ExportJob job = jobs.submit(schedule.type(), schedule.consumer(), schedule.tables());
             log.info("Scheduled {} export for {} queued as job {}", schedule.type().slug(), schedule.consumer(),
-                    job.getId());
+                    job.id());
         } catch (ConsumerBusyException | QueueFullException e) {
             log.info("Scheduled {} export for {} skipped: {}", schedule.type().slug(), schedule.consumer(),
                     e.getMessage());

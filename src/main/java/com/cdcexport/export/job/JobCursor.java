@@ -10,7 +10,7 @@ import java.util.UUID;
 public record JobCursor(Instant createdAt, UUID id) {
 
     static JobCursor after(ExportJob job) {
-        return new JobCursor(job.createdAt(), job.getId());
+        return new JobCursor(job.createdAt(), job.id());
     }
 
     String encode() {

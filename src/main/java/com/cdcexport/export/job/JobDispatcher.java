@@ -2,7 +2,7 @@ package com.cdcexport.export.job;
 
 import java.time.Clock;
 import java.util.Optional;
-import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 
 import org.slf4j.Logger;
@@ -17,20 +17,26 @@ import com.cdcexport.config.CdcProperties;
 /**
  * Feeds this instance's workers from the shared queue: whenever a worker is free it claims the oldest queued job
  * (on any instance's behalf) and runs it. Wakes at once when this instance accepts a job or finishes one, and
- * polls otherwise, so jobs accepted elsewhere or left by a dead instance are picked up too. Stops claiming first
- * on shutdown; running exports then drain within the grace period.
+ * polls otherwise, so jobs accepted elsewhere or left by a dead instance are picked up too.
+ *
+ * <p>Shutdown (as db-scheduler's Scheduler): this lifecycle phase stops claiming, then waits for the running
+ * exports to finish, within EXPORT_SHUTDOWN_GRACE (Spring's timeout per shutdown phase). Only then does the
+ * next phase stop {@link JobHousekeeping}'s heartbeats, so no other instance takes a draining export for dead.
  */
 @Component
 class JobDispatcher implements SmartLifecycle {
 
+    /** Stops before {@link JobHousekeeping#PHASE}, which keeps heart-beating the exports this one drains. */
+    static final int PHASE = SmartLifecycle.DEFAULT_PHASE - 100;
+
     private static final Logger log = LoggerFactory.getLogger(JobDispatcher.class);
 
-    private final JobQueue queue;
-    private final ExportJobRepository jobs;
+    private final JobTable queue;
     private final ExportRunner runner;
     private final ThreadPoolTaskExecutor executor;
     private final InstanceIdentity instance;
     private final Clock clock;
+    private final int workerCount;
     private final Semaphore workers;
     private final long pollMillis;
     private final Object signal = new Object();
@@ -38,15 +44,15 @@ class JobDispatcher implements SmartLifecycle {
     private volatile boolean running;
     private Thread thread;
 
-    JobDispatcher(JobQueue queue, ExportJobRepository jobs, ExportRunner runner, ThreadPoolTaskExecutor exportExecutor,
+    JobDispatcher(JobTable queue, ExportRunner runner, ThreadPoolTaskExecutor exportExecutor,
                   InstanceIdentity instance, CdcProperties properties, Clock clock) {
         this.queue = queue;
-        this.jobs = jobs;
         this.runner = runner;
         this.executor = exportExecutor;
         this.instance = instance;
         this.clock = clock;
-        this.workers = new Semaphore(properties.jobs().workers());
+        this.workerCount = properties.jobs().workers();
+        this.workers = new Semaphore(workerCount);
         this.pollMillis = properties.jobs().pollInterval().toMillis();
     }
 
@@ -59,6 +65,11 @@ class JobDispatcher implements SmartLifecycle {
     }
 
     @Override
+    public int getPhase() {
+        return PHASE;
+    }
+
+    @Override
     public void start() {
         running = true;
         thread = new Thread(this::dispatch, "export-dispatcher");
@@ -66,12 +77,32 @@ class JobDispatcher implements SmartLifecycle {
         thread.start();
     }
 
+    /** Stops claiming, and calls back once every running export has finished. */
     @Override
-    public void stop() {
+    public void stop(Runnable drained) {
         running = false;
         thread.interrupt();
+        Thread drain = new Thread(() -> {
+            try {
+                thread.join();
+                workers.acquire(workerCount);
+                workers.release(workerCount);
+                log.info("Export workers drained");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            drained.run();
+        }, "export-drain");
+        drain.setDaemon(true);
+        drain.start();
+    }
+
+    @Override
+    public void stop() {
+        CountDownLatch drained = new CountDownLatch(1);
+        stop(drained::countDown);
         try {
-            thread.join(5_000);
+            drained.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -86,7 +117,7 @@ class JobDispatcher implements SmartLifecycle {
         try {
             while (running) {
                 workers.acquire();
-                Optional<UUID> claimed = claim();
+                Optional<ExportJob> claimed = claim();
                 if (claimed.isPresent()) {
                     hand(claimed.get());
                 } else {
@@ -99,7 +130,7 @@ class JobDispatcher implements SmartLifecycle {
         }
     }
 
-    private Optional<UUID> claim() {
+    private Optional<ExportJob> claim() {
         try {
             return queue.claim(instance.value(), clock.instant());
         } catch (RuntimeException e) {
@@ -108,9 +139,8 @@ class JobDispatcher implements SmartLifecycle {
         }
     }
 
-    private void hand(UUID jobId) {
+    private void hand(ExportJob job) {
         try {
-            ExportJob job = jobs.findById(jobId).orElseThrow();
             executor.execute(() -> {
                 try {
                     runner.run(job);
@@ -121,7 +151,7 @@ class JobDispatcher implements SmartLifecycle {
             });
         } catch (RuntimeException e) {
             workers.release();
-            log.warn("Could not start claimed job {} ({}); the reaper will queue it again", jobId, e.toString());
+            log.warn("Could not start claimed job {} ({}); the reaper will queue it again", job.id(), e.toString());
         }
     }
 

@@ -1,10 +1,15 @@
 package com.cdcexport.export.job;
 
-import org.springframework.beans.factory.annotation.Value;
+import java.time.Duration;
+
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.DependsOn;
+import org.springframework.core.retry.RetryPolicy;
+import org.springframework.core.retry.RetryTemplate;
+import org.springframework.dao.DataAccessException;
 import org.springframework.scheduling.concurrent.ThreadPoolTaskExecutor;
+import org.springframework.transaction.TransactionException;
 
 import com.cdcexport.config.CdcProperties;
 
@@ -12,15 +17,14 @@ import com.cdcexport.config.CdcProperties;
 class JobExecutorConfig {
 
     /**
-     * The threads that run exports: a fixed number, fed by {@link JobDispatcher}.
-     * Depending on the database beans makes the context shut this down first, so exports finishing during the
-     * shutdown grace period still have their connections and their commit.
+     * The threads that run exports: a fixed number, fed by {@link JobDispatcher}, which also drains them at
+     * shutdown (this executor takes no part in the lifecycle's stop). Depending on the database beans makes the
+     * context destroy this first, so an export cut off after the grace period is interrupted while its
+     * connection still exists.
      */
     @Bean
     @DependsOn({"dataSource", "entityManagerFactory"})
-    ThreadPoolTaskExecutor exportExecutor(CdcProperties properties,
-                                          @Value("${spring.lifecycle.timeout-per-shutdown-phase:30s}")
-                                          java.time.Duration shutdownGrace) {
+    ThreadPoolTaskExecutor exportExecutor(CdcProperties properties) {
         ThreadPoolTaskExecutor executor = new ThreadPoolTaskExecutor();
         executor.setThreadNamePrefix("export-");
         executor.setCorePoolSize(properties.jobs().workers());
@@ -28,9 +32,25 @@ class JobExecutorConfig {
         // The dispatcher hands over a job only while it holds one of `workers` permits; the small queue just absorbs
         // the moment between a task releasing its permit and its thread becoming idle.
         executor.setQueueCapacity(properties.jobs().workers());
-        // On SIGTERM, running exports get the grace period to finish; anything cut off is cleaned up at next start.
-        executor.setWaitForTasksToCompleteOnShutdown(true);
-        executor.setAwaitTerminationMillis(shutdownGrace.toMillis());
+        executor.setAcceptTasksAfterContextClose(true);
+        executor.setAwaitTerminationMillis(5_000);
         return executor;
+    }
+
+    /**
+     * Retries a runner's bookkeeping statements (record a failure, read a commit's outcome) for about 15 seconds
+     * with backoff: a database restart or failover is usually over by then, and a job whose runner cannot record
+     * its end would otherwise stay "running" until EXPORT_STALE_AFTER.
+     */
+    @Bean
+    RetryTemplate bookkeepingRetry() {
+        return new RetryTemplate(RetryPolicy.builder()
+                .includes(DataAccessException.class, TransactionException.class)
+                .maxRetries(12)
+                .delay(Duration.ofMillis(100))
+                .multiplier(2)
+                .maxDelay(Duration.ofSeconds(2))
+                .timeout(Duration.ofSeconds(15))
+                .build());
     }
 }

@@ -32,7 +32,7 @@ public record JobView(
                 : total == 0 ? 100.0 : Math.min(100.0, Math.round(rows * 1000.0 / total) / 10.0);
         Double duration = job.startedAt() == null || job.finishedAt() == null ? null
                 : Duration.between(job.startedAt(), job.finishedAt()).toNanos() / 1e9;
-        return new JobView(job.getId().toString(), job.consumerId().value(), job.exportType().slug(),
+        return new JobView(job.id().toString(), job.consumerId().value(), job.exportType().slug(),
                 job.status().slug(), rows, total, percent, job.outputFilename(),
                 job.tables().stream().map(TableName::qualified).toList(), job.files(), Timestamps.json(job.createdAt()),
                 Timestamps.json(job.startedAt()), Timestamps.json(job.finishedAt()), duration, job.attempts(),

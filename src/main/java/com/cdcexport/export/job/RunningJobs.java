@@ -22,12 +22,12 @@ class RunningJobs {
 
     CaptureProgress start(ExportJob job) {
         CaptureProgress progress = new CaptureProgress();
-        running.put(job.getId(), new Running(job, progress));
+        running.put(job.id(), new Running(job, progress));
         return progress;
     }
 
     void finish(ExportJob job) {
-        running.remove(job.getId());
+        running.remove(job.id());
     }
 
     Optional<CaptureProgress> progress(UUID jobId) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -98,16 +99,44 @@ class ExportFileStoreTest {
     }
 
     @Test
-    void deleteRemovesTheFileAndEveryAttemptsTemporaryFile() throws IOException {
+    void deleteAllRemovesTheFileAndEveryAttemptsTemporaryFile() throws IOException {
         Files.writeString(dir.resolve("d.csv"), "x");
         Files.writeString(dir.resolve("d.csv.1.part"), "x");
         Files.writeString(dir.resolve("d.csv.2.part"), "x");
         Files.writeString(dir.resolve("d.csv_2.csv"), "someone else's");
 
-        store().delete("d.csv");
+        store().deleteAll("d.csv");
 
         assertThat(dir).isDirectoryNotContaining("glob:**/d.csv*.part").isDirectoryNotContaining("glob:**/d.csv");
         assertThat(dir.resolve("d.csv_2.csv")).exists();
+    }
+
+    @Test
+    void deletingOneAttemptsTemporaryFileLeavesOtherAttemptsAndThePublishedFile() throws IOException {
+        Files.writeString(dir.resolve("e.csv"), "published by attempt 2");
+        Files.writeString(dir.resolve("e.csv.1.part"), "x");
+        Files.writeString(dir.resolve("e.csv.3.part"), "x");
+
+        store().deletePart("e.csv", 1);
+
+        assertThat(dir.resolve("e.csv.1.part")).doesNotExist();
+        assertThat(dir.resolve("e.csv.3.part")).exists();
+        assertThat(dir.resolve("e.csv")).exists();
+    }
+
+    @Test
+    void publishCanBeRetriedOnceTheTakenNameIsFree() throws IOException {
+        ExportFileStore store = store();
+        Files.writeString(dir.resolve("f.csv"), "left by an earlier attempt");
+        try (ExportFileStore.PendingFile file = store.create("f.csv", 2)) {
+            file.stream().write("mine".getBytes(StandardCharsets.UTF_8));
+            assertThatThrownBy(file::publish).isInstanceOf(FileAlreadyExistsException.class);
+
+            store.deletePublished("f.csv");
+            file.publish();
+        }
+        assertThat(dir.resolve("f.csv")).hasContent("mine");
+        assertThat(dir.resolve("f.csv.2.part")).doesNotExist();
     }
 
     @Test
@@ -117,16 +146,14 @@ class ExportFileStoreTest {
     }
 
     @Test
-    void strayTemporaryFilesAreRemovedButActiveOnesKept() throws IOException {
+    void temporaryFilesAreListedWithTheirAttempt() throws IOException {
         Files.writeString(dir.resolve("old.csv.1.part"), "x");
-        Files.writeString(dir.resolve("live.csv.2.part"), "x");
+        Files.writeString(dir.resolve("live.csv.12.part"), "x");
         Files.writeString(dir.resolve("done.csv"), "x");
+        Files.writeString(dir.resolve("odd.part"), "x");
 
-        store().removeStrayParts(Set.of("live.csv"));
-
-        assertThat(dir.resolve("old.csv.1.part")).doesNotExist();
-        assertThat(dir.resolve("live.csv.2.part")).exists();
-        assertThat(dir.resolve("done.csv")).exists();
+        assertThat(store().partFiles()).containsExactlyInAnyOrder(
+                new ExportFileStore.PartFile("old.csv", 1), new ExportFileStore.PartFile("live.csv", 12));
     }
 
     @Test

@@ -25,7 +25,7 @@ class SchedulesAndRetentionTest extends IntegrationTest {
     ExportSchedules schedules;
 
     @Autowired
-    JobHousekeeping housekeeping;
+    JobRetention retention;
 
     @Test
     void schedulesParseFromTheEnvironmentVariableFormat() {
@@ -81,7 +81,7 @@ class SchedulesAndRetentionTest extends IntegrationTest {
         jdbc.update("UPDATE export_jobs SET finished_at = now() - interval '2 hours' WHERE id = ?",
                 UUID.fromString(old));
 
-        housekeeping.applyRetention();
+        retention.applyRetention();
 
         assertThat(jdbc.queryForList("SELECT id::text FROM export_jobs", String.class)).containsExactly(recent);
         assertThat(Files.exists(OUTPUT_DIR.resolve(oldFile))).isFalse();
