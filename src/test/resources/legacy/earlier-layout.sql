@@ -1,3 +1,5 @@
+-- The schema of installations from before the service had its own schema (migrations V1 to V5 of that time),
+-- applied by EarlierLayoutIT to check the upgrade. Kept as it was, comments included.
 -- The seed's data model, exactly as specified (names, types, constraints, index).
 CREATE TABLE users (
     id          BIGSERIAL PRIMARY KEY,

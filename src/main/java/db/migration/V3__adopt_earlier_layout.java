@@ -31,12 +31,12 @@ public class V3__adopt_earlier_layout extends BaseJavaMigration {
                     + " revoked_at FROM public.api_keys");
             sql.execute("""
                     INSERT INTO export_jobs (id, consumer_id, export_type, status, output_filename, tables, files,
-                                             rows_exported, total_rows, base_snapshot, snapshot, instance_id,
+                                             rows_exported, total_rows, snapshot, instance_id,
                                              heartbeat_at, created_at, started_at, finished_at, error, attempts)
                     SELECT id, consumer_id, export_type, status, output_filename, ARRAY['public.users'],
                            CASE WHEN status = 'completed' THEN jsonb_build_array(jsonb_build_object(
                                'table', 'public.users', 'filename', output_filename, 'rows', rows_exported)) END,
-                           rows_exported, total_rows, base_snapshot, snapshot, instance_id, heartbeat_at,
+                           rows_exported, total_rows, snapshot, instance_id, heartbeat_at,
                            created_at, started_at, finished_at, error, attempts
                       FROM public.export_jobs""");
             sql.execute("""

@@ -38,7 +38,6 @@ CREATE TABLE export_jobs (
     files            JSONB,
     rows_exported    BIGINT       NOT NULL DEFAULT 0,
     total_rows       BIGINT,
-    base_snapshot    TEXT,
     snapshot         TEXT,
     instance_id      VARCHAR(255) NOT NULL,
     heartbeat_at     TIMESTAMPTZ  NOT NULL,

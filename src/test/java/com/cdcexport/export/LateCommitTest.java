@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 import com.cdcexport.support.IntegrationTest;
 
 /**
- * The case timestamp CDC loses (shared/design/cdc-correctness.md, problem 1): a change stamped before an export
+ * The case timestamp CDC loses (docs/capture.md, "Late commits"): a change stamped before an export
  * but committed after it. Its updated_at is older than the watermark's, yet the next export must carry it.
  */
 class LateCommitTest extends IntegrationTest {

@@ -15,6 +15,7 @@ public final class CaptureProgress {
     private volatile long totalRows = -1;
     private PGConnection connection;
     private volatile boolean cancelled;
+    private volatile boolean claimLost;
 
     public long rows() {
         return rows.get();
@@ -25,8 +26,20 @@ public final class CaptureProgress {
         return totalRows;
     }
 
+    /** Whether someone asked for the export to stop (see {@link #loseClaim()} for the other reason it stops). */
     public boolean isCancelled() {
-        return cancelled;
+        return cancelled && !claimLost;
+    }
+
+    /** Whether the export stopped because its runner no longer holds the job (taken for dead, run again). */
+    public boolean isClaimLost() {
+        return claimLost;
+    }
+
+    /** Stops the export because another attempt owns the job now: a failure of this runner, not a cancel. */
+    public void loseClaim() {
+        claimLost = true;
+        cancel();
     }
 
     /** Stops the export: its running statement is cancelled on the server; one not yet started never begins. */
@@ -44,7 +57,7 @@ public final class CaptureProgress {
     /** The capture's connection, from its first statement until {@link #detach()}. */
     synchronized void attach(PGConnection pgConnection) throws SQLException {
         if (cancelled) {
-            throw new SQLException("Export cancelled");
+            throw new SQLException(claimLost ? "Export stopped: this runner lost its claim" : "Export cancelled");
         }
         connection = pgConnection;
     }

@@ -214,7 +214,9 @@ class ExportRunner {
     }
 
     private void fail(ExportJob job, Exception e, CaptureProgress progress, long start) {
-        String error = progress.isCancelled() ? "Cancelled on request" : describe(job, e);
+        String error = progress.isCancelled() ? "Cancelled on request"
+                : progress.isClaimLost() ? "Stopped: the job is no longer this runner's (it missed its heartbeats "
+                        + "and the job was queued again)" : describe(job, e);
         try {
             retried(() -> jobs.fail(job, error, clock.instant()));
         } catch (RuntimeException markFailed) {

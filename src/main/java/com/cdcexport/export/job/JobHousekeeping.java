@@ -104,7 +104,13 @@ class JobHousekeeping implements SmartInitializingSingleton, SmartLifecycle {
             try {
                 long total = r.progress().totalRows();
                 if (!jobs.heartbeat(r.job(), r.progress().rows(), total < 0 ? null : total, clock.instant())) {
-                    r.progress().cancel();
+                    boolean cancelled = jobs.find(r.job().id()).map(j -> j.status() == JobStatus.CANCELLED)
+                            .orElse(false);
+                    if (cancelled) {
+                        r.progress().cancel();
+                    } else {
+                        r.progress().loseClaim();
+                    }
                 }
             } catch (RuntimeException e) {
                 log.warn("Heartbeat of job {} failed: {}", r.job().id(), e.toString());
