@@ -10,7 +10,8 @@ BEGIN
     FOREACH operation IN ARRAY ARRAY['insert', 'update', 'key_change', 'delete', 'truncate'] LOOP
         EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', prefix || operation, target);
     END LOOP;
-    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', '${flyway:defaultSchema}_users_timestamps', target);
+    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', '${flyway:defaultSchema}_users_created', target);
+    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', '${flyway:defaultSchema}_users_touched', target);
     DELETE FROM ${flyway:defaultSchema}.change_log WHERE table_oid = target;
     DELETE FROM ${flyway:defaultSchema}.captured_tables WHERE relid = target;
 END

@@ -218,13 +218,8 @@ public class CapturedTables {
                         .param("relid", relid).query().singleValue();
                 log.info("Installed change capture on {}", table);
             }
-            boolean timestamps = jdbc.sql("SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = :relid::oid"
-                    + " AND tgname = :name)").param("relid", relid).param("name", schema + "_users_timestamps")
-                    .query(Boolean.class).single();
-            if (serviceOwned && !timestamps) {
-                jdbc.sql("CREATE OR REPLACE TRIGGER " + quote(schema + "_users_timestamps")
-                        + " BEFORE INSERT OR UPDATE ON " + table.sql() + " FOR EACH ROW EXECUTE FUNCTION "
-                        + quote(schema) + ".users_timestamps()").update();
+            if (serviceOwned) {
+                installSeedTimestamps(table, relid);
             }
         } catch (DataAccessException e) {
             if (isInsufficientPrivilege(e)) {
@@ -233,6 +228,27 @@ public class CapturedTables {
                         + ", or have its owner run SELECT " + schema + ".install_capture('" + table + "')", e);
             }
             throw e;
+        }
+    }
+
+    /**
+     * The seed's semantics on the demo's own users table: a writer that omits the timestamps gets them, and an
+     * update that forgets updated_at still moves it. The WHEN conditions run without calling the function, so the
+     * seed's writer, which sets updated_at itself, pays for no trigger call at all.
+     */
+    private void installSeedTimestamps(TableName table, long relid) {
+        List<String> present = jdbc.sql("SELECT tgname FROM pg_trigger WHERE tgrelid = :relid::oid")
+                .param("relid", relid).query(String.class).list();
+        String function = quote(schema) + ".users_timestamps()";
+        if (!present.contains(schema + "_users_created")) {
+            jdbc.sql("CREATE TRIGGER " + quote(schema + "_users_created") + " BEFORE INSERT ON " + table.sql()
+                    + " FOR EACH ROW WHEN (NEW.created_at IS NULL OR NEW.updated_at IS NULL) EXECUTE FUNCTION "
+                    + function).update();
+        }
+        if (!present.contains(schema + "_users_touched")) {
+            jdbc.sql("CREATE TRIGGER " + quote(schema + "_users_touched") + " BEFORE UPDATE ON " + table.sql()
+                    + " FOR EACH ROW WHEN (NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at) EXECUTE FUNCTION "
+                    + function).update();
         }
     }
 
