@@ -2,20 +2,23 @@ package com.cdcexport.auth;
 
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
+import org.springframework.http.ProblemDetail;
+import org.springframework.web.ErrorResponseException;
 
 /**
- * What the security layer and consumer management answer with: an HTTP status, a detail and headers, rendered
- * as problem+json by the API's problem handler like every other error.
+ * What the security layer and consumer management answer with: an HTTP status, a detail and headers. It carries
+ * its own status, so Spring MVC renders it as problem+json like every other error without knowing this package.
  */
-public final class AuthProblem extends RuntimeException {
-
-    private final HttpStatus status;
-    private final transient HttpHeaders headers;
+public final class AuthProblem extends ErrorResponseException {
 
     private AuthProblem(HttpStatus status, String detail, HttpHeaders headers) {
-        super(detail);
-        this.status = status;
-        this.headers = headers;
+        super(status, ProblemDetail.forStatusAndDetail(status, detail), null);
+        getHeaders().putAll(headers);
+    }
+
+    @Override
+    public String getMessage() {
+        return getBody().getDetail();
     }
 
     /** 401; RFC 6750's error="invalid_token" when a key was sent but opens nothing. */
@@ -38,13 +41,5 @@ public final class AuthProblem extends RuntimeException {
 
     static AuthProblem badRequest(String detail) {
         return new AuthProblem(HttpStatus.BAD_REQUEST, detail, HttpHeaders.EMPTY);
-    }
-
-    public HttpStatus status() {
-        return status;
-    }
-
-    public HttpHeaders headers() {
-        return headers;
     }
 }

@@ -13,7 +13,7 @@ import com.cdcexport.auth.ConsumerService.EnvironmentKey;
 import com.cdcexport.config.CdcProperties;
 import com.cdcexport.config.CdcProperties.AuthMode;
 import com.cdcexport.config.InvalidSettingException;
-import com.cdcexport.export.ConsumerId;
+import com.cdcexport.consumer.ConsumerId;
 
 /**
  * Checks the AUTH_ settings and registers CONSUMER_API_KEYS before the server takes requests. Messages name the

@@ -27,7 +27,7 @@ import org.springframework.web.bind.annotation.RestController;
 import com.cdcexport.auth.ConsumerService.ConsumerView;
 import com.cdcexport.auth.ConsumerService.IssuedKey;
 import com.cdcexport.config.CdcProperties;
-import com.cdcexport.export.ConsumerId;
+import com.cdcexport.consumer.ConsumerId;
 
 /** Consumer and key management; needs the admin token. A key is in the response that creates it and nowhere else. */
 @Tag(name = "Consumers")

@@ -12,13 +12,16 @@ import io.swagger.v3.oas.annotations.media.Schema;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ProblemDetail;
 import org.springframework.stereotype.Service;
+import org.springframework.web.ErrorResponseException;
 import org.springframework.transaction.annotation.Transactional;
 
 import com.cdcexport.auth.ConsumerStore.StoredKey;
 import com.cdcexport.config.InvalidSettingException;
 import com.cdcexport.config.Timestamps;
-import com.cdcexport.export.ConsumerId;
+import com.cdcexport.consumer.ConsumerId;
 
 /** Consumers and their keys: creation, rotation with an overlap, revocation, and checking a presented key. */
 @Service
@@ -202,16 +205,18 @@ public class ConsumerService {
         }
     }
 
-    public static final class ConsumerExistsException extends RuntimeException {
+    /** 409: the consumer exists already. */
+    public static final class ConsumerExistsException extends ErrorResponseException {
         ConsumerExistsException(ConsumerId consumer) {
-            super("Consumer " + consumer + " exists already; rotate its key with POST /consumers/" + consumer
-                    + "/keys");
+            super(HttpStatus.CONFLICT, ProblemDetail.forStatusAndDetail(HttpStatus.CONFLICT, "Consumer " + consumer
+                    + " exists already; rotate its key with POST /consumers/" + consumer + "/keys"), null);
         }
     }
 
-    public static final class NotFoundException extends RuntimeException {
+    /** 404: no such consumer or key. */
+    public static final class NotFoundException extends ErrorResponseException {
         NotFoundException(String message) {
-            super(message);
+            super(HttpStatus.NOT_FOUND, ProblemDetail.forStatusAndDetail(HttpStatus.NOT_FOUND, message), null);
         }
     }
 }

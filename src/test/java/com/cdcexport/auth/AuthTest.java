@@ -21,7 +21,7 @@ import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.test.context.TestPropertySource;
 
-import com.cdcexport.export.ConsumerId;
+import com.cdcexport.consumer.ConsumerId;
 import com.cdcexport.support.Api;
 import com.cdcexport.support.IntegrationTest;
 

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 
 import org.springframework.beans.factory.annotation.Autowired;
 
-import com.cdcexport.export.ConsumerId;
+import com.cdcexport.consumer.ConsumerId;
 import com.cdcexport.support.Concurrently;
 import com.cdcexport.support.IntegrationTest;
 

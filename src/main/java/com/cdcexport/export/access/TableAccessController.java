@@ -18,7 +18,7 @@ import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.ResponseStatus;
 import org.springframework.web.bind.annotation.RestController;
 
-import com.cdcexport.export.ConsumerId;
+import com.cdcexport.consumer.ConsumerId;
 import com.cdcexport.export.access.TableAccessStore.FilterCondition;
 import com.cdcexport.export.access.TableAccessStore.TableRule;
 import com.cdcexport.export.capture.TableName;

@@ -21,7 +21,7 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Service;
 import org.springframework.web.ErrorResponseException;
 
-import com.cdcexport.export.ConsumerId;
+import com.cdcexport.consumer.ConsumerId;
 import com.cdcexport.export.capture.CapturedTables;
 import com.cdcexport.export.capture.TableAccess;
 import com.cdcexport.export.capture.TableAccess.Condition;

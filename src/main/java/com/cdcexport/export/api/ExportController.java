@@ -24,9 +24,9 @@ import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.ResponseStatus;
 import org.springframework.web.bind.annotation.RestController;
 
-import com.cdcexport.auth.Caller;
+import com.cdcexport.consumer.Acting;
 import com.cdcexport.config.Timestamps;
-import com.cdcexport.export.ConsumerId;
+import com.cdcexport.consumer.ConsumerId;
 import com.cdcexport.export.ExportType;
 import com.cdcexport.export.job.ExportJob;
 import com.cdcexport.export.job.ExportJobService;
@@ -73,13 +73,14 @@ class ExportController {
                                  + "users when omitted", example = "public.orders")
                          @RequestParam(name = "table", required = false) List<String> table,
                          @ApiDocs.ConsumerHeader @RequestHeader(name = CONSUMER_HEADER, required = false)
-                         String consumerId)
+                         String consumerId,
+                         @Parameter(hidden = true) Acting acting)
             throws HttpRequestMethodNotSupportedException {
         if (type.equals("watermark") || type.equals("jobs")) {
             throw new HttpRequestMethodNotSupportedException("POST", Set.of("GET"));
         }
         ExportType exportType = ExportType.fromSlug(type).orElseThrow(() -> new UnknownExportTypeException(type));
-        ConsumerId consumer = Caller.consumerFor(consumerId);
+        ConsumerId consumer = acting.consumerFor(consumerId);
         List<TableName> tables = tables(table);
         for (TableName t : tables) {
             access.accessOf(consumer, t); // 403 before anything is queued
@@ -123,8 +124,9 @@ class ExportController {
                             String consumerId,
                             @Parameter(description = "The table, [schema.]table; users when omitted",
                                     example = "public.orders")
-                            @RequestParam(name = "table", required = false) String table) {
-        ConsumerId consumer = Caller.consumerFor(consumerId);
+                            @RequestParam(name = "table", required = false) String table,
+                            @Parameter(hidden = true) Acting acting) {
+        ConsumerId consumer = acting.consumerFor(consumerId);
         TableName name = tables(table == null ? null : List.of(table)).get(0);
         return watermarks.find(consumer, name)
                 .map(w -> new WatermarkView(w.consumerId(), name.qualified(), Timestamps.json(w.lastExportedAt())))

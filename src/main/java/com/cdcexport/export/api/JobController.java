@@ -30,8 +30,8 @@ import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
-import com.cdcexport.auth.Caller;
-import com.cdcexport.export.ConsumerId;
+import com.cdcexport.consumer.Acting;
+import com.cdcexport.consumer.ConsumerId;
 import com.cdcexport.export.file.ExportFileStore;
 import com.cdcexport.export.job.JobCursor;
 import com.cdcexport.export.job.JobPage;
@@ -63,9 +63,9 @@ class JobController {
     @ApiDocs.BadRequest
     @ApiDocs.NotFound
     @GetMapping("/{jobId}")
-    JobView get(@PathVariable UUID jobId) {
+    JobView get(@PathVariable UUID jobId, @Parameter(hidden = true) Acting acting) {
         // Another consumer's job is answered like a missing one: its existence is that consumer's business too.
-        return jobs.find(jobId).filter(job -> Caller.maySee(job.consumerId()))
+        return jobs.find(jobId).filter(job -> acting.maySee(new ConsumerId(job.consumerId())))
                 .orElseThrow(() -> new JobNotFoundException(jobId));
     }
 
@@ -80,7 +80,8 @@ class JobController {
                  @RequestParam(required = false) String status,
                  @Parameter(schema = @Schema(minimum = "1", maximum = "100", defaultValue = "20"))
                  @RequestParam(defaultValue = "20") int limit,
-                 @RequestParam(required = false) String cursor) {
+                 @RequestParam(required = false) String cursor,
+                 @Parameter(hidden = true) Acting acting) {
         if (limit < 1 || limit > MAX_LIMIT) {
             throw new InvalidParameterException("limit must be between 1 and " + MAX_LIMIT);
         }
@@ -94,7 +95,7 @@ class JobController {
         } catch (IllegalArgumentException e) {
             throw new InvalidParameterException(e.getMessage());
         }
-        Optional<ConsumerId> consumer = Caller.authenticatedConsumer()
+        Optional<ConsumerId> consumer = acting.keyConsumer()
                 .or(() -> Optional.ofNullable(consumerId).map(ConsumerId::new));
         return jobs.list(consumer, wanted, limit, after);
     }
@@ -114,8 +115,8 @@ class JobController {
                                           + "tables; the first table's by default", example = "public.orders")
                                   @RequestParam(required = false) String table,
                                   @Parameter(hidden = true) @RequestHeader(name = HttpHeaders.RANGE, required = false)
-                                  String range) throws IOException {
-        JobView job = get(jobId);
+                                  String range, @Parameter(hidden = true) Acting acting) throws IOException {
+        JobView job = get(jobId, acting);
         if (!job.status().equals(JobStatus.COMPLETED.slug())) {
             throw new JobNotCompletedException(job);
         }
@@ -156,8 +157,8 @@ class JobController {
     @ApiDocs.NotFound
     @ApiDocs.Conflict
     @DeleteMapping("/{jobId}")
-    JobView cancel(@PathVariable UUID jobId) {
-        get(jobId); // 404 for a job the caller may not see, before anything changes
+    JobView cancel(@PathVariable UUID jobId, @Parameter(hidden = true) Acting acting) {
+        get(jobId, acting); // 404 for a job the caller may not see, before anything changes
         return jobs.cancel(jobId).orElseThrow(() -> new JobNotFoundException(jobId));
     }
 

@@ -16,9 +16,7 @@ import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
 import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
 
-import com.cdcexport.auth.AuthProblem;
-import com.cdcexport.auth.ConsumerService;
-import com.cdcexport.export.ConsumerId.InvalidConsumerIdException;
+import com.cdcexport.consumer.ConsumerId.InvalidConsumerIdException;
 import com.cdcexport.export.api.ExportController.NoWatermarkException;
 import com.cdcexport.export.api.ExportController.UnknownExportTypeException;
 import com.cdcexport.export.api.JobController.FileGoneException;
@@ -45,8 +43,7 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
         return problem(HttpStatus.BAD_REQUEST, e.getMessage(), HttpHeaders.EMPTY);
     }
 
-    @ExceptionHandler({NoWatermarkException.class, UnknownExportTypeException.class, JobNotFoundException.class,
-            ConsumerService.NotFoundException.class})
+    @ExceptionHandler({NoWatermarkException.class, UnknownExportTypeException.class, JobNotFoundException.class})
     ResponseEntity<ProblemDetail> notFound(RuntimeException e) {
         return problem(HttpStatus.NOT_FOUND, e.getMessage(), HttpHeaders.EMPTY);
     }
@@ -58,13 +55,7 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
         return response;
     }
 
-    @ExceptionHandler(AuthProblem.class)
-    ResponseEntity<ProblemDetail> auth(AuthProblem e) {
-        return problem(e.status(), e.getMessage(), e.headers());
-    }
-
-    @ExceptionHandler({JobFinishedException.class, JobNotCompletedException.class,
-            ConsumerService.ConsumerExistsException.class})
+    @ExceptionHandler({JobFinishedException.class, JobNotCompletedException.class})
     ResponseEntity<ProblemDetail> conflict(RuntimeException e) {
         return problem(HttpStatus.CONFLICT, e.getMessage(), HttpHeaders.EMPTY);
     }

@@ -5,7 +5,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.UUID;
 
-import com.cdcexport.export.ConsumerId;
+import com.cdcexport.consumer.ConsumerId;
 import com.cdcexport.export.ExportType;
 import com.cdcexport.export.capture.TableName;
 

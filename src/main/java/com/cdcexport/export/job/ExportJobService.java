@@ -10,7 +10,7 @@ import java.util.UUID;
 import org.springframework.stereotype.Service;
 
 import com.cdcexport.config.CdcProperties;
-import com.cdcexport.export.ConsumerId;
+import com.cdcexport.consumer.ConsumerId;
 import com.cdcexport.export.ExportType;
 import com.cdcexport.export.capture.CaptureProgress;
 import com.cdcexport.export.capture.TableName;

@@ -13,7 +13,7 @@ import org.springframework.stereotype.Component;
 
 import com.cdcexport.config.CdcProperties;
 import com.cdcexport.config.InvalidSettingException;
-import com.cdcexport.export.ConsumerId;
+import com.cdcexport.consumer.ConsumerId;
 import com.cdcexport.export.ExportType;
 import com.cdcexport.export.capture.TableName;
 import com.cdcexport.export.job.ExportJobService.ConsumerBusyException;

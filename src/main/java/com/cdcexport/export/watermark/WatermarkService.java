@@ -13,7 +13,7 @@ import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Propagation;
 import org.springframework.transaction.annotation.Transactional;
 
-import com.cdcexport.export.ConsumerId;
+import com.cdcexport.consumer.ConsumerId;
 import com.cdcexport.export.capture.CaptureResult;
 import com.cdcexport.export.capture.CaptureResult.TableResult;
 import com.cdcexport.export.capture.Snapshot;

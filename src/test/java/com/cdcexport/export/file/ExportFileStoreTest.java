@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import com.cdcexport.config.CdcProperties;
 import com.cdcexport.config.InvalidSettingException;
-import com.cdcexport.export.ConsumerId;
+import com.cdcexport.consumer.ConsumerId;
 import com.cdcexport.export.ExportType;
 import com.cdcexport.export.capture.TableName;
 

@@ -1,4 +1,4 @@
-package com.cdcexport.export;
+package com.cdcexport.consumer;
 
 import java.util.regex.Pattern;
 
