@@ -113,8 +113,9 @@ public class CapturedTables {
             throw new InvalidSettingException("Cannot export " + table + ": the service's database role lacks the "
                     + "SELECT privilege on it (GRANT SELECT ON " + table.sql() + " TO " + role() + ")");
         }
-        List<Short> key = jdbc.sql("SELECT unnest(indkey::int2[]) FROM pg_index WHERE indrelid = :relid::oid "
-                + "AND indisprimary").param("relid", relid).query(Short.class).list();
+        List<Short> key = jdbc.sql("SELECT k.attnum FROM pg_index i, unnest(i.indkey::int2[]) WITH ORDINALITY AS "
+                + "k(attnum, ord) WHERE i.indrelid = :relid::oid AND i.indisprimary ORDER BY k.ord")
+                .param("relid", relid).query(Short.class).list();
         if (key.isEmpty()) {
             throw new InvalidSettingException("EXPORT_TABLES names " + table + ", which has no primary key: capture "
                     + "needs one to name rows (add a primary key or remove the table from EXPORT_TABLES)");
