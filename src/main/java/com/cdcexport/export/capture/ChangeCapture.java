@@ -102,6 +102,10 @@ public class ChangeCapture {
             throws SQLException {
         TableShape shape = TableShape.read(connection, schema, table.table())
                 .orElseThrow(() -> new IllegalStateException("Table " + table.table() + " no longer exists"));
+        if (shape.key().isEmpty()) {
+            throw new IllegalStateException(table.table() + " has no primary key any more; capture needs one to name "
+                    + "rows: add it back and restart the service");
+        }
         boolean window = type != ExportType.FULL && table.since().isPresent();
         if (window && shape.keyChanged()) {
             throw new ResyncRequiredException(table.table(), "was re-created or its primary key changed");
