@@ -271,6 +271,19 @@ class GenericTableExportTest extends IntegrationTest {
     }
 
     @Test
+    void aTableThatLostItsPrimaryKeyFailsItsExportSayingSo() {
+        jdbc.execute("ALTER TABLE app.order_lines DROP CONSTRAINT order_lines_pkey");
+        try {
+            Api.Response refused = api.post("/exports/full?table=app.order_lines", "warehouse");
+            assertThat(awaitJob(refused.field("jobId"))).isEqualTo("failed");
+            assertThat(jobRow(refused.field("jobId")).get("error").toString())
+                    .contains("app.order_lines has no primary key any more");
+        } finally {
+            jdbc.execute("ALTER TABLE app.order_lines ADD PRIMARY KEY (order_id, line_no)");
+        }
+    }
+
+    @Test
     void aTableThatIsNotCapturedIsNotFound() {
         Api.Response response = api.post("/exports/full?table=pg_catalog.pg_authid", "warehouse");
         assertThat(response.status()).isEqualTo(404);
