@@ -1,5 +1,5 @@
 -- The schema of installations from before the service had its own schema (migrations V1 to V5 of that time),
--- applied by EarlierLayoutIT to check the upgrade. Kept as it was, comments included.
+-- applied by EarlierLayoutIT to check the upgrade. Kept as it was but for the reference to its design.
 -- The seed's data model, exactly as specified (names, types, constraints, index).
 CREATE TABLE users (
     id          BIGSERIAL PRIMARY KEY,
@@ -19,7 +19,7 @@ CREATE TABLE watermarks (
     updated_at        TIMESTAMPTZ  NOT NULL
 );
 
--- Snapshot-window change capture (shared/design/cdc-correctness.md).
+-- Snapshot-window change capture (the design of that time; today's is docs/capture.md).
 -- Every write stamps the row with the id of the transaction that made it; an export reads, inside one
 -- REPEATABLE READ snapshot S, the rows whose change is visible in S but was not visible in the consumer's
 -- previous snapshot P. Commit order, not clock order, decides, so late commits and timestamp ties are safe.

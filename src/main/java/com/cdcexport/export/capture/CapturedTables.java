@@ -155,45 +155,48 @@ public class CapturedTables {
      * @return whether the service created the table (now or on an earlier start)
      */
     private boolean register(TableName table, long relid, List<Short> key, boolean created) {
-        Short[] attnums = key.toArray(Short[]::new);
+        String attnums = pgArray(key.toArray(Short[]::new));
         List<Map<String, Object>> existing = jdbc.sql("""
                 SELECT relid::bigint AS relid, key_attnums::text AS key, created_by_service FROM captured_tables
                  WHERE relid = :relid::oid OR (schema_name = :schema AND table_name = :table)""")
                 .param("relid", relid).param("schema", table.schema()).param("table", table.table())
                 .query().listOfRows();
         if (existing.isEmpty()) {
-            jdbc.sql("""
-                    INSERT INTO captured_tables (relid, schema_name, table_name, key_attnums, created_by_service)
-                    VALUES (:relid::oid, :schema, :table, :key::int2[], :created)""")
-                    .param("relid", relid).param("schema", table.schema()).param("table", table.table())
-                    .param("key", pgArray(attnums)).param("created", created).update();
+            insertRow(table, relid, attnums, created);
             // Captured before, then uninstalled: what changed meanwhile is unknown to consumers that exported it.
-            jdbc.sql("""
-                    INSERT INTO change_log (table_oid, op, key)
-                    SELECT :relid::oid, 'T', '[]' WHERE EXISTS (SELECT 1 FROM watermarks WHERE table_name = :name)""")
-                    .param("relid", relid).param("name", table.qualified()).update();
+            if (jdbc.sql("SELECT EXISTS (SELECT 1 FROM watermarks WHERE table_name = :name)")
+                    .param("name", table.qualified()).query(Boolean.class).single()) {
+                insertResyncMarker(relid);
+            }
             log.info("Capturing changes of {}", table);
             return created;
         }
         Map<String, Object> row = existing.get(0);
-        boolean sameKey = pgArray(attnums).equals(row.get("key"));
-        boolean sameTable = ((Number) row.get("relid")).longValue() == relid;
-        if (!sameKey || !sameTable) {
+        boolean serviceOwned = created || (Boolean) row.get("created_by_service");
+        if (!attnums.equals(row.get("key")) || ((Number) row.get("relid")).longValue() != relid) {
             jdbc.sql("DELETE FROM captured_tables WHERE relid = :old::oid OR (schema_name = :schema AND table_name = :table)")
                     .param("old", row.get("relid")).param("schema", table.schema()).param("table", table.table())
                     .update();
-            jdbc.sql("""
-                    INSERT INTO captured_tables (relid, schema_name, table_name, key_attnums, created_by_service)
-                    VALUES (:relid::oid, :schema, :table, :key::int2[], :created)""")
-                    .param("relid", relid).param("schema", table.schema()).param("table", table.table())
-                    .param("key", pgArray(attnums)).param("created", created || (Boolean) row.get("created_by_service"))
-                    .update();
-            jdbc.sql("INSERT INTO change_log (table_oid, op, key) VALUES (:relid::oid, 'T', '[]')")
-                    .param("relid", relid).update();
+            insertRow(table, relid, attnums, serviceOwned);
+            insertResyncMarker(relid);
             log.warn("{} was re-created or its primary key changed since capture was installed; consumers of it "
                     + "must run a full export", table);
         }
-        return created || (Boolean) row.get("created_by_service");
+        return serviceOwned;
+    }
+
+    private void insertRow(TableName table, long relid, String keyAttnums, boolean createdByService) {
+        jdbc.sql("""
+                INSERT INTO captured_tables (relid, schema_name, table_name, key_attnums, created_by_service)
+                VALUES (:relid::oid, :schema, :table, :key::int2[], :created)""")
+                .param("relid", relid).param("schema", table.schema()).param("table", table.table())
+                .param("key", keyAttnums).param("created", createdByService).update();
+    }
+
+    /** The truncate marker: windows that span it are refused until a full export (see ChangeCapture). */
+    private void insertResyncMarker(long relid) {
+        jdbc.sql("INSERT INTO change_log (table_oid, op, key) VALUES (:relid::oid, 'T', '[]')").param("relid", relid)
+                .update();
     }
 
     /**
