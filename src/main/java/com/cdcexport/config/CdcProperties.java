@@ -8,6 +8,8 @@ import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
+import org.hibernate.validator.constraints.time.DurationMax;
+import org.hibernate.validator.constraints.time.DurationMin;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -41,7 +43,8 @@ public record CdcProperties(
         /* How often change-log entries that every consumer has passed are removed. */
         @DefaultValue("10m") @NotNull Duration tombstonePruneInterval,
         @Valid @NotNull @DefaultValue Jobs jobs,
-        @Valid @NotNull @DefaultValue Auth auth) {
+        @Valid @NotNull @DefaultValue Auth auth,
+        @Valid @NotNull @DefaultValue Console console) {
 
     public record Jobs(
             /* Exports running at once; each holds one database connection while it reads. */
@@ -74,6 +77,11 @@ public record CdcProperties(
             @DefaultValue("20") @Min(0) @Max(1_000_000) int failuresPerMinute,
             /* auth_failed is logged once per address and interval, then as one line with a count; 0 logs each. */
             @DefaultValue("1m") @NotNull Duration failureLogInterval) {
+    }
+
+    public record Console(
+            /* A console session ends after this long without a request (sign in again). */
+            @DefaultValue("30m") @NotNull @DurationMin(minutes = 1) @DurationMax(days = 30) Duration sessionTimeout) {
     }
 
     public enum AuthMode {

@@ -54,6 +54,7 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
             Map.entry("cdc.auth.failures-per-minute", "AUTH_FAILURES_PER_MINUTE"),
             Map.entry("cdc.auth.failure-log-interval", "AUTH_FAILURE_LOG_INTERVAL"),
             Map.entry("cdc.file-mode", "EXPORT_FILE_MODE"),
+            Map.entry("cdc.console.session-timeout", "CONSOLE_SESSION_TIMEOUT"),
             Map.entry("cdc.public-url", "PUBLIC_URL"),
             Map.entry("server.port", "PORT"),
             Map.entry("server.forward-headers-strategy", "FORWARD_HEADERS_STRATEGY"),

@@ -99,7 +99,13 @@ public class ExportJobService {
      * position after the last job of the previous page (keyset pagination: stable while new jobs arrive).
      */
     public JobPage list(Optional<ConsumerId> consumer, Optional<JobStatus> status, int limit, Optional<JobCursor> after) {
-        List<ExportJob> page = jobs.page(consumer, status, after, limit + 1);
+        return list(consumer, status, Optional.empty(), limit, after);
+    }
+
+    /** As {@link #list(Optional, Optional, int, Optional)}, optionally of one export type too (the console's filter). */
+    public JobPage list(Optional<ConsumerId> consumer, Optional<JobStatus> status, Optional<ExportType> type,
+                        int limit, Optional<JobCursor> after) {
+        List<ExportJob> page = jobs.page(consumer, status, type, after, limit + 1);
         List<ExportJob> shown = page.subList(0, Math.min(limit, page.size()));
         String next = page.size() > limit ? JobCursor.after(shown.get(shown.size() - 1)).encode() : null;
         return new JobPage(shown.stream().map(this::view).toList(), next);

@@ -40,17 +40,19 @@ class JobHousekeeping implements SmartInitializingSingleton, SmartLifecycle {
     private final RunningJobs running;
     private final ExportFileStore files;
     private final InstanceIdentity instance;
+    private final InstanceHeartbeats instances;
     private final CdcProperties.Jobs settings;
     private final Clock clock;
     private volatile ScheduledExecutorService scheduler;
 
     JobHousekeeping(JobTable jobs, JobFiles jobFiles, RunningJobs running, ExportFileStore files,
-                    InstanceIdentity instance, CdcProperties properties, Clock clock) {
+                    InstanceIdentity instance, InstanceHeartbeats instances, CdcProperties properties, Clock clock) {
         this.jobs = jobs;
         this.jobFiles = jobFiles;
         this.running = running;
         this.files = files;
         this.instance = instance;
+        this.instances = instances;
         this.settings = properties.jobs();
         this.clock = clock;
     }
@@ -75,6 +77,7 @@ class JobHousekeeping implements SmartInitializingSingleton, SmartLifecycle {
     public void start() {
         long interval = settings.heartbeatInterval().toMillis();
         scheduler = Executors.newSingleThreadScheduledExecutor(new CustomizableThreadFactory("job-housekeeping-"));
+        scheduler.scheduleWithFixedDelay(instances::beat, 0, interval, TimeUnit.MILLISECONDS);
         scheduler.scheduleWithFixedDelay(this::heartbeat, interval, interval, TimeUnit.MILLISECONDS);
         scheduler.scheduleWithFixedDelay(this::reapStaleJobs, interval, interval, TimeUnit.MILLISECONDS);
     }
@@ -87,6 +90,7 @@ class JobHousekeeping implements SmartInitializingSingleton, SmartLifecycle {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        instances.stopped();
         scheduler = null;
     }
 

@@ -115,8 +115,8 @@ class JobTable {
     }
 
     /** Newest first, after {@code cursor} when given; the filters that are present narrow the list. */
-    List<ExportJob> page(Optional<ConsumerId> consumer, Optional<JobStatus> status, Optional<JobCursor> cursor,
-                         int limit) {
+    List<ExportJob> page(Optional<ConsumerId> consumer, Optional<JobStatus> status, Optional<ExportType> type,
+                         Optional<JobCursor> cursor, int limit) {
         StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM export_jobs WHERE true");
         Map<String, Object> params = new HashMap<>();
         consumer.ifPresent(c -> {
@@ -126,6 +126,10 @@ class JobTable {
         status.ifPresent(s -> {
             sql.append(" AND status = :status");
             params.put("status", slug(s));
+        });
+        type.ifPresent(t -> {
+            sql.append(" AND export_type = :type");
+            params.put("type", slug(t));
         });
         cursor.ifPresent(c -> {
             sql.append(" AND (created_at, id) < (:createdAt, :id)");

@@ -1,0 +1,103 @@
+package com.cdcexport.console;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import org.springframework.stereotype.Component;
+
+import com.cdcexport.console.JobRow.FileRow;
+import com.cdcexport.export.file.ExportFileStore;
+import com.cdcexport.export.job.JobFile;
+import com.cdcexport.export.job.JobView;
+
+/** Turns the API's job views into the console's rows, and finds a job's files for download. */
+@Component
+class JobRows {
+
+    private final ExportFileStore files;
+    private final Clock clock;
+
+    JobRows(ExportFileStore files, Clock clock) {
+        this.files = files;
+        this.clock = clock;
+    }
+
+    JobRow of(JobView job) {
+        Instant now = clock.instant();
+        Instant started = Formats.parse(job.startedAt());
+        Instant finished = Formats.parse(job.finishedAt());
+        boolean completed = job.status().equals("completed");
+        boolean active = job.status().equals("queued") || job.status().equals("running");
+
+        Duration elapsed = started == null ? null : Duration.between(started, finished == null ? now : finished);
+        String rate = "";
+        String timeLeft = "";
+        if (elapsed != null && job.rowsExported() > 0 && !elapsed.isZero()) {
+            double perSecond = job.rowsExported() / (elapsed.toNanos() / 1e9);
+            rate = Formats.rate(perSecond);
+            if (job.status().equals("running") && job.totalRows() != null && job.totalRows() > job.rowsExported()) {
+                timeLeft = Formats.duration(Duration.ofMillis((long) ((job.totalRows() - job.rowsExported())
+                        / perSecond * 1000)));
+            }
+        }
+        String progress = Formats.count(job.rowsExported()) + (job.totalRows() == null ? " rows"
+                : " of " + Formats.count(job.totalRows()) + " rows");
+
+        List<FileRow> fileRows = new ArrayList<>();
+        long totalBytes = 0;
+        boolean anySize = false;
+        for (int i = 0; i < job.files().size(); i++) {
+            JobFile file = job.files().get(i);
+            Optional<Long> size = completed ? sizeOf(file.filename()) : Optional.empty();
+            if (size.isPresent()) {
+                totalBytes += size.get();
+                anySize = true;
+            }
+            fileRows.add(new FileRow(file.table(), file.filename(),
+                    file.rows() == null ? "" : Formats.count(file.rows()),
+                    size.map(Formats::bytes).orElse(""),
+                    size.isPresent() ? "/console/jobs/" + job.jobId() + "/files/" + i : null));
+        }
+        FileRow manifest = manifestOf(job).map(name -> {
+            Optional<Long> size = completed ? sizeOf(name) : Optional.empty();
+            return new FileRow("", name, "", size.map(Formats::bytes).orElse(""),
+                    size.isPresent() ? "/console/jobs/" + job.jobId() + "/manifest" : null);
+        }).orElse(null);
+
+        return new JobRow(job.jobId(), job.status(), job.exportType(), job.consumerId(), job.tables(), active,
+                job.progressPercent(), progress, rate, timeLeft, elapsed == null ? "" : Formats.duration(elapsed),
+                anySize ? Formats.bytes(totalBytes) : "", job.error() == null ? "" : job.error(),
+                Formats.time(Formats.parse(job.createdAt())), Formats.time(started), Formats.time(finished),
+                job.attempts(), fileRows, manifest);
+    }
+
+    /**
+     * The job's manifest file, when its exports write one. The one place to wire it: once JobView carries the
+     * manifest's name (manifestFilename), return it here and the job page lists it with a download link.
+     */
+    Optional<String> manifestOf(JobView job) {
+        return Optional.empty();
+    }
+
+    /** Where a finished file of the job is, if it is still there (retention removes old ones). */
+    Optional<Path> download(String filename) {
+        Path path = files.resolve(filename);
+        return Files.isRegularFile(path) ? Optional.of(path) : Optional.empty();
+    }
+
+    private Optional<Long> sizeOf(String filename) {
+        try {
+            Path path = files.resolve(filename);
+            return Files.isRegularFile(path) ? Optional.of(Files.size(path)) : Optional.empty();
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+}
