@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.openqa.selenium.By;
+import org.openqa.selenium.Dimension;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebDriver;
@@ -15,6 +16,7 @@ import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
@@ -94,11 +96,13 @@ final class Browser implements AutoCloseable {
         WebElement field = driver.findElement(By.id("token"));
         field.clear();
         field.sendKeys(token);
+        WebElement page = driver.findElement(By.tagName("html"));
         field.submit();
+        awaitNewPage(page);
     }
 
     void signOut() {
-        driver.findElement(By.xpath("//button[normalize-space()='Sign out']")).click();
+        navigate(By.xpath("//button[normalize-space()='Sign out']"));
     }
 
     String title() {
@@ -117,8 +121,20 @@ final class Browser implements AutoCloseable {
         return !driver.findElements(by).isEmpty();
     }
 
+    /** A click that stays on the page (a download). */
     void click(By by) {
         driver.findElement(by).click();
+    }
+
+    /** A click that leads to another page (a link, a form): returns once that page has replaced this one. */
+    void navigate(By by) {
+        WebElement page = driver.findElement(By.tagName("html"));
+        driver.findElement(by).click();
+        awaitNewPage(page);
+    }
+
+    private void awaitNewPage(WebElement previous) {
+        new WebDriverWait(driver, WAIT).withMessage("the next page").until(ExpectedConditions.stalenessOf(previous));
     }
 
     /** Waits until the element's text contains {@code wanted}; the element may be replaced by live updates. */
@@ -126,6 +142,12 @@ final class Browser implements AutoCloseable {
         new WebDriverWait(driver, WAIT).ignoring(StaleElementReferenceException.class)
                 .withMessage(() -> "'" + wanted + "' in " + by + "; the page says:\n" + pageText())
                 .until(d -> !d.findElements(by).isEmpty() && d.findElement(by).getText().contains(wanted));
+    }
+
+    /** Waits until the browser is at a path matching {@code regex} (a click's navigation has completed). */
+    void awaitPath(String regex) {
+        new WebDriverWait(driver, WAIT).withMessage(() -> "a path matching " + regex + "; the page says:\n" + pageText())
+                .until(d -> path().matches(regex));
     }
 
     /** Waits until a download named {@code name} is complete in the download directory. */
@@ -144,9 +166,16 @@ final class Browser implements AutoCloseable {
         return ((Number) status).longValue();
     }
 
-    void screenshot(Path target) throws IOException {
-        Files.createDirectories(target.toAbsolutePath().getParent());
-        Files.write(target, driver.getScreenshotAs(OutputType.BYTES));
+    /** A PNG of the top of the page as a window of this size shows it. */
+    void screenshot(Path target, int width, int height) throws IOException {
+        Dimension size = driver.manage().window().getSize();
+        driver.manage().window().setSize(new Dimension(width, height));
+        try {
+            Files.createDirectories(target.toAbsolutePath().getParent());
+            Files.write(target, driver.getScreenshotAs(OutputType.BYTES));
+        } finally {
+            driver.manage().window().setSize(size);
+        }
     }
 
     @Override

@@ -3,6 +3,11 @@ package com.cdcexport.console;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpResponse.BodyHandlers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -37,7 +42,8 @@ import com.cdcexport.support.UsersTableLock;
 @TestPropertySource(properties = {
         "cdc.auth.mode=api-key",
         "cdc.auth.admin-token=" + ConsoleBrowserTest.ADMIN_TOKEN,
-        "cdc.auth.failures-per-minute=" + ConsoleBrowserTest.FAILURES_PER_MINUTE})
+        "cdc.auth.failures-per-minute=" + ConsoleBrowserTest.FAILURES_PER_MINUTE,
+        "server.forward-headers-strategy=native"})
 class ConsoleBrowserTest extends IntegrationTest {
 
     static final String ADMIN_TOKEN = "console-admin-token-5d1e9b7c3a2f4e6d8c0b1a2f3e4d5c6b";
@@ -67,7 +73,7 @@ class ConsoleBrowserTest extends IntegrationTest {
     @Test
     @Order(1)
     void anExportStartedInTheConsoleShowsItsProgressLiveUntilOneHundredPercentAndItsFileDownloads() throws Exception {
-        TestDatabase.resetWithUsers(20_000);
+        TestDatabase.resetWithUsers(5_000);
         browser.signIn(ADMIN_TOKEN);
         assertThat(browser.path()).isEqualTo("/console/jobs");
 
@@ -82,13 +88,13 @@ class ConsoleBrowserTest extends IntegrationTest {
         }
         assertThat(pageWasNotReloaded()).isTrue();
         assertThat(browser.text(By.cssSelector("#job-live .pct"))).isEqualTo("100.0 %");
-        assertThat(browser.text(By.cssSelector("#job-live dl"))).contains("20,000 of 20,000 rows", "rows/s");
+        assertThat(browser.text(By.cssSelector("#job-live dl"))).contains("5,000 of 5,000 rows", "rows/s");
 
         String filename = (String) jobRow(jobId).get("output_filename");
         browser.click(By.cssSelector("#job-live a[download]"));
         Path downloaded = browser.awaitDownload(filename);
         assertThat(Files.readAllBytes(downloaded)).isEqualTo(Files.readAllBytes(OUTPUT_DIR.resolve(filename)));
-        assertThat(readCsv(downloaded)).hasSize(20_001);
+        assertThat(readCsv(downloaded)).hasSize(5_001);
 
         browser.go("/console/jobs");
         WebElement row = browser.driver().findElement(By.id("job-" + jobId));
@@ -104,7 +110,7 @@ class ConsoleBrowserTest extends IntegrationTest {
         try (UsersTableLock lock = UsersTableLock.acquire()) {
             jobId = startExport("search-" + run, "full", "public.users");
             browser.awaitText(JOB_STATUS, "running");
-            browser.click(By.id("cancel-job"));
+            browser.navigate(By.id("cancel-job"));
             browser.awaitText(JOB_STATUS, "cancelled");
             assertThat(browser.text(By.cssSelector(".notice"))).contains("Job cancelled");
             assertThat(browser.present(By.id("cancel-job"))).as("nothing left to cancel").isFalse();
@@ -115,16 +121,19 @@ class ConsoleBrowserTest extends IntegrationTest {
 
     @Test
     @Order(3)
-    void aRotatedKeyIsShownOnceWorksAtOnceAndIsGoneAfterAReload() {
+    void keysCreatedAndRotatedInTheConsoleAreShownOnceAndARevokedKeyStopsWorking() {
         String consumer = "billing-" + run;
-        String firstKey = createConsumer(consumer);
         browser.signIn(ADMIN_TOKEN);
-        browser.go("/console/consumers/" + consumer);
-        new Select(browser.driver().findElement(By.id("overlap"))).selectByValue("PT1H");
-        browser.click(By.id("rotate-key"));
+        browser.go("/console/consumers");
+        browser.driver().findElement(By.id("new-consumer")).sendKeys(consumer);
+        browser.navigate(By.xpath("//button[normalize-space()='Create consumer']"));
+        assertThat(browser.path()).isEqualTo("/console/consumers/" + consumer);
+        String firstKey = shownKey();
 
-        String newKey = browser.driver().findElement(By.id("new-key-value")).getDomProperty("value");
-        assertThat(newKey).startsWith("cdc_").isNotEqualTo(firstKey);
+        new Select(browser.driver().findElement(By.id("overlap"))).selectByValue("PT1H");
+        browser.navigate(By.id("rotate-key"));
+        String newKey = shownKey();
+        assertThat(newKey).isNotEqualTo(firstKey);
         assertThat(browser.pageText()).contains("shown this once", "keep working until");
         assertThat(api.send("GET", "/exports/jobs", bearer(newKey), null).status()).isEqualTo(200);
         assertThat(api.send("GET", "/exports/jobs", bearer(firstKey), null).status())
@@ -132,10 +141,15 @@ class ConsoleBrowserTest extends IntegrationTest {
         assertThat(browser.driver().findElements(By.cssSelector("table.keys tbody tr"))).hasSize(2);
 
         browser.driver().navigate().refresh();
-        assertThat(browser.present(By.id("new-key-value"))).isFalse();
-        assertThat(browser.driver().getPageSource()).doesNotContain(newKey);
-        browser.go("/console/consumers/" + consumer);
-        assertThat(browser.driver().getPageSource()).doesNotContain(newKey);
+        assertThat(browser.present(By.id("new-key-value"))).as("shown once: gone after a reload").isFalse();
+        assertThat(browser.driver().getPageSource()).doesNotContain(newKey).doesNotContain(firstKey);
+
+        String firstKeyId = browser.driver().findElements(By.cssSelector("table.keys tbody tr td.mono")).get(0).getText();
+        browser.navigate(By.cssSelector("#key-" + firstKeyId + " button"));
+        assertThat(browser.text(By.cssSelector(".notice"))).contains("revoked");
+        assertThat(browser.text(By.id("key-" + firstKeyId))).contains("revoked");
+        assertThat(api.send("GET", "/exports/jobs", bearer(firstKey), null).status()).isEqualTo(401);
+        assertThat(api.send("GET", "/exports/jobs", bearer(newKey), null).status()).isEqualTo(200);
     }
 
     @Test
@@ -170,6 +184,11 @@ class ConsoleBrowserTest extends IntegrationTest {
         browser.go("/console/consumers");
         assertThat(browser.path()).isEqualTo("/console/consumers/" + alice);
         assertThat(browser.present(By.id("rotate-key"))).as("keys are the administrator's").isFalse();
+        assertThat(browser.text(By.cssSelector("section[aria-labelledby=watermarks-heading] tbody")))
+                .contains("public.users").contains("never exported"); // app.* tables: none yet
+        assertThat(browser.text(By.cssSelector("section[aria-labelledby=watermarks-heading]")))
+                .contains("Last completed export: full");
+        assertThat(browser.text(By.cssSelector("table.keys tbody"))).contains("active");
     }
 
     @Test
@@ -180,7 +199,7 @@ class ConsoleBrowserTest extends IntegrationTest {
         ((JavascriptExecutor) browser.driver()).executeScript(
                 "document.querySelectorAll('input[name=_csrf]').forEach(e => e.remove())");
         browser.driver().findElement(By.id("start-consumer")).sendKeys("forged-" + run);
-        browser.click(By.xpath("//button[normalize-space()='Start export']"));
+        browser.navigate(By.xpath("//button[normalize-space()='Start export']"));
 
         assertThat(browser.title()).startsWith("Refused");
         assertThat(browser.pageText()).contains("403", "security token");
@@ -222,7 +241,7 @@ class ConsoleBrowserTest extends IntegrationTest {
     @Test
     @Order(8)
     void theJobsListShowsJobsOfEveryStateAndFiltersThem() throws Exception {
-        TestDatabase.resetWithUsers(25_000);
+        TestDatabase.resetWithUsers(10_000);
         jdbc.update("INSERT INTO app.orders (id, customer, total, status) SELECT g, 'customer ' || g, g * 1.5, 'paid' "
                 + "FROM generate_series(1, 500) AS g");
         browser.signIn(ADMIN_TOKEN);
@@ -233,18 +252,18 @@ class ConsoleBrowserTest extends IntegrationTest {
         try (UsersTableLock lock = UsersTableLock.acquire()) {
             String search = startExport("search", "incremental", "public.users");
             browser.awaitText(JOB_STATUS, "running");
-            browser.click(By.id("cancel-job"));
+            browser.navigate(By.id("cancel-job"));
             browser.awaitText(JOB_STATUS, "cancelled");
             String warehouse = startExport("warehouse", "full", "public.users");
             browser.awaitText(JOB_STATUS, "running");
 
             browser.go("/console/jobs");
             browser.awaitText(By.id("job-" + warehouse), "running");
-            assertThat(browser.text(By.id("job-" + analytics))).contains("completed", "25,000 of 25,000 rows");
+            assertThat(browser.text(By.id("job-" + analytics))).contains("completed", "10,000 of 10,000 rows");
             assertThat(browser.text(By.id("job-" + billing))).contains("completed", "app.orders", "app.order_lines");
             assertThat(browser.text(By.id("job-" + search))).contains("cancelled", "Cancelled on request");
             Path screenshot = Path.of("target/console.png");
-            browser.screenshot(screenshot);
+            browser.screenshot(screenshot, 1400, 640);
             if (Boolean.getBoolean("console.screenshot.docs")) {
                 Files.copy(screenshot, Path.of("docs/console.png"), StandardCopyOption.REPLACE_EXISTING);
             }
@@ -256,6 +275,30 @@ class ConsoleBrowserTest extends IntegrationTest {
             assertThat(browser.driver().findElements(By.cssSelector("#jobs-live tbody tr"))).hasSize(1);
             assertThat(browser.present(By.id("job-" + search))).isTrue();
         }
+    }
+
+    @Test
+    @Order(9)
+    void theSessionCookieIsSecureOverTlsAndTheApiStaysStatelessAndClosedToSessions() throws Exception {
+        HttpClient client = HttpClient.newHttpClient();
+        HttpResponse<String> viaTlsProxy = client.send(HttpRequest.newBuilder(URI.create(browser.url(
+                "/console/sign-in"))).header("X-Forwarded-Proto", "https").build(), BodyHandlers.ofString());
+        assertThat(viaTlsProxy.headers().firstValue("Set-Cookie")).get().asString()
+                .contains("CDC_CONSOLE_SESSION=", "Path=/console", "Secure", "HttpOnly", "SameSite=Strict");
+        HttpResponse<String> plain = client.send(HttpRequest.newBuilder(URI.create(browser.url("/console/sign-in")))
+                .build(), BodyHandlers.ofString());
+        assertThat(plain.headers().firstValue("Set-Cookie")).get().asString().doesNotContain("Secure");
+        assertThat(plain.headers().firstValue("Content-Security-Policy")).get().asString()
+                .contains("script-src 'self'", "frame-ancestors 'none'");
+
+        String key = createConsumer("stateless-" + run);
+        Api.Response jobs = api.send("GET", "/exports/jobs", bearer(key), null);
+        assertThat(jobs.status()).isEqualTo(200);
+        assertThat(jobs.header("Set-Cookie")).as("the API never opens a session").isNull();
+        HttpResponse<String> bearerOnConsole = client.send(HttpRequest.newBuilder(URI.create(browser.url(
+                "/console/jobs"))).header("Authorization", "Bearer " + ADMIN_TOKEN).build(), BodyHandlers.ofString());
+        assertThat(bearerOnConsole.statusCode()).as("the console opens with a session only").isEqualTo(302);
+        assertThat(bearerOnConsole.headers().firstValue("Location")).get().asString().endsWith("/console/sign-in");
     }
 
     @Test
@@ -291,8 +334,8 @@ class ConsoleBrowserTest extends IntegrationTest {
                 box.click();
             }
         }
-        browser.click(By.xpath("//button[normalize-space()='Start export']"));
-        assertThat(browser.path()).as(browser.pageText()).startsWith("/console/jobs/");
+        browser.navigate(By.xpath("//button[normalize-space()='Start export']"));
+        browser.awaitPath("/console/jobs/[0-9a-f-]{36}");
         return browser.path().substring("/console/jobs/".length());
     }
 
@@ -301,6 +344,13 @@ class ConsoleBrowserTest extends IntegrationTest {
                 "{\"consumerId\":\"" + consumer + "\"}");
         assertThat(created.status()).as(created.body()).isEqualTo(201);
         return created.field("apiKey");
+    }
+
+    /** The key on the page a key change led to: 256 random bits behind the cdc_ prefix. */
+    private String shownKey() {
+        String key = browser.driver().findElement(By.id("new-key-value")).getDomProperty("value");
+        assertThat(key).startsWith("cdc_").hasSizeGreaterThan(40);
+        return key;
     }
 
     private void markPage() {
