@@ -95,6 +95,7 @@ class ConsoleBrowserTest extends IntegrationTest {
         Path downloaded = browser.awaitDownload(filename);
         assertThat(Files.readAllBytes(downloaded)).isEqualTo(Files.readAllBytes(OUTPUT_DIR.resolve(filename)));
         assertThat(readCsv(downloaded)).hasSize(5_001);
+        browser.screenshot(Path.of("target/console-job.png"), 1360, 900);
 
         browser.go("/console/jobs");
         WebElement row = browser.driver().findElement(By.id("job-" + jobId));
@@ -121,7 +122,7 @@ class ConsoleBrowserTest extends IntegrationTest {
 
     @Test
     @Order(3)
-    void keysCreatedAndRotatedInTheConsoleAreShownOnceAndARevokedKeyStopsWorking() {
+    void keysCreatedAndRotatedInTheConsoleAreShownOnceAndARevokedKeyStopsWorking() throws Exception {
         String consumer = "billing-" + run;
         browser.signIn(ADMIN_TOKEN);
         browser.go("/console/consumers");
@@ -139,6 +140,7 @@ class ConsoleBrowserTest extends IntegrationTest {
         assertThat(api.send("GET", "/exports/jobs", bearer(firstKey), null).status())
                 .as("the previous key works during the overlap").isEqualTo(200);
         assertThat(browser.driver().findElements(By.cssSelector("table.keys tbody tr"))).hasSize(2);
+        browser.screenshot(Path.of("target/console-consumer.png"), 1360, 1100);
 
         browser.driver().navigate().refresh();
         assertThat(browser.present(By.id("new-key-value"))).as("shown once: gone after a reload").isFalse();
@@ -227,7 +229,7 @@ class ConsoleBrowserTest extends IntegrationTest {
 
     @Test
     @Order(7)
-    void theHealthPageShowsChecksQueueInstancesAndCapturedTables() {
+    void theHealthPageShowsChecksQueueInstancesAndCapturedTables() throws Exception {
         browser.signIn(ADMIN_TOKEN);
         browser.go("/console/health");
         browser.awaitText(By.id("instances-heading"), "Instances");
@@ -235,6 +237,7 @@ class ConsoleBrowserTest extends IntegrationTest {
         assertThat(page).contains("db", "exportOutput", "UP", "Queued", "public.users", "app.orders");
         assertThat(browser.text(By.cssSelector("section[aria-labelledby=instances-heading] tbody")))
                 .contains("alive", "(this one)");
+        browser.screenshot(Path.of("target/console-health.png"), 1360, 1100);
     }
 
     /** Also the README's screenshot: -Dconsole.screenshot.docs=true copies it to docs/console.png. */
@@ -263,7 +266,7 @@ class ConsoleBrowserTest extends IntegrationTest {
             assertThat(browser.text(By.id("job-" + billing))).contains("completed", "app.orders", "app.order_lines");
             assertThat(browser.text(By.id("job-" + search))).contains("cancelled", "Cancelled on request");
             Path screenshot = Path.of("target/console.png");
-            browser.screenshot(screenshot, 1400, 640);
+            browser.screenshot(screenshot, 1360, 780);
             if (Boolean.getBoolean("console.screenshot.docs")) {
                 Files.copy(screenshot, Path.of("docs/console.png"), StandardCopyOption.REPLACE_EXISTING);
             }
