@@ -219,7 +219,8 @@ final class S3Upload implements PendingFile {
                         .multipartUpload(m -> m.parts(completed))));
             }
         } catch (IOException e) {
-            if (e.getCause() instanceof S3Exception s && (s.statusCode() == 412 || s.statusCode() == 409)) {
+            if (e.getCause() instanceof S3Exception s && (s.statusCode() == 412 || s.statusCode() == 409
+                    || s.statusCode() == 304)) {
                 throw nameTaken();
             }
             throw e;
