@@ -68,6 +68,7 @@ final class S3Sink implements ExportSink {
     private final String bucket;
     private final String prefix;
     private final String location;
+    private final String endpoint;
     private final int partSize;
     private final int partsInFlight;
     private final ExecutorService uploads;
@@ -93,6 +94,7 @@ final class S3Sink implements ExportSink {
         this.bucket = settings.bucket().strip();
         this.prefix = settings.normalizedPrefix();
         this.location = settings.location();
+        this.endpoint = settings.endpoint().strip();
         this.partSize = (int) part.toBytes();
         this.partsInFlight = settings.partsInFlight();
         this.uploads = Executors.newCachedThreadPool(daemon("s3-part-"));
@@ -196,8 +198,15 @@ final class S3Sink implements ExportSink {
         try {
             return request.get();
         } catch (SdkException e) {
-            throw new IOException("S3 " + what + " of " + location(key) + " failed: " + describe(e), e);
+            throw failure(what, key, e);
         }
+    }
+
+    /** A client-side failure (no connection) names the endpoint it could not reach. */
+    IOException failure(String what, String key, SdkException e) {
+        return new IOException("S3 " + what + " of " + location(key) + " failed: " + describe(e)
+                + (e instanceof SdkClientException && !endpoint.isEmpty() ? " (S3_ENDPOINT=" + endpoint + ")" : ""),
+                e);
     }
 
     String key(String name) {

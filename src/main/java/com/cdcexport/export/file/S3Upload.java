@@ -144,7 +144,12 @@ final class S3Upload implements PendingFile {
         try {
             sink.writeMarker(name, attempt, uploadId);
         } catch (IOException e) {
-            sink.abort(key, uploadId);
+            try {
+                sink.abort(key, uploadId);
+            } catch (IOException abortFailed) {
+                // Without a marker the upload is listed as attempt 0 and aborted by clean-up once it is old.
+                e.addSuppressed(abortFailed);
+            }
             uploadId = null;
             throw e;
         }
@@ -168,8 +173,7 @@ final class S3Upload implements PendingFile {
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof software.amazon.awssdk.core.exception.SdkException sdk) {
-                throw new IOException("S3 upload of part to s3://" + sink.bucket() + "/" + key + " failed: "
-                        + S3Sink.describe(sdk), sdk);
+                throw sink.failure("UPLOAD part", key, sdk);
             }
             throw new IOException("Upload of part of " + name + " failed: " + cause, cause);
         }

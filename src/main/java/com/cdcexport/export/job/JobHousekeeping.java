@@ -63,7 +63,7 @@ class JobHousekeeping implements SmartInitializingSingleton, SmartLifecycle {
             release(job, clock.instant().plusSeconds(1), "Interrupted: instance " + instance.value() + " restarted");
         }
         reapStaleJobs();
-        jobFiles.removeStrayParts();
+        removeStrayParts();
         jobs.outputFilenames(EnumSet.of(JobStatus.FAILED, JobStatus.CANCELLED)).forEach(files::deleteAll);
     }
 

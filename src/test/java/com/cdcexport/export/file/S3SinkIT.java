@@ -26,6 +26,7 @@ import com.cdcexport.support.IntegrationTest;
 import com.cdcexport.support.LargeTableProcessTest;
 import com.cdcexport.support.S3MockProcess;
 import com.cdcexport.support.ServiceProcess;
+import com.cdcexport.support.TcpProxy;
 import com.cdcexport.support.TestDatabase;
 
 /**
@@ -101,7 +102,8 @@ class S3SinkIT extends LargeTableProcessTest {
             assertThat(s3.keys(BUCKET, prefix)).as("objects only, no upload marker").hasSize(2)
                     .allMatch(k -> k.endsWith(".csv"));
             assertThat(otherOutput).as("the S3 instance writes nothing locally").isEmptyDirectory();
-            assertThat(onS3.api().get("/actuator/health/readiness", null).body()).contains("\"sink\":\"s3\"");
+            assertThat(onS3.api().get("/actuator/health/readiness", null).status()).isEqualTo(200);
+            assertThat(onS3.log()).contains("export files go to s3://" + BUCKET + "/" + prefix);
             assertThat(onS3.log()).doesNotContain(S3MockProcess.SECRET_KEY);
         }
     }
@@ -136,29 +138,36 @@ class S3SinkIT extends LargeTableProcessTest {
     @Test
     void anEndpointThatGoesAwayMidExportFailsTheJobMovesNothingAndARetrySucceeds() throws IOException {
         String consumer = "away-" + UUID.randomUUID().toString().substring(0, 8);
-        Map<String, String> env = s3Env(otherOutput);
-        try (ServiceProcess service = ServiceProcess.start(env)) {
-            Api.Response started = service.api().post("/exports/full", consumer);
-            awaitOpenUpload();
+        try (TcpProxy endpoint = TcpProxy.to(s3.port())) {
+            Map<String, String> env = new HashMap<>(s3Env(otherOutput));
+            env.putAll(S3MockProcess.sinkEnvironment(BUCKET, prefix, "http://127.0.0.1:" + endpoint.port()));
+            String failedName;
+            try (ServiceProcess service = ServiceProcess.start(env)) {
+                Api.Response started = service.api().post("/exports/full", consumer);
+                failedName = started.field("outputFilename");
+                awaitOpenUpload();
 
-            s3.stop();
-            assertThat(TestDatabase.awaitJob(started.field("jobId"))).isEqualTo("failed");
-            String error = service.api().get("/exports/jobs/" + started.field("jobId"), consumer).field("error");
-            assertThat(error).contains("S3", s3.endpoint().replace("http://", ""));
-            assertThat(watermarks(consumer)).isZero();
-            assertThat(service.api().get("/actuator/health/readiness", null).status()).isEqualTo(503);
+                endpoint.cut();
+                assertThat(TestDatabase.awaitJob(started.field("jobId"))).isEqualTo("failed");
+                String error = service.api().get("/exports/jobs/" + started.field("jobId"), consumer)
+                        .field("error");
+                assertThat(error).contains("S3_ENDPOINT=http://127.0.0.1:" + endpoint.port(), "Connection");
+                assertThat(watermarks(consumer)).isZero();
+                assertThat(service.api().get("/actuator/health/readiness", null).status()).isEqualTo(503);
 
-            s3.restart();
-            assertThat(s3.keys(BUCKET, prefix)).doesNotContain(prefix + started.field("outputFilename"));
-            Api.Response retry = service.api().post("/exports/full", consumer);
-            assertThat(TestDatabase.awaitJob(retry.field("jobId"))).as(service.log()).isEqualTo("completed");
-            assertThat(watermarks(consumer)).isEqualTo(1);
-            assertThat(service.log()).doesNotContain(S3MockProcess.SECRET_KEY);
-        }
-        try (ServiceProcess restarted = ServiceProcess.start(env)) {
-            // The failed attempt's abort could not reach the store; start-up clean-up aborts it now.
-            assertThat(s3.openUploads(BUCKET, prefix)).isEmpty();
-            assertThat(s3.keys(BUCKET, prefix)).hasSize(1).allMatch(k -> k.endsWith(".csv"));
+                endpoint.restore();
+                assertThat(s3.keys(BUCKET, prefix)).doesNotContain(prefix + failedName);
+                Api.Response retry = service.api().post("/exports/full", consumer);
+                assertThat(TestDatabase.awaitJob(retry.field("jobId"))).as(service.log()).isEqualTo("completed");
+                assertThat(watermarks(consumer)).isEqualTo(1);
+                assertThat(service.log()).doesNotContain(S3MockProcess.SECRET_KEY);
+            }
+            try (ServiceProcess restarted = ServiceProcess.start(env)) {
+                // The failed attempt could not abort its upload while the endpoint was away; start-up does now.
+                assertThat(s3.openUploads(BUCKET, prefix)).isEmpty();
+                assertThat(s3.keys(BUCKET, prefix)).hasSize(1).allMatch(k -> k.endsWith(".csv"))
+                        .doesNotContain(prefix + failedName);
+            }
         }
     }
 
