@@ -2,6 +2,7 @@
 # Benchmark of the export path against PostgreSQL itself, measured side by side in one run.
 #
 #   bench/run.sh [--rows 1000000] [--rounds 5] [--big-rows 0]
+#   bench/run.sh --sinks [--rows 1000000] [--rounds 3]     (only the S3-vs-local sink comparison, see below)
 #
 # Creates a scratch database on the local server (PGHOST/PGPORT/PGUSER, default 127.0.0.1:5432 postgres), starts the
 # packaged service on it, and interleaves rounds of `psql \copy` and the service's export of the same query in the
@@ -14,12 +15,14 @@ cd "$(dirname "$0")/.."
 ROWS=1000000
 ROUNDS=5
 BIG_ROWS=0
+SINKS=no
 while [ $# -gt 0 ]; do
   case $1 in
     --rows) ROWS=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --big-rows) BIG_ROWS=$2; shift 2 ;;
-    *) echo "usage: bench/run.sh [--rows N] [--rounds R] [--big-rows M]" >&2; exit 2 ;;
+    --sinks) SINKS=yes; shift ;;
+    *) echo "usage: bench/run.sh [--rows N] [--rounds R] [--big-rows M] [--sinks]" >&2; exit 2 ;;
   esac
 done
 
@@ -29,7 +32,8 @@ DB=cdc_bench
 PORT=${BENCH_PORT:-18080}
 WORK=$(mktemp -d /tmp/cdc-bench.XXXXXX)
 SVC=""
-trap '[ -n "$SVC" ] && kill "$SVC" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+EXTRA_PIDS=""
+trap '[ -n "$SVC" ] && kill "$SVC" 2>/dev/null; for p in $EXTRA_PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 
 JAR=$(ls target/cdc-export-*.jar 2>/dev/null | head -n 1 || true)
 if [ -z "$JAR" ]; then
@@ -50,10 +54,10 @@ start_service() {
   local t0
   t0=$(now)
   DATABASE_URL="postgresql://$PGUSER@$PGHOST:$PGPORT/$1" EXPORT_TABLES=${EXPORT_TABLES:-users} PORT=$PORT EXPORT_OUTPUT_DIR="$WORK/out" SEED_USERS=$2 \
-    EXPORT_WORKERS=4 AUTH_MODE=off RATE_LIMIT_PER_MINUTE=0 java $3 > "$WORK/service.log" 2>&1 &
+    EXPORT_WORKERS=4 AUTH_MODE=off RATE_LIMIT_PER_MINUTE=0 java $3 > "$WORK/${SERVICE_LOG:-service.log}" 2>&1 &
   SVC=$!
   until curl -sf "localhost:$PORT/health" >/dev/null; do
-    kill -0 "$SVC" 2>/dev/null || { tail -20 "$WORK/service.log"; exit 1; }
+    kill -0 "$SVC" 2>/dev/null || { tail -20 "$WORK/${SERVICE_LOG:-service.log}"; exit 1; }
     sleep 0.02
   done
   STARTUP=$(calc "$(now) - $t0")
@@ -101,6 +105,76 @@ psql_copy_orders() { # WHERE-clause → seconds
   calc "$(now) - $t0"
 }
 snapshot_of() { psql -At -d "$DB" -c "SELECT snapshot::text FROM cdc.watermarks WHERE consumer_id = '$1' AND table_name = '${2:-public.users}'"; }
+
+# --- S3 sink vs local sink (--sinks) -----------------------------------------------------------------------------
+# Two instances on one database, both with -Xmx128m: one writes to a local directory, the other to S3Mock (a real S3
+# API on this machine, started from target/s3mock/s3mock.jar). Full exports alternate between them, one at a time;
+# each instance's heap is sampled from /actuator/prometheus while its exports run. S3Mock assembles the parts of an
+# upload into one file on completion, a copy AWS does not make the client wait for in the same way.
+sinks_bench() {
+  [ -f target/s3mock/s3mock.jar ] || ./mvnw -q -B generate-test-resources
+  local s3port=$((PORT + 2)) lport=$PORT rport=$((PORT + 1)) lpid rpid r l s name
+  mkdir -p "$WORK/s3root"
+  java -Xmx512m -jar target/s3mock/s3mock.jar --com.adobe.testing.s3mock.http-port=$s3port --server.port=0 \
+    --server.address=127.0.0.1 --com.adobe.testing.s3mock.store.root="$WORK/s3root" \
+    --com.adobe.testing.s3mock.store.initial-buckets=bench --logging.level.root=warn > "$WORK/s3mock.log" 2>&1 &
+  EXTRA_PIDS="$EXTRA_PIDS $!"
+  until curl -sf "http://127.0.0.1:$s3port/" >/dev/null; do sleep 0.2; done
+  fresh_db cdc_bench_sinks
+  PORT=$lport SERVICE_LOG=local.log start_service cdc_bench_sinks "$ROWS" "-Xmx128m -jar $JAR"; lpid=$SVC
+  EXTRA_PIDS="$EXTRA_PIDS $lpid"
+  SVC=""
+  until grep -qE 'Seeded [0-9]+ users|seeding skipped' "$WORK/local.log"; do sleep 0.1; done
+  psql -q -d cdc_bench_sinks -c "VACUUM ANALYZE users" >/dev/null
+  EXPORT_SINK=s3 S3_BUCKET=bench S3_ENDPOINT="http://127.0.0.1:$s3port" S3_PATH_STYLE=true AWS_REGION=us-east-1 \
+    AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench PORT=$rport SERVICE_LOG=s3.log \
+    start_service cdc_bench_sinks 0 "-Xmx128m -jar $JAR"; rpid=$SVC
+  EXTRA_PIDS="$EXTRA_PIDS $rpid"
+  SVC=""
+  : > "$WORK/sink.ratios"; : > "$WORK/sink.local"; : > "$WORK/sink.s3"; echo 0 > "$WORK/heap.$lport"; echo 0 > "$WORK/heap.$rport"
+  local identical=yes
+  for r in $(seq 1 "$ROUNDS"); do
+    l=$(sampled_export "$lport" "local-$r"); name=$(cat "$WORK/last")
+    s=$(sampled_export "$rport" "s3-$r")
+    curl -s "http://127.0.0.1:$s3port/bench/$(cat "$WORK/last")" | cmp -s - "$WORK/out/$name" || identical=no
+    rm -f "$WORK/out/$name"
+    calc "$s / $l" >> "$WORK/sink.ratios"; echo "$l" >> "$WORK/sink.local"; echo "$s" >> "$WORK/sink.s3"
+  done
+  printf '\n%-62s %s\n' "measure" "result (target)"
+  printf '%-62s %s (≤ 1.15); object identical to file: %s\n' "full export $ROWS rows: S3 sink / local sink" \
+    "$(summary < "$WORK/sink.ratios")" "$identical"
+  printf '%-62s %s s / %s s\n' "  durations, local / S3 (median [min–max])" "$(summary < "$WORK/sink.local")" \
+    "$(summary < "$WORK/sink.s3")"
+  printf '%-62s %s MiB / %s MiB\n' "  max heap used with -Xmx128m, local / S3 instance" \
+    "$(( $(cat "$WORK/heap.$lport") / 1048576 ))" "$(( $(cat "$WORK/heap.$rport") / 1048576 ))"
+  kill "$lpid" "$rpid" 2>/dev/null; wait "$lpid" "$rpid" 2>/dev/null || true
+  psql -q -d postgres -c "DROP DATABASE IF EXISTS cdc_bench_sinks WITH (FORCE)" >/dev/null
+}
+
+# sampled_export PORT CONSUMER: a full export on that instance; prints its duration, keeps the instance's peak heap
+# (jvm_memory_used_bytes, heap areas summed, every 100 ms) in $WORK/heap.PORT
+sampled_export() {
+  local port=$1 job status heap max
+  max=$(cat "$WORK/heap.$port")
+  job=$(curl -s -X POST "localhost:$port/exports/full" -H "X-Consumer-ID: $2" | jq -r .jobId)
+  while :; do
+    heap=$(curl -s "localhost:$port/actuator/prometheus" | awk '/^jvm_memory_used_bytes/ && /area="heap"/ {s += $NF} END {printf "%d", s}')
+    [ "$heap" -gt "$max" ] && max=$heap
+    status=$(curl -s "localhost:$port/exports/jobs/$job")
+    case $(jq -r .status <<<"$status") in
+      completed) jq -r .durationSeconds <<<"$status"; jq -r .outputFilename <<<"$status" > "$WORK/last"; break ;;
+      failed|cancelled) echo "export failed: $status" >&2; exit 1 ;;
+    esac
+    sleep 0.1
+  done
+  echo "$max" > "$WORK/heap.$port"
+}
+
+if [ "$SINKS" = yes ]; then
+  echo "== CDC export sinks benchmark: $ROWS rows, $ROUNDS rounds, $(nproc) cores, $(date -u +%FT%TZ)"
+  sinks_bench
+  exit 0
+fi
 
 echo "== CDC export benchmark: $ROWS rows, $ROUNDS rounds, $(nproc) cores, $(date -u +%FT%TZ)"
 

@@ -13,6 +13,7 @@ import org.hibernate.validator.constraints.time.DurationMin;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
 import org.springframework.validation.annotation.Validated;
 
 /**
@@ -44,7 +45,41 @@ public record CdcProperties(
         @DefaultValue("10m") @NotNull Duration tombstonePruneInterval,
         @Valid @NotNull @DefaultValue Jobs jobs,
         @Valid @NotNull @DefaultValue Auth auth,
-        @Valid @NotNull @DefaultValue Console console) {
+        @Valid @NotNull @DefaultValue Console console,
+        /* Where export files go: EXPORT_OUTPUT_DIR (local) or an S3 bucket (s3). */
+        @DefaultValue("local") @NotNull Sink sink,
+        @Valid @NotNull @DefaultValue S3 s3) {
+
+    public enum Sink {
+        LOCAL, S3
+    }
+
+    /** EXPORT_SINK=s3. Credentials come from the AWS SDK's default chain (environment, profile, instance role). */
+    public record S3(
+            @DefaultValue("") @NotNull String bucket,
+            /* Key prefix, a folder: "exports" and "exports/" both put files under exports/. */
+            @DefaultValue("") @NotNull String prefix,
+            /* Empty: AWS; else any S3-compatible endpoint (MinIO, Ceph, R2), e.g. http://localhost:9000. */
+            @DefaultValue("") @NotNull String endpoint,
+            /* bucket in the path (http://host/bucket/key) rather than the host name, as MinIO needs. */
+            @DefaultValue("false") boolean pathStyle,
+            /* Empty: the SDK's chain (AWS_REGION, profile), or us-east-1 with an S3_ENDPOINT. */
+            @DefaultValue("") @NotNull String region,
+            /* Multipart part size; memory per file being written is at most partSize x partsInFlight. */
+            @DefaultValue("8MB") @NotNull DataSize partSize,
+            @DefaultValue("2") @Min(1) @Max(16) int partsInFlight) {
+
+        /** Where the files go: {@code s3://bucket/prefix/}. */
+        public String location() {
+            return "s3://" + bucket + "/" + normalizedPrefix();
+        }
+
+        /** "" or a prefix ending in one '/', without a leading one. */
+        public String normalizedPrefix() {
+            String p = prefix.strip().replaceAll("^/+", "").replaceAll("/+$", "");
+            return p.isEmpty() ? "" : p + "/";
+        }
+    }
 
     public record Jobs(
             /* Exports running at once; each holds one database connection while it reads. */

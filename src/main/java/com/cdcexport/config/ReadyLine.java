@@ -49,7 +49,8 @@ class ReadyLine {
         }
         return "Ready at http://localhost:" + (port == null ? "?" : port) + " - " + auth + " - " + users
                 + " users in the table (SEED_USERS=" + properties.seedUsers() + ") - export files go to "
-                + properties.outputDir().toAbsolutePath().normalize();
+                + (properties.sink() == CdcProperties.Sink.S3 ? properties.s3().location()
+                        : properties.outputDir().toAbsolutePath().normalize());
     }
 
     private long users() {

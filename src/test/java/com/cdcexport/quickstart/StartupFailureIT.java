@@ -21,6 +21,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import com.cdcexport.support.S3MockProcess;
 import com.cdcexport.support.ServiceProcess;
 import com.cdcexport.support.TestDatabase;
 
@@ -54,7 +55,8 @@ class StartupFailureIT {
         Path aFile = Files.writeString(directory.resolve("a-file"), "not a directory");
         String database = TestDatabase.url();
         int freePort = ServiceProcess.freePort();
-        try (ServerSocket taken = new ServerSocket(0)) {
+        String nowhere = "http://127.0.0.1:" + ServiceProcess.freePort();
+        try (ServerSocket taken = new ServerSocket(0); S3MockProcess s3 = S3MockProcess.start("exists")) {
             List<Failure> failures = List.of(
                     new Failure("negative SEED_USERS", env("SEED_USERS", "-5", "DATABASE_URL", database),
                             "Invalid configuration: SEED_USERS='-5': must be greater than or equal to 0; fix SEED_USERS"),
@@ -74,6 +76,21 @@ class StartupFailureIT {
                             env("EXPORT_OUTPUT_DIR", aFile.resolve("out").toString(), "DATABASE_URL", database),
                             "EXPORT_OUTPUT_DIR=" + aFile.resolve("out") + " is not a writable directory ("
                                     + aFile.resolve("out") + ": not a directory): make it writable"),
+                    new Failure("unknown EXPORT_SINK", env("EXPORT_SINK", "ftp", "DATABASE_URL", database),
+                            "Invalid configuration: EXPORT_SINK='ftp': must be one of local, s3"),
+                    new Failure("S3 sink without a bucket", env("EXPORT_SINK", "s3", "DATABASE_URL", database),
+                            "S3_BUCKET is not set: EXPORT_SINK=s3 needs the bucket to write to"),
+                    new Failure("missing S3 bucket", s3Env(s3.endpoint(), "no-such-bucket", database),
+                            "S3_BUCKET=no-such-bucket does not exist at S3_ENDPOINT=" + s3.endpoint()
+                                    + ": create it or set S3_BUCKET to an existing bucket"),
+                    new Failure("S3 endpoint unreachable", s3Env(nowhere, "exists", database),
+                            "Cannot reach S3 at S3_ENDPOINT=" + nowhere + " for S3_BUCKET=exists: "),
+                    new Failure("no AWS credentials", env("EXPORT_SINK", "s3", "S3_BUCKET", "exists", "S3_ENDPOINT",
+                            s3.endpoint(), "S3_PATH_STYLE", "true", "AWS_REGION", "us-east-1",
+                            // never ask a cloud's instance metadata address from a test
+                            "AWS_EC2_METADATA_DISABLED", "true", "DATABASE_URL", database),
+                            "No AWS credentials for S3_BUCKET=exists: set AWS_ACCESS_KEY_ID and "
+                                    + "AWS_SECRET_ACCESS_KEY"),
                     new Failure("missing auth", Map.of("DATABASE_URL", database, "SEED_USERS", "0"),
                             "AUTH_MODE=api-key needs ADMIN_TOKEN (to create consumers and keys) or CONSUMER_API_KEYS"));
 
@@ -98,6 +115,13 @@ class StartupFailureIT {
             }
             softly.assertAll();
         }
+    }
+
+    /** The S3 sink on {@code endpoint}; the secret key is "secretpw", which no output may show. */
+    private static Map<String, String> s3Env(String endpoint, String bucket, String database) {
+        return env("EXPORT_SINK", "s3", "S3_BUCKET", bucket, "S3_ENDPOINT", endpoint, "S3_PATH_STYLE", "true",
+                "AWS_REGION", "us-east-1", "AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY", "secretpw",
+                "DATABASE_URL", database);
     }
 
     /** A healthy configuration but for {@code settings} (auth set, no seeding), so only the failure speaks. */

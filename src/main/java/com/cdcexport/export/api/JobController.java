@@ -1,8 +1,6 @@
 package com.cdcexport.export.api;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.UUID;
@@ -14,7 +12,6 @@ import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 
-import org.springframework.core.io.FileSystemResource;
 import org.springframework.core.io.Resource;
 import org.springframework.http.ContentDisposition;
 import org.springframework.http.HttpHeaders;
@@ -125,11 +122,7 @@ class JobController {
                 .map(JobFile::filename).findFirst()
                 .orElseThrow(() -> new InvalidParameterException("Job " + job.jobId() + " has no file of table "
                         + (table.length() > 64 ? table.substring(0, 64) + "..." : table)));
-        Path path = files.resolve(name);
-        if (!Files.isRegularFile(path)) {
-            throw new FileGoneException(job);
-        }
-        Resource resource = new FileSystemResource(path);
+        Resource resource = files.published(name).orElseThrow(() -> new FileGoneException(job));
         if (range != null && !satisfiable(range, resource)) {
             // Spring would answer 416 but still send the whole file as its body; a 416 carries none.
             return ResponseEntity.status(HttpStatus.REQUESTED_RANGE_NOT_SATISFIABLE)

@@ -1,145 +1,46 @@
 package com.cdcexport.export.file;
 
-import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
-import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.FileSystemException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
+import java.util.Optional;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
+import org.springframework.beans.factory.DisposableBean;
+import org.springframework.core.io.Resource;
 import org.springframework.stereotype.Component;
 
 import com.cdcexport.config.CdcProperties;
-import com.cdcexport.config.InvalidSettingException;
 import com.cdcexport.consumer.ConsumerId;
 import com.cdcexport.export.ExportType;
 import com.cdcexport.export.capture.TableName;
 
 /**
- * The one place that writes export files. A file is written under a temporary name, fsynced, then published
- * under its final name in one atomic step that refuses to replace an existing file; readers never see a
- * half-written {@code .csv} and no export ever overwrites another.
+ * The one place that stores export files, in a local directory or an S3 bucket (EXPORT_SINK). Either way a file is
+ * written by one attempt under a temporary name or upload of its own, and published under its final name in one
+ * step that refuses to replace an existing file: readers never see half a file and no export overwrites another.
  */
 @Component
-public class ExportFileStore {
+public class ExportFileStore implements DisposableBean {
 
     static final String PART_SUFFIX = ".part";
     private static final Pattern PART_NAME = Pattern.compile("(.+)\\.(\\d{1,9})\\.part");
-    private static final Logger log = LoggerFactory.getLogger(ExportFileStore.class);
     private static final DateTimeFormatter STAMP =
             DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss", Locale.ROOT).withZone(ZoneOffset.UTC);
-    private static final int BUFFER_BYTES = 1 << 20;
 
-    private final Path directory;
-    /** Null where the file system has no POSIX modes. */
-    private final Set<PosixFilePermission> fileMode;
+    private final ExportSink sink;
 
     public ExportFileStore(CdcProperties properties) {
-        this.directory = properties.outputDir().toAbsolutePath().normalize();
-        this.fileMode = directory.getFileSystem().supportedFileAttributeViews().contains("posix")
-                ? parseFileMode(properties.fileMode()) : null;
-        checkWritable();
-    }
-
-    /**
-     * EXPORT_FILE_MODE: three octal digits (a leading 0 allowed), readable and writable by the owner, never
-     * executable: 0600 by default, 0640 or 0660 for a group that shares the volume.
-     */
-    static Set<PosixFilePermission> parseFileMode(String text) {
-        if (!text.strip().matches("0?[0-7]{3}")) {
-            throw badFileMode(text);
-        }
-        int mode = Integer.parseInt(text.strip(), 8);
-        if ((mode & 0600) != 0600 || (mode & 0111) != 0) {
-            throw badFileMode(text);
-        }
-        return permissions(mode);
-    }
-
-    private static InvalidSettingException badFileMode(String text) {
-        return new InvalidSettingException("EXPORT_FILE_MODE='" + text + "' must be an octal file mode that the "
-                + "owner can read and write and nobody can execute, e.g. 0600 (the default) or 0640");
-    }
-
-    /** The directory lets in whoever may read the files: x (search) wherever the file mode has r. */
-    static Set<PosixFilePermission> directoryMode(Set<PosixFilePermission> fileMode) {
-        int mode = mode(fileMode);
-        return permissions(mode | ((mode & 0444) >> 2));
-    }
-
-    private static Set<PosixFilePermission> permissions(int mode) {
-        Set<PosixFilePermission> permissions = EnumSet.noneOf(PosixFilePermission.class);
-        PosixFilePermission[] byBit = PosixFilePermission.values(); // OWNER_READ ... OTHERS_EXECUTE
-        for (int i = 0; i < byBit.length; i++) {
-            if ((mode & (0400 >> i)) != 0) {
-                permissions.add(byBit[i]);
-            }
-        }
-        return permissions;
-    }
-
-    private static int mode(Set<PosixFilePermission> permissions) {
-        return permissions.stream().mapToInt(p -> 0400 >> p.ordinal()).reduce(0, (a, b) -> a | b);
-    }
-
-    public Path directory() {
-        return directory;
-    }
-
-    /** Fails start-up with a clear message rather than failing every export later. */
-    private void checkWritable() {
-        try {
-            Files.createDirectories(directory);
-            restrictDirectory();
-            Path probe = Files.createTempFile(directory, ".write-check", ".tmp");
-            Files.delete(probe);
-        } catch (IOException e) {
-            throw new InvalidSettingException("EXPORT_OUTPUT_DIR=" + directory + " is not a writable directory ("
-                    + InvalidSettingException.describe(e) + "): make it writable by this user or set "
-                    + "EXPORT_OUTPUT_DIR to one that is", e);
-        }
-    }
-
-    /**
-     * The umask decides the mode of a directory we create, and an existing one may be open to everyone: set it.
-     * A directory owned by someone else (a mounted volume) keeps its mode, with a warning.
-     */
-    private void restrictDirectory() {
-        if (fileMode == null) {
-            return;
-        }
-        Set<PosixFilePermission> wanted = directoryMode(fileMode);
-        try {
-            if (!Files.getPosixFilePermissions(directory).equals(wanted)) {
-                Files.setPosixFilePermissions(directory, wanted);
-            }
-        } catch (IOException e) {
-            log.warn("Cannot set the mode of EXPORT_OUTPUT_DIR={} to {} ({}); check who may read it",
-                    directory, PosixFilePermissions.toString(wanted), e.toString());
-        }
+        this.sink = properties.sink() == CdcProperties.Sink.S3
+                ? new S3Sink(properties.s3()) : new LocalDirectory(properties);
     }
 
     /**
@@ -154,37 +55,26 @@ public class ExportFileStore {
             String suffix = STAMP.format(at) + "Z" + (n == 1 ? "" : "_" + n) + ".csv";
             List<String> names = tables.stream().map(t -> type.slug() + "_" + consumer.value() + "_"
                     + (t.isUsers() ? "" : t.qualified() + "_") + suffix).toList();
-            if (names.stream().noneMatch(name -> reserved.test(name) || Files.exists(resolve(name)))) {
+            if (names.stream().noneMatch(name -> reserved.test(name) || exists(name))) {
                 return names;
             }
         }
     }
 
+    private boolean exists(String name) {
+        try {
+            return sink.exists(checked(name));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /**
-     * Opens {@code name.<attempt>.part} for writing. Each attempt writes its own temporary file, so a runner that
-     * lost its claim can never publish the file of the runner that took over.
+     * Opens a file for one attempt to write. Each attempt writes its own temporary file (or upload), so a runner
+     * that lost its claim can never publish the content of the runner that took over.
      */
     public PendingFile create(String name, int attempt) throws IOException {
-        Path target = resolve(name);
-        Path part = partPath(name, attempt);
-        FileChannel channel;
-        if (fileMode == null) {
-            channel = FileChannel.open(part, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        } else {
-            // Created owner-only (the umask can only remove bits), then given the exact mode before any byte is
-            // written; publishing links the same inode, so the final file has this mode too.
-            channel = FileChannel.open(part, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
-                    PosixFilePermissions.asFileAttribute(EnumSet.of(PosixFilePermission.OWNER_READ,
-                            PosixFilePermission.OWNER_WRITE)));
-            try {
-                Files.setPosixFilePermissions(part, fileMode);
-            } catch (IOException e) {
-                channel.close();
-                Files.deleteIfExists(part);
-                throw e;
-            }
-        }
-        return new PendingFile(target, part, channel);
+        return sink.create(checked(name), attempt);
     }
 
     /*
@@ -193,128 +83,85 @@ public class ExportFileStore {
      * for a caller that has fenced off later attempts (see JobFiles), or everything of a job that has finished.
      */
 
-    /** Removes {@code name.<attempt>.part}: only that attempt ever writes it. */
+    /** Removes what attempt {@code attempt} wrote and did not publish: only that attempt ever writes it. */
     public void deletePart(String name, int attempt) {
-        remove(partPath(name, attempt));
+        sink.deletePart(checked(name), attempt);
     }
 
     /** Removes the published file. The caller must know that no attempt which may still commit published it. */
     public void deletePublished(String name) {
-        remove(resolve(name));
+        sink.deletePublished(checked(name));
     }
 
     /** Removes the file and every attempt's temporary file of a job that has finished: none of them counts. */
     public void deleteAll(String name) {
-        try (DirectoryStream<Path> parts = Files.newDirectoryStream(directory, name + ".*" + PART_SUFFIX)) {
-            parts.forEach(ExportFileStore::remove);
-        } catch (IOException e) {
-            log.warn("Could not list temporary files of {}: {}", name, e.toString());
-        }
-        remove(resolve(name));
+        sink.deleteAll(checked(name));
     }
 
-    /** The temporary files in the output directory: what start-up cleanup looks at. */
+    /** What attempts wrote and did not publish (yet): what clean-up looks at. */
     public List<PartFile> partFiles() {
-        try (Stream<Path> files = Files.list(directory)) {
-            return files.map(p -> PART_NAME.matcher(p.getFileName().toString()))
-                    .filter(Matcher::matches)
-                    .map(m -> new PartFile(m.group(1), Integer.parseInt(m.group(2))))
-                    .toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return sink.partFiles();
     }
 
-    /** {@code name.<attempt>.part}: the file one attempt of an export writes before publishing it. */
+    /** A published file, to download; empty when it is not there (removed by retention, or never published). */
+    public Optional<Resource> published(String name) throws IOException {
+        return sink.published(checked(name));
+    }
+
+    /** Where the files go, for messages: the directory's path or {@code s3://bucket/prefix}. */
+    public String location() {
+        return sink.location();
+    }
+
+    ExportSink sink() {
+        return sink;
+    }
+
+    @Override
+    public void destroy() {
+        sink.close();
+    }
+
+    /** Names are single path segments in both sinks: never a way into another directory or key prefix. */
+    private static String checked(String name) {
+        if (name.isEmpty() || name.contains("/") || name.contains("\\") || name.equals(".") || name.equals("..")) {
+            throw new IllegalArgumentException("Export file name is not a plain file name: " + name);
+        }
+        return name;
+    }
+
+    /** {@code name.<attempt>.part} as the local sink names a temporary file and the S3 sink an upload's marker. */
+    static String partName(String name, int attempt) {
+        return name + "." + attempt + PART_SUFFIX;
+    }
+
+    /** The {@link PartFile} a temporary name stands for, if it is one. */
+    static Optional<PartFile> parsePartName(String fileName) {
+        Matcher m = PART_NAME.matcher(fileName);
+        return m.matches() ? Optional.of(new PartFile(m.group(1), Integer.parseInt(m.group(2)))) : Optional.empty();
+    }
+
+    /** What one attempt of an export wrote and has not published: a temporary file, or an S3 upload. */
     public record PartFile(String name, int attempt) {
     }
 
-    private static void remove(Path path) {
-        try {
-            if (Files.deleteIfExists(path)) {
-                log.info("Removed uncommitted export file {}", path.getFileName());
-            }
-        } catch (IOException e) {
-            log.warn("Could not remove {}: {}", path, e.toString());
-        }
-    }
+    /**
+     * A file being written. Closing its {@link #stream()} ends the content (it stays pending); {@link #publish()}
+     * makes it visible; closing the file without publishing discards it.
+     */
+    public interface PendingFile extends AutoCloseable {
 
-    private Path partPath(String name, int attempt) {
-        return resolve(name + "." + attempt + PART_SUFFIX);
-    }
-
-    public Path resolve(String name) {
-        Path path = directory.resolve(name).normalize();
-        if (!directory.equals(path.getParent())) {
-            throw new IllegalArgumentException("Export file name escapes the output directory: " + name);
-        }
-        return path;
-    }
-
-    /** A file being written. Closing it without {@link #publish()} deletes it. */
-    public static final class PendingFile implements AutoCloseable {
-
-        private final Path target;
-        private final Path part;
-        private final FileChannel channel;
-        private final OutputStream stream;
-        private boolean published;
-
-        private PendingFile(Path target, Path part, FileChannel channel) {
-            this.target = target;
-            this.part = part;
-            this.channel = channel;
-            this.stream = new BufferedOutputStream(Channels.newOutputStream(channel), BUFFER_BYTES);
-        }
-
-        public OutputStream stream() {
-            return stream;
-        }
+        OutputStream stream();
 
         /**
-         * Makes the content durable, then gives it its final name (never replacing a file) and syncs the directory.
-         * May be called again after it failed because the name was taken.
+         * Makes the content durable, then gives it its final name, never replacing a file. May be called again
+         * after it failed because the name was taken.
          *
          * @throws FileAlreadyExistsException when a file of that name exists (left by another attempt)
          */
-        public void publish() throws IOException {
-            if (channel.isOpen()) {
-                stream.flush();
-                channel.force(true);
-                channel.close();
-            }
-            try {
-                // A hard link fails if the target exists, where rename would silently replace it.
-                Files.createLink(target, part);
-                Files.delete(part);
-            } catch (FileAlreadyExistsException e) {
-                throw nameTaken();
-            } catch (UnsupportedOperationException | FileSystemException e) {
-                // Some mounts have no hard links; names are unique per job, so check-then-rename is the fallback.
-                if (Files.exists(target)) {
-                    throw nameTaken();
-                }
-                Files.move(part, target, StandardCopyOption.ATOMIC_MOVE);
-            }
-            published = true;
-            try (FileChannel dir = FileChannel.open(target.getParent(), StandardOpenOption.READ)) {
-                dir.force(true);
-            }
-        }
-
-        private FileAlreadyExistsException nameTaken() {
-            return new FileAlreadyExistsException(target.getFileName().toString(), null,
-                    "Refusing to overwrite existing export file");
-        }
+        void publish() throws IOException;
 
         @Override
-        public void close() throws IOException {
-            if (channel.isOpen()) {
-                channel.close();
-            }
-            if (!published) {
-                Files.deleteIfExists(part);
-            }
-        }
+        void close() throws IOException;
     }
 }

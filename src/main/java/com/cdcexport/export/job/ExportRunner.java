@@ -240,7 +240,7 @@ class ExportRunner {
         String message = e.getMessage() == null ? "" : e.getMessage();
         if (e instanceof IOException) {
             // File-system messages are terse ("No space left on device", a bare path): say what was being done.
-            return "Cannot write export file " + job.outputFilename() + " in " + files.directory() + ": "
+            return "Cannot write export file " + job.outputFilename() + " in " + files.location() + ": "
                     + e.getClass().getSimpleName() + (message.isEmpty() ? "" : ": " + message);
         }
         return message.isEmpty() ? e.getClass().getSimpleName() : message;

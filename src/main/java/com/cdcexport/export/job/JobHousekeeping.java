@@ -32,6 +32,7 @@ import com.cdcexport.export.file.ExportFileStore;
 class JobHousekeeping implements SmartInitializingSingleton, SmartLifecycle {
 
     static final int PHASE = JobDispatcher.PHASE - 1;
+    private static final java.time.Duration STRAY_SWEEP = java.time.Duration.ofMinutes(10);
 
     private static final Logger log = LoggerFactory.getLogger(JobHousekeeping.class);
 
@@ -64,7 +65,7 @@ class JobHousekeeping implements SmartInitializingSingleton, SmartLifecycle {
             release(job, clock.instant().plusSeconds(1), "Interrupted: instance " + instance.value() + " restarted");
         }
         reapStaleJobs();
-        jobFiles.removeStrayParts();
+        removeStrayParts();
         jobs.outputFilenames(EnumSet.of(JobStatus.FAILED, JobStatus.CANCELLED)).forEach(files::deleteAll);
     }
 
@@ -80,6 +81,20 @@ class JobHousekeeping implements SmartInitializingSingleton, SmartLifecycle {
         scheduler.scheduleWithFixedDelay(instances::beat, 0, interval, TimeUnit.MILLISECONDS);
         scheduler.scheduleWithFixedDelay(this::heartbeat, interval, interval, TimeUnit.MILLISECONDS);
         scheduler.scheduleWithFixedDelay(this::reapStaleJobs, interval, interval, TimeUnit.MILLISECONDS);
+        scheduler.scheduleWithFixedDelay(this::removeStrayParts, STRAY_SWEEP.toMinutes(), STRAY_SWEEP.toMinutes(),
+                TimeUnit.MINUTES);
+    }
+
+    /**
+     * What an attempt left when its own clean-up failed (an S3 endpoint that was away when it aborted): an open
+     * multipart upload costs money until it is aborted, so it is not left to the next start-up.
+     */
+    private void removeStrayParts() {
+        try {
+            jobFiles.removeStrayParts();
+        } catch (RuntimeException e) {
+            log.warn("Removing uncommitted export files failed: {}", e.toString());
+        }
     }
 
     @Override

@@ -40,7 +40,11 @@ class ExportFileStoreTest {
                 new CdcProperties.Jobs(2, 10, Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofMillis(500), 3, null),
                 new CdcProperties.Auth(CdcProperties.AuthMode.OFF, "", "", Duration.ofHours(24), 0, 0,
                         Duration.ZERO),
-                new CdcProperties.Console(Duration.ofMinutes(30)));
+                new CdcProperties.Console(Duration.ofMinutes(30)), CdcProperties.Sink.LOCAL, s3Defaults());
+    }
+
+    static CdcProperties.S3 s3Defaults() {
+        return new CdcProperties.S3("", "", "", false, "", org.springframework.util.unit.DataSize.ofMegabytes(8), 2);
     }
 
     private ExportFileStore store() {
@@ -142,8 +146,8 @@ class ExportFileStoreTest {
 
     @Test
     void namesThatEscapeTheDirectoryAreRejected() {
-        assertThatThrownBy(() -> store().resolve("../evil.csv")).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> store().resolve("sub/evil.csv")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> store().create("../evil.csv", 1)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> store().create("sub/evil.csv", 1)).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
@@ -181,7 +185,7 @@ class ExportFileStoreTest {
         ExportFileStore store = new ExportFileStore(outputIn(output));
 
         assertThat(mode(output)).isEqualTo("rwx------");
-        assertThat(publish(store, "private.csv")).isEqualTo("rw-------");
+        assertThat(publish(store, output, "private.csv")).isEqualTo("rw-------");
     }
 
     @Test
@@ -191,7 +195,7 @@ class ExportFileStoreTest {
         ExportFileStore store = new ExportFileStore(outputIn(output, "0640"));
 
         assertThat(mode(output)).isEqualTo("rwxr-x---");
-        assertThat(publish(store, "shared.csv")).isEqualTo("rw-r-----");
+        assertThat(publish(store, output, "shared.csv")).isEqualTo("rw-r-----");
     }
 
     @Test
@@ -203,14 +207,14 @@ class ExportFileStoreTest {
     }
 
     /** Writes and publishes a file; its mode while being written and after, which must be the same. */
-    private String publish(ExportFileStore store, String name) throws IOException {
+    private static String publish(ExportFileStore store, Path dir, String name) throws IOException {
         String partMode;
         try (ExportFileStore.PendingFile file = store.create(name, 1)) {
-            partMode = mode(store.resolve(name + ".1.part"));
+            partMode = mode(dir.resolve(name + ".1.part"));
             file.stream().write("id\n".getBytes(StandardCharsets.UTF_8));
             file.publish();
         }
-        assertThat(mode(store.resolve(name))).isEqualTo(partMode);
+        assertThat(mode(dir.resolve(name))).isEqualTo(partMode);
         return partMode;
     }
 

@@ -1,0 +1,435 @@
+package com.cdcexport.export.file;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Supplier;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.core.io.Resource;
+import org.springframework.scheduling.concurrent.CustomizableThreadFactory;
+import org.springframework.util.unit.DataSize;
+
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3ClientBuilder;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.MultipartUpload;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.NoSuchUploadException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+import com.cdcexport.config.CdcProperties;
+import com.cdcexport.config.InvalidSettingException;
+import com.cdcexport.export.file.ExportFileStore.PartFile;
+import com.cdcexport.export.file.ExportFileStore.PendingFile;
+
+/**
+ * EXPORT_SINK=s3: files are objects under S3_PREFIX in S3_BUCKET. A file is streamed into a multipart upload
+ * ({@link S3Upload}) and becomes visible only when the upload completes, refusing to replace an object; a small
+ * file is one conditional PUT at publish time instead.
+ *
+ * <p>Attempts are told apart as the local sink tells its {@code name.<attempt>.part} files apart: beside an open
+ * upload lies a small marker object of that name holding the upload's id (S3 lists open uploads by key, and the
+ * key is the final name, shared by every attempt). So clean-up lists the markers, and aborting attempt n's upload
+ * never touches attempt n+1's. An upload without a marker (the process died between creating the upload and
+ * writing its marker, a few milliseconds) is listed as attempt 0 once it is older than {@link #ORPHAN_AGE}.
+ */
+final class S3Sink implements ExportSink {
+
+    /** Longer than writing one marker can take, and than the clock skew SigV4 tolerates (15 minutes). */
+    static final Duration ORPHAN_AGE = Duration.ofMinutes(20);
+    /** An attempt number no job has: stands for uploads without a marker. */
+    static final int UNMARKED = 0;
+    static final DataSize MIN_PART = DataSize.ofMegabytes(5);
+    static final DataSize MAX_PART = DataSize.ofMegabytes(512);
+
+    private static final Logger log = LoggerFactory.getLogger(S3Sink.class);
+
+    private final S3Client s3;
+    private final String bucket;
+    private final String prefix;
+    private final String location;
+    private final String endpoint;
+    private final int partSize;
+    private final int partsInFlight;
+    private final ExecutorService uploads;
+    private final Clock clock;
+
+    S3Sink(CdcProperties.S3 settings) {
+        this(settings, client(settings), Clock.systemUTC());
+    }
+
+    S3Sink(CdcProperties.S3 settings, S3Client client, Clock clock) {
+        if (settings.bucket().isBlank()) {
+            throw new InvalidSettingException("S3_BUCKET is not set: EXPORT_SINK=s3 needs the bucket to write to");
+        }
+        DataSize part = settings.partSize();
+        if (part.compareTo(MIN_PART) < 0 || part.compareTo(MAX_PART) > 0) {
+            String text = part.toBytes() % MIN_PART.toBytes() % (1 << 20) == 0 && part.toMegabytes() > 0
+                    ? part.toMegabytes() + "MB" : part.toBytes() + "B";
+            throw new InvalidSettingException("S3_PART_SIZE=" + text + " must be between 5MB (S3's smallest part) "
+                    + "and 512MB");
+        }
+        this.s3 = client;
+        this.clock = clock;
+        this.bucket = settings.bucket().strip();
+        this.prefix = settings.normalizedPrefix();
+        this.location = settings.location();
+        this.endpoint = settings.endpoint().strip();
+        this.partSize = (int) part.toBytes();
+        this.partsInFlight = settings.partsInFlight();
+        this.uploads = Executors.newCachedThreadPool(daemon("s3-part-"));
+        checkBucket(settings);
+    }
+
+    private static CustomizableThreadFactory daemon(String prefix) {
+        CustomizableThreadFactory threads = new CustomizableThreadFactory(prefix);
+        threads.setDaemon(true);
+        return threads;
+    }
+
+    private static S3Client client(CdcProperties.S3 settings) {
+        S3ClientBuilder builder = S3Client.builder()
+                .httpClientBuilder(UrlConnectionHttpClient.builder()
+                        .connectionTimeout(Duration.ofSeconds(10))
+                        .socketTimeout(Duration.ofMinutes(2)))
+                .forcePathStyle(settings.pathStyle());
+        if (!settings.endpoint().isBlank()) {
+            try {
+                URI endpoint = new URI(settings.endpoint().strip());
+                if (endpoint.getScheme() == null || endpoint.getHost() == null) {
+                    throw new URISyntaxException(settings.endpoint(), "not an http(s) URL");
+                }
+                builder.endpointOverride(endpoint);
+            } catch (URISyntaxException e) {
+                throw new InvalidSettingException("S3_ENDPOINT='" + settings.endpoint() + "' is not a URL such as "
+                        + "http://localhost:9000");
+            }
+        }
+        if (!settings.region().isBlank()) {
+            builder.region(Region.of(settings.region().strip()));
+        } else if (!settings.endpoint().isBlank()) {
+            builder.region(Region.US_EAST_1); // S3-compatible stores accept any region; signing needs one
+        }
+        try {
+            return builder.build();
+        } catch (SdkClientException e) {
+            throw new InvalidSettingException("AWS_REGION is not set and no AWS profile names a region: set "
+                    + "AWS_REGION to the bucket's region", e);
+        }
+    }
+
+    /** A missing bucket or an endpoint that does not answer stops start-up instead of failing every export. */
+    private void checkBucket(CdcProperties.S3 settings) {
+        String where = settings.endpoint().isBlank() ? "" : " at S3_ENDPOINT=" + settings.endpoint().strip();
+        try {
+            s3.headBucket(b -> b.bucket(bucket));
+        } catch (S3Exception e) {
+            s3.close();
+            if (e.statusCode() == 404) {
+                throw new InvalidSettingException("S3_BUCKET=" + bucket + " does not exist" + where + ": create it "
+                        + "or set S3_BUCKET to an existing bucket", e);
+            }
+            if (e.statusCode() == 403 || e.statusCode() == 401) {
+                throw new InvalidSettingException("S3 refused access to S3_BUCKET=" + bucket + where + " ("
+                        + describe(e) + "): check the credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or "
+                        + "AWS_PROFILE) and that they may s3:ListBucket", e);
+            }
+            throw new InvalidSettingException("Cannot use S3_BUCKET=" + bucket + where + ": " + describe(e), e);
+        } catch (SdkClientException e) {
+            s3.close();
+            if (isMissingCredentials(e)) {
+                throw new InvalidSettingException("No AWS credentials for S3_BUCKET=" + bucket + ": set "
+                        + "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run with an instance role",
+                        e);
+            }
+            throw new InvalidSettingException("Cannot reach S3" + (where.isEmpty() ? " (S3_ENDPOINT empty: AWS)"
+                    : where) + " for S3_BUCKET=" + bucket + ": " + describe(e) + ": check S3_ENDPOINT and that "
+                    + "the store is running", e);
+        }
+    }
+
+    private static boolean isMissingCredentials(SdkClientException e) {
+        String message = String.valueOf(e.getMessage());
+        return message.contains("Unable to load credentials") || message.contains("credentials provider");
+    }
+
+    /**
+     * What went wrong, in one line and without secrets: S3's error code and message, or the client's reason
+     * (connection refused, no credentials). The SDK never puts the secret key into either.
+     */
+    static String describe(SdkException e) {
+        if (e instanceof S3Exception s && s.awsErrorDetails() != null) {
+            String code = s.awsErrorDetails().errorCode();
+            String message = s.awsErrorDetails().errorMessage();
+            return s.statusCode() + (code == null ? "" : " " + code) + (message == null ? "" : ": " + message);
+        }
+        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        Throwable cause = e.getCause();
+        if (cause != null && cause.getMessage() != null && !message.contains(cause.getMessage())) {
+            message += " (" + cause.getMessage() + ")";
+        }
+        // The credential chain lists every provider it tried over several lines: the first sentence says it.
+        int cut = message.indexOf(": [");
+        return (cut > 0 ? message.substring(0, cut) : message).replace('\n', ' ');
+    }
+
+    /** Runs one S3 request; a failure becomes an IOException saying what was being done and why it failed. */
+    <T> T call(String what, String key, Supplier<T> request) throws IOException {
+        try {
+            return request.get();
+        } catch (SdkException e) {
+            throw failure(what, key, e);
+        }
+    }
+
+    /** A client-side failure (no connection) names the endpoint it could not reach. */
+    IOException failure(String what, String key, SdkException e) {
+        return new IOException("S3 " + what + " of " + location(key) + " failed: " + describe(e)
+                + (e instanceof SdkClientException && !endpoint.isEmpty() ? " (S3_ENDPOINT=" + endpoint + ")" : ""),
+                e);
+    }
+
+    String key(String name) {
+        return prefix + name;
+    }
+
+    private String location(String key) {
+        return "s3://" + bucket + "/" + key;
+    }
+
+    S3Client client() {
+        return s3;
+    }
+
+    String bucket() {
+        return bucket;
+    }
+
+    int partSize() {
+        return partSize;
+    }
+
+    int partsInFlight() {
+        return partsInFlight;
+    }
+
+    ExecutorService uploads() {
+        return uploads;
+    }
+
+    @Override
+    public boolean exists(String name) throws IOException {
+        return head(key(name)).isPresent();
+    }
+
+    Optional<HeadObjectResponse> head(String key) throws IOException {
+        try {
+            return Optional.of(call("HEAD", key, () -> s3.headObject(b -> b.bucket(bucket).key(key))));
+        } catch (IOException e) {
+            if (e.getCause() instanceof NoSuchKeyException
+                    || e.getCause() instanceof S3Exception s && s.statusCode() == 404) {
+                return Optional.empty();
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public PendingFile create(String name, int attempt) {
+        return new S3Upload(this, name, attempt);
+    }
+
+    /** The marker naming attempt {@code attempt}'s open upload of {@code name}. */
+    String markerKey(String name, int attempt) {
+        return key(ExportFileStore.partName(name, attempt));
+    }
+
+    void writeMarker(String name, int attempt, String uploadId) throws IOException {
+        String marker = markerKey(name, attempt);
+        call("PUT", marker, () -> s3.putObject(b -> b.bucket(bucket).key(marker).contentType("text/plain"),
+                RequestBody.fromString(uploadId)));
+    }
+
+    @Override
+    public void deletePart(String name, int attempt) {
+        try {
+            if (attempt == UNMARKED) {
+                abortUnmarked(key(name));
+                return;
+            }
+            String marker = markerKey(name, attempt);
+            Optional<String> uploadId;
+            try {
+                uploadId = Optional.of(call("GET", marker, () -> s3.getObjectAsBytes(b -> b.bucket(bucket)
+                        .key(marker)).asUtf8String().strip()));
+            } catch (IOException e) {
+                if (!(e.getCause() instanceof NoSuchKeyException)) {
+                    throw e;
+                }
+                uploadId = Optional.empty();
+            }
+            if (uploadId.isPresent()) {
+                abort(key(name), uploadId.get());
+                call("DELETE", marker, () -> s3.deleteObject(b -> b.bucket(bucket).key(marker)));
+            }
+        } catch (IOException e) {
+            log.warn("Could not remove the upload of {} (attempt {}): {}; clean-up tries again later", name,
+                    attempt, e.getMessage());
+        }
+    }
+
+    /** Aborts an upload; one that completed or was aborted already is fine. */
+    void abort(String key, String uploadId) throws IOException {
+        try {
+            call("ABORT upload", key, () -> s3.abortMultipartUpload(b -> b.bucket(bucket).key(key)
+                    .uploadId(uploadId)));
+            log.info("Aborted uncommitted upload of export file {}", key.substring(prefix.length()));
+        } catch (IOException e) {
+            if (!(e.getCause() instanceof NoSuchUploadException
+                    || e.getCause() instanceof S3Exception s && s.statusCode() == 404)) {
+                throw e;
+            }
+        }
+    }
+
+    private void abortUnmarked(String key) throws IOException {
+        Set<String> marked = markedUploadIds();
+        Instant cutoff = clock.instant().minus(ORPHAN_AGE);
+        for (MultipartUpload upload : openUploads(key)) {
+            if (upload.key().equals(key) && !marked.contains(upload.uploadId())
+                    && upload.initiated().isBefore(cutoff)) {
+                abort(key, upload.uploadId());
+            }
+        }
+    }
+
+    @Override
+    public void deletePublished(String name) {
+        String key = key(name);
+        try {
+            if (head(key).isPresent()) {
+                call("DELETE", key, () -> s3.deleteObject(b -> b.bucket(bucket).key(key)));
+                log.info("Removed uncommitted export file {}", location(key));
+            }
+        } catch (IOException e) {
+            log.warn("Could not remove {}: {}", location(key), e.getMessage());
+        }
+    }
+
+    @Override
+    public void deleteAll(String name) {
+        String key = key(name);
+        try {
+            for (S3Object marker : objects(key + ".")) {
+                ExportFileStore.parsePartName(marker.key().substring(prefix.length()))
+                        .filter(p -> p.name().equals(name))
+                        .ifPresent(p -> deletePart(name, p.attempt()));
+            }
+            // Uploads of a finished job: none may complete any more, marked or not.
+            for (MultipartUpload upload : openUploads(key)) {
+                if (upload.key().equals(key)) {
+                    abort(key, upload.uploadId());
+                }
+            }
+            call("DELETE", key, () -> s3.deleteObject(b -> b.bucket(bucket).key(key)));
+        } catch (IOException e) {
+            log.warn("Could not remove {}: {}", location(key), e.getMessage());
+        }
+    }
+
+    /** Every marker under the prefix, then uploads no marker names (attempt {@link #UNMARKED}). */
+    @Override
+    public List<PartFile> partFiles() {
+        try {
+            List<PartFile> parts = new ArrayList<>();
+            for (S3Object object : objects(prefix)) {
+                String name = object.key().substring(prefix.length());
+                if (!name.contains("/")) {
+                    ExportFileStore.parsePartName(name).ifPresent(parts::add);
+                }
+            }
+            Set<String> marked = markedUploadIds();
+            Set<String> unmarked = new HashSet<>();
+            for (MultipartUpload upload : openUploads(prefix)) {
+                String name = upload.key().substring(prefix.length());
+                if (!name.contains("/") && !marked.contains(upload.uploadId()) && unmarked.add(name)) {
+                    parts.add(new PartFile(name, UNMARKED));
+                }
+            }
+            return parts;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private Set<String> markedUploadIds() throws IOException {
+        Set<String> ids = new HashSet<>();
+        for (S3Object object : objects(prefix)) {
+            String name = object.key().substring(prefix.length());
+            if (!name.contains("/") && ExportFileStore.parsePartName(name).isPresent()) {
+                try {
+                    ids.add(call("GET", object.key(), () -> s3.getObjectAsBytes(b -> b.bucket(bucket)
+                            .key(object.key())).asUtf8String().strip()));
+                } catch (IOException e) {
+                    if (!(e.getCause() instanceof NoSuchKeyException)) {
+                        throw e;
+                    }
+                }
+            }
+        }
+        return ids;
+    }
+
+    private List<S3Object> objects(String keyPrefix) throws IOException {
+        return call("LIST", keyPrefix, () -> s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(keyPrefix))
+                .contents().stream().toList());
+    }
+
+    List<MultipartUpload> openUploads(String keyPrefix) throws IOException {
+        return call("LIST uploads", keyPrefix, () -> s3.listMultipartUploadsPaginator(b -> b.bucket(bucket)
+                .prefix(keyPrefix)).uploads().stream().toList());
+    }
+
+    @Override
+    public Optional<Resource> published(String name) throws IOException {
+        String key = key(name);
+        return head(key).map(head -> new S3ObjectResource(this, key, name, head));
+    }
+
+    @Override
+    public String location() {
+        return location;
+    }
+
+    @Override
+    public void checkHealth(Health.Builder builder) throws IOException {
+        call("HEAD bucket", prefix, () -> s3.headBucket(b -> b.bucket(bucket)));
+        builder.up().withDetail("sink", "s3").withDetail("location", location);
+    }
+
+    @Override
+    public void close() {
+        uploads.shutdownNow();
+        s3.close();
+    }
+}
