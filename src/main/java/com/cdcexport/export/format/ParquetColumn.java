@@ -22,7 +22,8 @@ import org.apache.parquet.schema.Types;
  */
 record ParquetColumn(String name, Kind kind, boolean nullable, int precision, int scale) {
 
-    enum Kind { INT16, INT32, INT64, FLOAT, DOUBLE, BOOLEAN, TIMESTAMPTZ, TIMESTAMP, DATE, DECIMAL, STRING }
+    /** STRING: a string type, whose binary form is its text; TEXT_FORM: any other type, sent cast to text. */
+    enum Kind { INT16, INT32, INT64, FLOAT, DOUBLE, BOOLEAN, TIMESTAMPTZ, TIMESTAMP, DATE, DECIMAL, STRING, TEXT_FORM }
 
     private static final Pattern TIMESTAMP = Pattern.compile("timestamp(\\(\\d\\))? with(out)? time zone");
     private static final Pattern NUMERIC = Pattern.compile("numeric\\((\\d+),(-?\\d+)\\)");
@@ -45,7 +46,8 @@ record ParquetColumn(String name, Kind kind, boolean nullable, int precision, in
             case "boolean" -> Kind.BOOLEAN;
             case "date" -> Kind.DATE;
             default -> timestamp.matches() ? (timestamp.group(2) == null ? Kind.TIMESTAMPTZ : Kind.TIMESTAMP)
-                    : Kind.STRING;
+                    // char(n) keeps its padding this way, as in the CSV (a cast to text would drop it)
+                    : column.category().equals("S") ? Kind.STRING : Kind.TEXT_FORM;
         };
         if (numeric.matches()) {
             int precision = Integer.parseInt(numeric.group(1));
@@ -59,7 +61,7 @@ record ParquetColumn(String name, Kind kind, boolean nullable, int precision, in
 
     /** Binary COPY sends these types' own binary forms; every other column is sent as text. */
     String render(String value) {
-        return kind == Kind.STRING || kind == Kind.DECIMAL ? "(" + value + ")::text" : value;
+        return kind == Kind.TEXT_FORM || kind == Kind.DECIMAL ? "(" + value + ")::text" : value;
     }
 
     Type type() {
@@ -77,7 +79,7 @@ record ParquetColumn(String name, Kind kind, boolean nullable, int precision, in
             case DATE -> Types.primitive(PrimitiveTypeName.INT32, repetition)
                     .as(LogicalTypeAnnotation.dateType()).named(name);
             case DECIMAL -> decimalType(repetition);
-            case STRING -> Types.primitive(PrimitiveTypeName.BINARY, repetition)
+            case STRING, TEXT_FORM -> Types.primitive(PrimitiveTypeName.BINARY, repetition)
                     .as(LogicalTypeAnnotation.stringType()).named(name);
         };
     }
@@ -125,19 +127,19 @@ record ParquetColumn(String name, Kind kind, boolean nullable, int precision, in
             case FLOAT -> out.addFloat(Float.intBitsToFloat(int32(b, off)));
             case DOUBLE -> out.addDouble(Double.longBitsToDouble(int64(b, off)));
             case BOOLEAN -> out.addBoolean(b[off] != 0);
+            // Parquet has no infinity: ±infinity become the extreme values, the ones DuckDB reads as ±infinity.
             case TIMESTAMPTZ, TIMESTAMP -> {
                 long micros = int64(b, off);
-                // ±infinity keep their extreme values, which readers such as DuckDB show as infinity again.
-                out.addLong(micros == Long.MAX_VALUE || micros == Long.MIN_VALUE ? micros
+                out.addLong(micros == Long.MAX_VALUE ? Long.MAX_VALUE : micros == Long.MIN_VALUE ? -Long.MAX_VALUE
                         : micros + EPOCH_SHIFT_MICROS);
             }
             case DATE -> {
                 int days = int32(b, off);
-                out.addInteger(days == Integer.MAX_VALUE || days == Integer.MIN_VALUE ? days
-                        : days + EPOCH_SHIFT_DAYS);
+                out.addInteger(days == Integer.MAX_VALUE ? Integer.MAX_VALUE
+                        : days == Integer.MIN_VALUE ? -Integer.MAX_VALUE : days + EPOCH_SHIFT_DAYS);
             }
             case DECIMAL -> writeDecimal(out, new BigDecimal(new String(b, off, len, StandardCharsets.US_ASCII)));
-            case STRING -> out.addBinary(Binary.fromReusedByteArray(b, off, len));
+            case STRING, TEXT_FORM -> out.addBinary(Binary.fromReusedByteArray(b, off, len));
         }
     }
 
