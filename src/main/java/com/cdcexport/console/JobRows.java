@@ -1,8 +1,7 @@
 package com.cdcexport.console;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -10,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
+import org.springframework.core.io.Resource;
 import org.springframework.stereotype.Component;
 
 import com.cdcexport.console.JobRow.FileRow;
@@ -78,24 +78,24 @@ class JobRows {
                 job.attempts(), fileRows, manifest);
     }
 
-    /**
-     * The job's manifest file, when its exports write one. The one place to wire it: once JobView carries the
-     * manifest's name (manifestFilename), return it here and the job page lists it with a download link.
-     */
+    /** The job's manifest file; jobs from before manifests have none. */
     Optional<String> manifestOf(JobView job) {
-        return Optional.empty();
+        return Optional.ofNullable(job.manifestFilename());
     }
 
-    /** Where a finished file of the job is, if it is still there (retention removes old ones). */
-    Optional<Path> download(String filename) {
-        Path path = files.resolve(filename);
-        return Files.isRegularFile(path) ? Optional.of(path) : Optional.empty();
+    /** A finished file of the job, if it is still there (retention removes old ones), wherever the sink keeps it. */
+    Optional<Resource> download(String filename) {
+        try {
+            return files.published(filename);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private Optional<Long> sizeOf(String filename) {
         try {
-            Path path = files.resolve(filename);
-            return Files.isRegularFile(path) ? Optional.of(Files.size(path)) : Optional.empty();
+            Optional<Resource> file = files.published(filename);
+            return file.isPresent() ? Optional.of(file.get().contentLength()) : Optional.empty();
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }

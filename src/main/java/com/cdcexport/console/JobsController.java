@@ -1,6 +1,5 @@
 package com.cdcexport.console;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -12,7 +11,6 @@ import java.util.UUID;
 import jakarta.servlet.http.HttpServletResponse;
 
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
-import org.springframework.core.io.FileSystemResource;
 import org.springframework.core.io.Resource;
 import org.springframework.http.ContentDisposition;
 import org.springframework.http.HttpHeaders;
@@ -226,16 +224,13 @@ class JobsController {
     }
 
     private ResponseEntity<Resource> download(String filename) {
-        Path path = rows.download(filename)
+        Resource file = rows.download(filename)
                 .orElseThrow(() -> new ConsoleErrors.NotFound("The file " + filename + " is no longer there (retention removes old files)."));
         MediaType type = MediaTypeFactory.getMediaType(filename).orElse(MediaType.APPLICATION_OCTET_STREAM);
         return ResponseEntity.ok()
                 .contentType(type)
                 .header(HttpHeaders.CONTENT_DISPOSITION, ContentDisposition.attachment().filename(filename).build()
                         .toString())
-                .body(new FileSystemResource(path));
+                .body(file);
     }
-
-
-
 }

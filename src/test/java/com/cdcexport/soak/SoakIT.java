@@ -255,7 +255,8 @@ class SoakIT {
 
     private void assertOnlyCommittedFilesExist() throws IOException {
         Set<String> committed = Set.copyOf(jdbc.queryForList("SELECT f->>'filename' FROM export_jobs,"
-                + " jsonb_array_elements(files) f WHERE status = 'completed'", String.class));
+                + " jsonb_array_elements(files) f WHERE status = 'completed' UNION ALL SELECT manifest_filename"
+                + " FROM export_jobs WHERE status = 'completed' AND manifest_filename IS NOT NULL", String.class));
         try (Stream<Path> files = Files.list(output)) {
             Set<String> present = files.map(p -> p.getFileName().toString()).collect(Collectors.toSet());
             assertThat(present).as("no temporary files").noneMatch(n -> n.endsWith(".part"));

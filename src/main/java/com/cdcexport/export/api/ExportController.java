@@ -2,6 +2,7 @@ package com.cdcexport.export.api;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 import io.swagger.v3.oas.annotations.Operation;
@@ -34,6 +35,8 @@ import com.cdcexport.export.job.JobFile;
 import com.cdcexport.export.access.TableAccessStore;
 import com.cdcexport.export.capture.CapturedTables;
 import com.cdcexport.export.capture.TableName;
+import com.cdcexport.export.format.ConsumerFormats;
+import com.cdcexport.export.format.ExportFormat;
 import com.cdcexport.export.watermark.WatermarkService;
 
 @Tag(name = "Exports")
@@ -72,6 +75,13 @@ class ExportController {
                          @Parameter(description = "Tables to export in one snapshot, [schema.]table, repeatable; "
                                  + "users when omitted", example = "public.orders")
                          @RequestParam(name = "table", required = false) List<String> table,
+                         @Parameter(description = "The files' format, one for every table of the export: csv (the "
+                                 + "original CSV), csv.gz, csv.zst, jsonl (one JSON object per line), jsonl.gz, "
+                                 + "jsonl.zst, parquet. The consumer's default format when omitted (csv unless the "
+                                 + "admin set another with PUT /consumers/{consumerId}/format).", example = "csv.gz",
+                                 schema = @Schema(type = "string", allowableValues = {"csv", "csv.gz", "csv.zst",
+                                         "jsonl", "jsonl.gz", "jsonl.zst", "parquet"}))
+                         @RequestParam(name = "format", required = false) String format,
                          @ApiDocs.ConsumerHeader @RequestHeader(name = CONSUMER_HEADER, required = false)
                          String consumerId,
                          @Parameter(hidden = true) Acting acting)
@@ -80,14 +90,15 @@ class ExportController {
             throw new HttpRequestMethodNotSupportedException("POST", Set.of("GET"));
         }
         ExportType exportType = ExportType.fromSlug(type).orElseThrow(() -> new UnknownExportTypeException(type));
+        Optional<ExportFormat> requested = Optional.ofNullable(format).map(ConsumerFormats::parse);
         ConsumerId consumer = acting.consumerFor(consumerId);
         List<TableName> tables = tables(table);
         for (TableName t : tables) {
             access.accessOf(consumer, t); // 403 before anything is queued
         }
-        ExportJob job = jobs.submit(exportType, consumer, tables);
-        return new ExportAccepted(job.id().toString(), "started", job.exportType().slug(), job.outputFilename(),
-                job.files());
+        ExportJob job = jobs.submit(exportType, requested, consumer, tables);
+        return new ExportAccepted(job.id().toString(), "started", job.exportType().slug(), job.format().slug(),
+                job.outputFilename(), job.files(), job.manifestFilename());
     }
 
     /** The requested tables, each captured, without repeats; the seed's users when none is named. */
@@ -133,7 +144,8 @@ class ExportController {
                 .orElseThrow(() -> new NoWatermarkException(consumer));
     }
 
-    record ExportAccepted(String jobId, String status, String exportType, String outputFilename, List<JobFile> files) {
+    record ExportAccepted(String jobId, String status, String exportType, String format, String outputFilename,
+                          List<JobFile> files, String manifestFilename) {
     }
 
     record WatermarkView(String consumerId, String table, String lastExportedAt) {

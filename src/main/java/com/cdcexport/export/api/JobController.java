@@ -30,6 +30,7 @@ import org.springframework.web.bind.annotation.RestController;
 import com.cdcexport.consumer.Acting;
 import com.cdcexport.consumer.ConsumerId;
 import com.cdcexport.export.file.ExportFileStore;
+import com.cdcexport.export.format.ExportFormat;
 import com.cdcexport.export.job.JobCursor;
 import com.cdcexport.export.job.JobPage;
 import com.cdcexport.export.job.JobStatus;
@@ -44,7 +45,6 @@ import com.cdcexport.export.job.ExportJobService;
 @RequestMapping("/exports/jobs")
 class JobController {
 
-    static final MediaType TEXT_CSV = new MediaType("text", "csv", java.nio.charset.StandardCharsets.UTF_8);
     private static final int MAX_LIMIT = 100;
 
     private final ExportJobService jobs;
@@ -97,13 +97,19 @@ class JobController {
         return jobs.list(consumer, wanted, limit, after);
     }
 
-    @Operation(summary = "Download a completed job's CSV file")
-    @ApiResponse(responseCode = "200", description = "The file", content = @Content(mediaType = "text/csv"))
+    @Operation(summary = "Download a completed job's file",
+            description = "Content-Type by the job's format: text/csv, application/gzip, application/zstd, "
+                    + "application/x-ndjson, application/vnd.apache.parquet. Range requests address the stored bytes.")
+    @ApiResponse(responseCode = "200", description = "The file", content = {@Content(mediaType = "text/csv"),
+            @Content(mediaType = "application/gzip"), @Content(mediaType = "application/zstd"),
+            @Content(mediaType = "application/x-ndjson"), @Content(mediaType = "application/vnd.apache.parquet")})
     @ApiDocs.NotFound
     @ApiDocs.Conflict
     @ApiResponse(responseCode = "410", description = "The file was removed (retention)")
     @ApiResponse(responseCode = "206", description = "The requested byte range of the file",
-            content = @Content(mediaType = "text/csv"))
+            content = {@Content(mediaType = "text/csv"), @Content(mediaType = "application/gzip"),
+                    @Content(mediaType = "application/zstd"), @Content(mediaType = "application/x-ndjson"),
+                    @Content(mediaType = "application/vnd.apache.parquet")})
     @ApiResponse(responseCode = "416", description = "The Range lies outside the file; Content-Range gives its size",
             content = @Content)
     @GetMapping("/{jobId}/file")
@@ -113,15 +119,45 @@ class JobController {
                                   @RequestParam(required = false) String table,
                                   @Parameter(hidden = true) @RequestHeader(name = HttpHeaders.RANGE, required = false)
                                   String range, @Parameter(hidden = true) Acting acting) throws IOException {
-        JobView job = get(jobId, acting);
-        if (!job.status().equals(JobStatus.COMPLETED.slug())) {
-            throw new JobNotCompletedException(job);
-        }
+        JobView job = completed(jobId, acting);
         String name = table == null ? job.outputFilename() : job.files().stream()
                 .filter(f -> TableName.parse(table).map(TableName::qualified).filter(f.table()::equals).isPresent())
                 .map(JobFile::filename).findFirst()
                 .orElseThrow(() -> new InvalidParameterException("Job " + job.jobId() + " has no file of table "
                         + (table.length() > 64 ? table.substring(0, 64) + "..." : table)));
+        MediaType type = MediaType.parseMediaType(ExportFormat.fromSlug(job.format()).orElseThrow().contentType());
+        return download(job, name, type, range);
+    }
+
+    @Operation(summary = "Download a completed job's manifest",
+            description = "The export's completion marker (JSON): every file with its rows, bytes and SHA-256, the "
+                    + "columns with their PostgreSQL types, the snapshot window, a delta's counts by operation.")
+    @ApiResponse(responseCode = "200", description = "The manifest",
+            content = @Content(mediaType = "application/json"))
+    @ApiDocs.NotFound
+    @ApiDocs.Conflict
+    @ApiResponse(responseCode = "410", description = "The manifest was removed (retention), or the job is from "
+            + "before manifests")
+    @GetMapping("/{jobId}/manifest")
+    ResponseEntity<Resource> manifest(@PathVariable UUID jobId, @Parameter(hidden = true) Acting acting)
+            throws IOException {
+        JobView job = completed(jobId, acting);
+        if (job.manifestFilename() == null) {
+            throw new FileGoneException(job);
+        }
+        return download(job, job.manifestFilename(), MediaType.APPLICATION_JSON, null);
+    }
+
+    private JobView completed(UUID jobId, Acting acting) {
+        JobView job = get(jobId, acting);
+        if (!job.status().equals(JobStatus.COMPLETED.slug())) {
+            throw new JobNotCompletedException(job);
+        }
+        return job;
+    }
+
+    private ResponseEntity<Resource> download(JobView job, String name, MediaType type, String range)
+            throws IOException {
         Resource resource = files.published(name).orElseThrow(() -> new FileGoneException(job));
         if (range != null && !satisfiable(range, resource)) {
             // Spring would answer 416 but still send the whole file as its body; a 416 carries none.
@@ -129,7 +165,7 @@ class JobController {
                     .header(HttpHeaders.CONTENT_RANGE, "bytes */" + resource.contentLength()).build();
         }
         return ResponseEntity.ok()
-                .contentType(TEXT_CSV)
+                .contentType(type)
                 .header(HttpHeaders.CONTENT_DISPOSITION,
                         ContentDisposition.attachment().filename(name).build().toString())
                 .body(resource);

@@ -1,8 +1,13 @@
 package com.cdcexport.export.capture;
 
 import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+
+import com.cdcexport.export.format.FileColumn;
 
 /** What one export read: the snapshot it read at (and when), and per table its rows and greatest updated_at. */
 public record CaptureResult(Snapshot snapshot, Instant snapshotTime, List<TableResult> tables) {
@@ -19,7 +24,15 @@ public record CaptureResult(Snapshot snapshot, Instant snapshotTime, List<TableR
      * @param maxUpdatedAt  the greatest updated_at exported (tables with the seed's columns); empty for other
      *                      tables or when no row was exported
      * @param seedSemantics whether the table has the seed's is_deleted, created_at and updated_at
+     * @param columns       the file's columns, with their PostgreSQL types
+     * @param operations    a delta's rows by operation (INSERT, UPDATE, DELETE), counted in the same snapshot;
+     *                      empty for other exports
      */
-    public record TableResult(TableName table, long rows, Optional<Instant> maxUpdatedAt, boolean seedSemantics) {
+    public record TableResult(TableName table, long rows, Optional<Instant> maxUpdatedAt, boolean seedSemantics,
+                              List<FileColumn> columns, Map<String, Long> operations) {
+        public TableResult {
+            columns = List.copyOf(columns);
+            operations = Collections.unmodifiableMap(new LinkedHashMap<>(operations));
+        }
     }
 }

@@ -9,7 +9,9 @@ import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -24,6 +26,9 @@ import org.springframework.stereotype.Component;
 
 import com.cdcexport.export.ExportType;
 import com.cdcexport.export.capture.CaptureResult.TableResult;
+import com.cdcexport.export.format.EncodedOutput;
+import com.cdcexport.export.format.ExportFormat;
+import com.cdcexport.export.format.FileColumn;
 
 /**
  * Reads one export, of one or several tables, inside one REPEATABLE READ, READ ONLY transaction: every table's
@@ -54,9 +59,9 @@ public class ChangeCapture {
         this.schema = tables.schema();
     }
 
-    /** Streams each table's CSV (header included) into the output {@code outputs} opens for it. */
-    public CaptureResult export(ExportType type, List<TableExport> tables, Outputs outputs, CaptureProgress progress)
-            throws SQLException, IOException {
+    /** Streams each table's file, in {@code format}, into the output {@code outputs} opens for it. */
+    public CaptureResult export(ExportType type, ExportFormat format, List<TableExport> tables, Outputs outputs,
+                                CaptureProgress progress) throws SQLException, IOException {
         try (Connection connection = dataSource.getConnection()) {
             connection.setAutoCommit(false);
             connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
@@ -74,15 +79,21 @@ public class ChangeCapture {
                 List<Planned> plans = new ArrayList<>();
                 long total = 0;
                 for (TableExport table : tables) {
-                    Planned plan = plan(connection, statement, type, table);
+                    Planned plan = plan(connection, statement, type, format, table);
                     plans.add(plan);
                     total = plan.expected < 0 || total < 0 ? -1 : total + plan.expected;
                 }
                 progress.total(total);
                 List<TableResult> results = new ArrayList<>();
                 for (Planned plan : plans) {
-                    long rows = copy(pg, plan.query.copySql(), outputs.open(plan.table), progress);
-                    results.add(new TableResult(plan.table, rows, plan.maxUpdatedAt, plan.query.hasSeedSemantics()));
+                    List<FileColumn> columns = plan.query.fileColumns();
+                    long rows;
+                    try (EncodedOutput out = format.open(outputs.open(plan.table), columns)) {
+                        rows = copy(pg, plan.query.copySql(), out, progress);
+                        out.finish();
+                    }
+                    results.add(new TableResult(plan.table, rows, plan.maxUpdatedAt, plan.query.hasSeedSemantics(),
+                            columns, plan.operations));
                 }
                 connection.commit();
                 return new CaptureResult(snapshot, at, results);
@@ -95,11 +106,12 @@ public class ChangeCapture {
         }
     }
 
-    private record Planned(TableName table, ExportQuery query, Optional<Instant> maxUpdatedAt, long expected) {
+    private record Planned(TableName table, ExportQuery query, Optional<Instant> maxUpdatedAt, long expected,
+                           Map<String, Long> operations) {
     }
 
-    private Planned plan(Connection connection, Statement statement, ExportType type, TableExport table)
-            throws SQLException {
+    private Planned plan(Connection connection, Statement statement, ExportType type, ExportFormat format,
+                         TableExport table) throws SQLException {
         TableShape shape = TableShape.read(connection, schema, table.table())
                 .orElseThrow(() -> new IllegalStateException("Table " + table.table() + " no longer exists"));
         if (shape.key().isEmpty()) {
@@ -110,14 +122,21 @@ public class ChangeCapture {
         if (window && shape.keyChanged()) {
             throw new ResyncRequiredException(table.table(), "was re-created or its primary key changed");
         }
-        ExportQuery query = new ExportQuery(type, shape, table.since(), table.access(), schema);
+        ExportQuery query = new ExportQuery(type, format, shape, table.since(), table.access(), schema);
         if (window && single(statement, query.truncatedSql()).getBoolean(1)) {
             throw new ResyncRequiredException(table.table(), "was truncated");
         }
         ResultSet summary = single(statement, query.summarySql());
         Timestamp max = summary.getTimestamp(1);
+        Map<String, Long> operations = new LinkedHashMap<>();
+        if (type == ExportType.DELTA) {
+            operations.put("INSERT", summary.getLong(3));
+            operations.put("UPDATE", summary.getLong(4));
+            operations.put("DELETE", summary.getLong(5));
+        }
         long expected = query.readsAllLiveRows() ? estimate(statement, query) : summary.getLong(2);
-        return new Planned(table.table(), query, Optional.ofNullable(max).map(Timestamp::toInstant), expected);
+        return new Planned(table.table(), query, Optional.ofNullable(max).map(Timestamp::toInstant), expected,
+                operations);
     }
 
     /** CopyManager.copyOut's loop, counting rows as they pass: COPY sends one message per row. */

@@ -3,11 +3,12 @@ package com.cdcexport.export.capture;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.stream.Collectors;
 
 import com.cdcexport.export.ExportType;
 import com.cdcexport.export.capture.TableShape.Column;
+import com.cdcexport.export.format.ExportFormat;
+import com.cdcexport.export.format.FileColumn;
 
 /**
  * The one place that decides which rows of one table an export selects and how they look in the file.
@@ -18,12 +19,8 @@ import com.cdcexport.export.capture.TableShape.Column;
  */
 final class ExportQuery {
 
-    private static final String UTC_TIMESTAMP = "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'";
-    private static final String LOCAL_TIMESTAMP = "'YYYY-MM-DD\"T\"HH24:MI:SS.US'";
-    /** Quoted always, so a reader that sniffs quoting from the first rows (DuckDB) sees it: text, arrays, json. */
-    private static final Set<String> QUOTED_CATEGORIES = Set.of("S", "A", "U");
-
     private final ExportType type;
+    private final ExportFormat format;
     private final TableShape shape;
     private final Optional<Snapshot> since;
     private final TableAccess access;
@@ -31,8 +28,10 @@ final class ExportQuery {
     private final List<Column> columns;
     private final boolean seed;
 
-    ExportQuery(ExportType type, TableShape shape, Optional<Snapshot> since, TableAccess access, String schema) {
+    ExportQuery(ExportType type, ExportFormat format, TableShape shape, Optional<Snapshot> since, TableAccess access,
+                String schema) {
         this.type = type;
+        this.format = format;
         this.shape = shape;
         this.since = type == ExportType.FULL ? Optional.empty() : since;
         this.access = access;
@@ -60,12 +59,28 @@ final class ExportQuery {
         return seed;
     }
 
-    /** COPY ... TO STDOUT: PostgreSQL renders and quotes the CSV (RFC 4180) itself, at server speed. */
+    /** COPY ... TO STDOUT in the export's format: PostgreSQL renders the CSV or JSON itself, at server speed. */
     String copySql() {
-        List<String> quoted = columns.stream().filter(c -> QUOTED_CATEGORIES.contains(c.category()))
-                .map(Column::sql).toList();
-        return "COPY (" + selectSql() + ") TO STDOUT WITH (FORMAT csv, HEADER"
-                + (quoted.isEmpty() ? "" : ", FORCE_QUOTE (" + String.join(", ", quoted) + ")") + ")";
+        return format.copySql(selectSql(), fileColumns());
+    }
+
+    /**
+     * The file's columns: a delta's operation, then the table's columns the consumer may see. In a delta every
+     * column but the key may be NULL: a DELETE carries the values the change log kept, which lack columns added
+     * after the row was deleted.
+     */
+    List<FileColumn> fileColumns() {
+        List<FileColumn> file = new ArrayList<>();
+        if (type == ExportType.DELTA) {
+            file.add(FileColumn.OPERATION);
+        }
+        columns.forEach(c -> file.add(fileColumn(c)));
+        return file;
+    }
+
+    private FileColumn fileColumn(Column c) {
+        return new FileColumn(c.name(), c.type(), c.category(),
+                !c.notNull() || (type == ExportType.DELTA && !c.isKey()));
     }
 
     /** Whether a change window contains a TRUNCATE (or a key change): its removed rows cannot be named. */
@@ -76,14 +91,18 @@ final class ExportQuery {
 
     /**
      * The greatest updated_at of the export (seed tables), and its row count: for a whole table the updated_at
-     * index's maximum and no count (COPY counts), otherwise one pass over the change window.
+     * index's maximum and no count (COPY counts), otherwise one pass over the change window; a delta's also
+     * counts its rows by operation.
      */
     String summarySql() {
         if (readsAllLiveRows()) {
             return seed ? "SELECT max(t.updated_at), NULL FROM " + shape.name().sql() + " t WHERE " + liveFilter("t")
                     + " AND " + access.predicate("t") : "SELECT NULL::timestamptz, NULL";
         }
-        return "SELECT max(updated_at_raw), count(*) FROM (" + rowsSql(true) + ") AS summary";
+        String operations = type != ExportType.DELTA ? ""
+                : ", count(*) FILTER (WHERE operation = 'INSERT'), count(*) FILTER (WHERE operation = 'UPDATE'), "
+                + "count(*) FILTER (WHERE operation = 'DELETE')";
+        return "SELECT max(updated_at_raw), count(*)" + operations + " FROM (" + rowsSql(true) + ") AS summary";
     }
 
     /** The planner's row estimate, in EXPLAIN's JSON ("Plan Rows"). */
@@ -144,7 +163,7 @@ final class ExportQuery {
                 + " END";
         String where = " FROM changed c WHERE (c.present AND c.visible) OR c.first_op <> 'I'";
         if (summary) {
-            return changes + (seed ? "CASE WHEN c.present THEN (c.r).updated_at ELSE c.deleted_at END"
+            return changes + operation + " AS operation, " + (seed ? "CASE WHEN c.present THEN (c.r).updated_at ELSE c.deleted_at END"
                     : "NULL::timestamptz") + " AS updated_at_raw" + where;
         }
         return changes + operation + " AS operation, " + rendered("(c.r)", columns, "c") + where
@@ -163,9 +182,8 @@ final class ExportQuery {
     }
 
     /**
-     * The columns in the file's form: timestamps as ISO 8601 with microseconds (UTC with Z for timestamptz),
-     * booleans as true/false, everything else in PostgreSQL's own text form (COPY's). In a delta, a hard-deleted
-     * row of a seed table carries is_deleted=true and its deletion time as updated_at.
+     * The columns in the file's form (the format renders each). In a delta, a hard-deleted row of a seed table
+     * carries is_deleted=true and its deletion time as updated_at.
      */
     private String rendered(String row, List<Column> shown, String changeAlias) {
         List<String> out = new ArrayList<>();
@@ -176,24 +194,9 @@ final class ExportQuery {
             } else if (changeAlias != null && seed && c.name().equals("updated_at")) {
                 value = "CASE WHEN " + changeAlias + ".present THEN " + value + " ELSE " + changeAlias + ".deleted_at END";
             }
-            out.add(render(c, value) + " AS " + c.sql());
+            out.add(format.render(fileColumn(c), value) + " AS " + c.sql());
         }
         return String.join(", ", out);
-    }
-
-    private static String render(Column c, String value) {
-        return switch (c.type()) {
-            case "timestamp with time zone" -> finite(value, "to_char(" + value + " AT TIME ZONE 'UTC', "
-                    + UTC_TIMESTAMP + ")");
-            case "timestamp without time zone" -> finite(value, "to_char(" + value + ", " + LOCAL_TIMESTAMP + ")");
-            case "boolean" -> value + "::text";
-            default -> value;
-        };
-    }
-
-    /** to_char has no text for infinity; PostgreSQL's own ('infinity', '-infinity') is what COPY reads back. */
-    private static String finite(String value, String formatted) {
-        return "CASE WHEN isfinite(" + value + ") THEN " + formatted + " ELSE " + value + "::text END";
     }
 
     private String keyList(String row) {

@@ -16,7 +16,7 @@ import java.util.Optional;
 record TableShape(TableName name, long relid, List<Column> columns, List<Column> key, boolean keyChanged) {
 
     /** One column; {@code category} is pg_type.typcategory (N numeric, B boolean, S string, D date/time, ...). */
-    record Column(String name, String type, String category, int keyPosition) {
+    record Column(String name, String type, String category, int keyPosition, boolean notNull) {
 
         String sql() {
             return CapturedTables.quote(name);
@@ -57,7 +57,8 @@ record TableShape(TableName name, long relid, List<Column> columns, List<Column>
                 SELECT a.attname, format_type(a.atttypid, a.atttypmod),
                        (SELECT typcategory::text FROM pg_type WHERE oid = coalesce(nullif(t.typbasetype, 0), t.oid)),
                        coalesce((SELECT k.ord FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
-                                  WHERE k.attnum = a.attnum), 0)
+                                  WHERE k.attnum = a.attnum), 0),
+                       a.attnotnull
                   FROM pg_attribute a
                   JOIN pg_type t ON t.oid = a.atttypid
                   LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
@@ -66,7 +67,8 @@ record TableShape(TableName name, long relid, List<Column> columns, List<Column>
             statement.setLong(1, relid);
             try (ResultSet rs = statement.executeQuery()) {
                 while (rs.next()) {
-                    columns.add(new Column(rs.getString(1), rs.getString(2), rs.getString(3), rs.getInt(4)));
+                    columns.add(new Column(rs.getString(1), rs.getString(2), rs.getString(3), rs.getInt(4),
+                            rs.getBoolean(5)));
                 }
             }
         }

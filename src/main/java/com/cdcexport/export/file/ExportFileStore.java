@@ -13,6 +13,7 @@ import java.util.Optional;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.core.io.Resource;
@@ -22,6 +23,7 @@ import com.cdcexport.config.CdcProperties;
 import com.cdcexport.consumer.ConsumerId;
 import com.cdcexport.export.ExportType;
 import com.cdcexport.export.capture.TableName;
+import com.cdcexport.export.format.ExportFormat;
 
 /**
  * The one place that stores export files, in a local directory or an S3 bucket (EXPORT_SINK). Either way a file is
@@ -32,6 +34,7 @@ import com.cdcexport.export.capture.TableName;
 public class ExportFileStore implements DisposableBean {
 
     static final String PART_SUFFIX = ".part";
+    static final String MANIFEST_SUFFIX = ".manifest.json";
     private static final Pattern PART_NAME = Pattern.compile("(.+)\\.(\\d{1,9})\\.part");
     private static final DateTimeFormatter STAMP =
             DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss", Locale.ROOT).withZone(ZoneOffset.UTC);
@@ -44,20 +47,34 @@ public class ExportFileStore implements DisposableBean {
     }
 
     /**
-     * One name per table, sharing one stamp: {@code {type}_{consumer}_{yyyyMMdd'T'HHmmss}Z.csv} for the seed's
-     * users table (as the seed names files), {@code {type}_{consumer}_{schema.table}_{stamp}Z.csv} for others. When
-     * any of them is taken (a second export within one second), all get {@code _2}, {@code _3}, ... before the
-     * extension.
+     * One name per table, sharing one stamp, ending with the format's extension:
+     * {@code {type}_{consumer}_{yyyyMMdd'T'HHmmss}Z.csv} for the seed's users table (as the seed names files),
+     * {@code {type}_{consumer}_{schema.table}_{stamp}Z.csv} for others; and the export's manifest,
+     * {@code {type}_{consumer}_{stamp}Z.manifest.json}. When any of them is taken (a second export within one
+     * second), all get {@code _2}, {@code _3}, ... before the extension.
      */
-    public List<String> allocateNames(ExportType type, ConsumerId consumer, List<TableName> tables, Instant at,
-                                      Predicate<String> reserved) {
+    public ExportNames allocateNames(ExportType type, ExportFormat format, ConsumerId consumer, List<TableName> tables,
+                                     Instant at, Predicate<String> reserved) {
         for (int n = 1; ; n++) {
-            String suffix = STAMP.format(at) + "Z" + (n == 1 ? "" : "_" + n) + ".csv";
-            List<String> names = tables.stream().map(t -> type.slug() + "_" + consumer.value() + "_"
-                    + (t.isUsers() ? "" : t.qualified() + "_") + suffix).toList();
-            if (names.stream().noneMatch(name -> reserved.test(name) || exists(name))) {
-                return names;
+            String base = type.slug() + "_" + consumer.value() + "_";
+            String stamp = STAMP.format(at) + "Z" + (n == 1 ? "" : "_" + n);
+            List<String> names = tables.stream().map(t -> base + (t.isUsers() ? "" : t.qualified() + "_") + stamp
+                    + "." + format.extension()).toList();
+            ExportNames allocated = new ExportNames(names, base + stamp + MANIFEST_SUFFIX);
+            if (allocated.all().noneMatch(name -> reserved.test(name) || exists(name))) {
+                return allocated;
             }
+        }
+    }
+
+    /** The names of one export's files: one per table, in the order of the tables, and its manifest. */
+    public record ExportNames(List<String> files, String manifest) {
+        public ExportNames {
+            files = List.copyOf(files);
+        }
+
+        Stream<String> all() {
+            return Stream.concat(files.stream(), Stream.of(manifest));
         }
     }
 

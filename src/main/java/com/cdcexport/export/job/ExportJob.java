@@ -8,6 +8,7 @@ import java.util.UUID;
 import com.cdcexport.consumer.ConsumerId;
 import com.cdcexport.export.ExportType;
 import com.cdcexport.export.capture.TableName;
+import com.cdcexport.export.format.ExportFormat;
 
 /**
  * One export request and its outcome: a row of export_jobs as read at one moment. State changes go through
@@ -16,14 +17,17 @@ import com.cdcexport.export.capture.TableName;
  * @param files    one file per table the export reads (in one snapshot), the first being {@code outputFilename};
  *                 rows filled in when the export completes
  * @param attempts how many times the job was claimed by a runner; fences every transition of a running job
+ * @param manifestFilename the manifest written beside the files; null for jobs from before manifests existed
  */
 public record ExportJob(
         UUID id,
         ConsumerId consumerId,
         ExportType exportType,
+        ExportFormat format,
         JobStatus status,
         String outputFilename,
         List<JobFile> files,
+        String manifestFilename,
         long rowsExported,
         Long totalRows,
         int attempts,
@@ -37,11 +41,11 @@ public record ExportJob(
         files = List.copyOf(files);
     }
 
-    static ExportJob queued(ExportType type, ConsumerId consumer, List<JobFile> files, String instanceId,
-                            Instant now) {
+    static ExportJob queued(ExportType type, ExportFormat format, ConsumerId consumer, List<JobFile> files,
+                            String manifestFilename, String instanceId, Instant now) {
         // The database keeps microseconds; the job this returns must equal the row it becomes.
-        return new ExportJob(UUID.randomUUID(), consumer, type, JobStatus.QUEUED, files.get(0).filename(), files, 0,
-                null, 0, instanceId, now.truncatedTo(ChronoUnit.MICROS), null, null, null);
+        return new ExportJob(UUID.randomUUID(), consumer, type, format, JobStatus.QUEUED, files.get(0).filename(),
+                files, manifestFilename, 0, null, 0, instanceId, now.truncatedTo(ChronoUnit.MICROS), null, null, null);
     }
 
     /** The tables the export reads, in the order of its files. */
@@ -51,5 +55,14 @@ public record ExportJob(
 
     public List<String> filenames() {
         return files.stream().map(JobFile::filename).toList();
+    }
+
+    /** Every file the export stores: its data files, then its manifest. Removing an export removes all of them. */
+    public List<String> storedNames() {
+        List<String> names = new java.util.ArrayList<>(filenames());
+        if (manifestFilename != null) {
+            names.add(manifestFilename);
+        }
+        return names;
     }
 }

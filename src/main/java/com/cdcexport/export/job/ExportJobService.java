@@ -15,6 +15,9 @@ import com.cdcexport.export.ExportType;
 import com.cdcexport.export.capture.CaptureProgress;
 import com.cdcexport.export.capture.TableName;
 import com.cdcexport.export.file.ExportFileStore;
+import com.cdcexport.export.file.ExportFileStore.ExportNames;
+import com.cdcexport.export.format.ConsumerFormats;
+import com.cdcexport.export.format.ExportFormat;
 
 /** Accepts, describes and cancels export jobs. Running them is the dispatcher's. */
 @Service
@@ -25,11 +28,13 @@ public class ExportJobService {
     private final JobDispatcher dispatcher;
     private final RunningJobs running;
     private final InstanceIdentity instance;
+    private final ConsumerFormats formats;
     private final int queueCapacity;
     private final Clock clock;
 
     ExportJobService(JobTable jobs, ExportFileStore files, JobDispatcher dispatcher, RunningJobs running,
-                     InstanceIdentity instance, CdcProperties properties, Clock clock) {
+                     InstanceIdentity instance, ConsumerFormats formats, CdcProperties properties, Clock clock) {
+        this.formats = formats;
         this.jobs = jobs;
         this.files = files;
         this.dispatcher = dispatcher;
@@ -43,17 +48,20 @@ public class ExportJobService {
      * Records a queued job (the 202 answers only once it is committed, so it survives this instance).
      *
      * @throws ConsumerBusyException when the consumer already has a queued or running export (on any instance)
+     * @param format the requested format; empty for the consumer's default
      * @throws QueueFullException    when the shared queue holds EXPORT_QUEUE_CAPACITY jobs already
      */
-    public ExportJob submit(ExportType type, ConsumerId consumer, List<TableName> tables) {
+    public ExportJob submit(ExportType type, Optional<ExportFormat> format, ConsumerId consumer,
+                            List<TableName> tables) {
+        ExportFormat chosen = format.orElseGet(() -> formats.defaultOf(consumer));
         while (true) {
             Instant now = clock.instant();
-            List<String> names = files.allocateNames(type, consumer, tables, now, jobs::nameTaken);
+            ExportNames names = files.allocateNames(type, chosen, consumer, tables, now, jobs::nameTaken);
             List<JobFile> planned = new ArrayList<>();
             for (int i = 0; i < tables.size(); i++) {
-                planned.add(new JobFile(tables.get(i).qualified(), names.get(i), null));
+                planned.add(new JobFile(tables.get(i).qualified(), names.files().get(i), null));
             }
-            ExportJob job = ExportJob.queued(type, consumer, planned, instance.value(), now);
+            ExportJob job = ExportJob.queued(type, chosen, consumer, planned, names.manifest(), instance.value(), now);
             switch (jobs.enqueue(job, queueCapacity)) {
                 case ACCEPTED -> {
                     dispatcher.wakeUp();

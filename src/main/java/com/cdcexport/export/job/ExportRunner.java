@@ -14,6 +14,8 @@ import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.info.BuildProperties;
 import org.springframework.core.retry.RetryTemplate;
 import org.springframework.stereotype.Component;
 
@@ -53,10 +55,16 @@ class ExportRunner {
     private final RetryTemplate bookkeeping;
     private final TableAccessStore access;
     private final Clock clock;
+    /** The service's version, for manifests: from the build's build-info, else the jar's manifest. */
+    private final String version;
 
     ExportRunner(JobTable jobs, JobFiles jobFiles, WatermarkService watermarks, ChangeCapture capture,
                  ExportFileStore files, ExportCommitter committer, RunningJobs running, ExportMetrics metrics,
-                 RetryTemplate bookkeepingRetry, TableAccessStore access, Clock clock) {
+                 RetryTemplate bookkeepingRetry, TableAccessStore access, Clock clock,
+                 ObjectProvider<BuildProperties> build) {
+        BuildProperties info = build.getIfAvailable();
+        this.version = info != null && info.getVersion() != null ? info.getVersion()
+                : Optional.ofNullable(ExportRunner.class.getPackage().getImplementationVersion()).orElse("unknown");
         this.access = access;
         this.jobs = jobs;
         this.jobFiles = jobFiles;
@@ -96,7 +104,7 @@ class ExportRunner {
         }
         ExportEvents.started(job);
         try {
-            CaptureResult result = captureAndPublish(job, tables, progress);
+            CaptureResult result = captureAndPublish(job, tables, previous, progress);
             commitOrDiscard(job, previous, result);
             double seconds = (System.nanoTime() - start) / 1e9;
             ExportEvents.completed(job, result.rows(), seconds);
@@ -119,25 +127,39 @@ class ExportRunner {
     }
 
     /**
-     * Writes this attempt's pending file of every table, then publishes them all; when this throws, nothing of
-     * this attempt is left (published files of it are removed under the job's fence).
+     * Writes this attempt's pending file of every table, publishes them all, then the manifest listing them; when
+     * this throws, nothing of this attempt is left (published files of it are removed under the job's fence).
      */
-    private CaptureResult captureAndPublish(ExportJob job, List<TableExport> tables, CaptureProgress progress)
+    private CaptureResult captureAndPublish(ExportJob job, List<TableExport> tables,
+                                            Map<TableName, Optional<Snapshot>> previous, CaptureProgress progress)
             throws IOException, SQLException {
         Map<String, String> names = new LinkedHashMap<>();
         job.files().forEach(f -> names.put(f.table(), f.filename()));
         List<PendingFile> pending = new ArrayList<>();
+        List<DigestingStream> digests = new ArrayList<>();
         List<String> published = new ArrayList<>();
         try {
-            CaptureResult result = capture.export(job.exportType(), tables, table -> {
+            CaptureResult result = capture.export(job.exportType(), job.format(), tables, table -> {
                 PendingFile file = files.create(names.get(table.qualified()), job.attempts());
                 pending.add(file);
-                return file.stream();
+                DigestingStream digest = new DigestingStream(file.stream());
+                digests.add(digest);
+                return digest;
             }, progress);
             for (int i = 0; i < pending.size(); i++) {
                 String name = job.files().get(i).filename();
                 publish(job, pending.get(i), name);
                 published.add(name);
+            }
+            if (job.manifestFilename() != null) {
+                List<Manifest.Stored> stored = digests.stream()
+                        .map(d -> new Manifest.Stored(d.bytes(), d.sha256())).toList();
+                byte[] manifest = Manifest.of(job, version, previous, result, stored, clock.instant()).json();
+                PendingFile file = files.create(job.manifestFilename(), job.attempts());
+                pending.add(file);
+                file.stream().write(manifest);
+                publish(job, file, job.manifestFilename());
+                published.add(job.manifestFilename());
             }
             return result;
         } catch (IOException | SQLException | RuntimeException e) {
@@ -174,7 +196,7 @@ class ExportRunner {
                 case COMMITTED -> {
                     return;
                 }
-                case NOT_COMMITTED -> discardPublished(job, job.filenames());
+                case NOT_COMMITTED -> discardPublished(job, job.storedNames());
                 case UNKNOWN -> log.warn("Cannot tell whether job {} committed; leaving its file to the reaper",
                         job.id());
             }

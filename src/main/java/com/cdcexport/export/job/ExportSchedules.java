@@ -2,6 +2,7 @@ package com.cdcexport.export.job;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -80,7 +81,8 @@ class ExportSchedules implements SchedulingConfigurer {
 
     void fire(Schedule schedule) {
         try {
-            ExportJob job = jobs.submit(schedule.type(), schedule.consumer(), schedule.tables());
+            // In the consumer's default format.
+            ExportJob job = jobs.submit(schedule.type(), Optional.empty(), schedule.consumer(), schedule.tables());
             log.info("Scheduled {} export for {} queued as job {}", schedule.type().slug(), schedule.consumer(),
                     job.id());
         } catch (ConsumerBusyException | QueueFullException e) {

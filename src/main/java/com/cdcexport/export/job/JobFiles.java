@@ -66,7 +66,7 @@ class JobFiles {
      * @return false when a later attempt owns the job or it completed: nothing was removed
      */
     boolean discardPublished(ExportJob job, int attempt) {
-        return discardPublished(job, attempt, job.filenames());
+        return discardPublished(job, attempt, job.storedNames());
     }
 
     /** As {@link #discardPublished(ExportJob, int)}, for some of the job's files. */
@@ -82,7 +82,7 @@ class JobFiles {
 
     /** Everything of an attempt that is over (its runner gone or fenced off), and nothing of a later one. */
     void discardAttempt(ExportJob job, int attempt) {
-        job.filenames().forEach(name -> files.deletePart(name, attempt));
+        job.storedNames().forEach(name -> files.deletePart(name, attempt));
         if (!discardPublished(job, attempt)) {
             log.info("Job {} was claimed again before the files of attempt {} were removed; its next attempt "
                     + "removes what is left", job.id(), attempt);

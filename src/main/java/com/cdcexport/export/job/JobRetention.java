@@ -44,7 +44,7 @@ class JobRetention {
             Instant cutoff = clock.instant().minus(settings.retention());
             List<ExportJob> expired = jobs.finishedBefore(cutoff);
             for (ExportJob job : expired) {
-                job.filenames().forEach(files::deleteAll);
+                job.storedNames().forEach(files::deleteAll);
                 jobs.delete(job.id());
             }
             if (!expired.isEmpty()) {

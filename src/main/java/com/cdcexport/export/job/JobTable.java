@@ -20,6 +20,7 @@ import org.springframework.transaction.annotation.Transactional;
 
 import com.cdcexport.consumer.ConsumerId;
 import com.cdcexport.export.ExportType;
+import com.cdcexport.export.format.ExportFormat;
 
 /**
  * All SQL of the export_jobs table (as db-scheduler's JdbcTaskRepository or JobRunr's JobTable). The queue is
@@ -31,10 +32,16 @@ import com.cdcexport.export.ExportType;
 @Repository
 class JobTable {
 
-    private static final String COLUMNS = "id, consumer_id, export_type, status, output_filename, files::text AS files, "
-            + "rows_exported, total_rows, attempts, instance_id, created_at, started_at, finished_at, error";
-    /** Every file name of a job, one row each: the first table's is also in output_filename. */
-    private static final String FILENAMES = "jsonb_array_elements(files) ->> 'filename'";
+    private static final String COLUMNS = "id, consumer_id, export_type, format, status, output_filename, "
+            + "files::text AS files, manifest_filename, rows_exported, total_rows, attempts, instance_id, created_at, "
+            + "started_at, finished_at, error";
+    /**
+     * Every file name of the jobs matching {@code %s}, one row each with the job's attempts: the data files (the
+     * first table's is also in output_filename) and the manifest.
+     */
+    private static final String STORED_NAMES = "SELECT f.name, j.attempts FROM export_jobs j CROSS JOIN LATERAL ("
+            + "SELECT jsonb_array_elements(j.files) ->> 'filename' UNION ALL SELECT j.manifest_filename) AS f(name) "
+            + "WHERE f.name IS NOT NULL AND %s";
     private static final String RUNNING_ATTEMPT = " AND attempts = :attempt AND status = 'running'";
 
     enum Enqueued { ACCEPTED, QUEUE_FULL, NOT_UNIQUE }
@@ -57,14 +64,17 @@ class JobTable {
         if (count(JobStatus.QUEUED) >= capacity) {
             return Enqueued.QUEUE_FULL;
         }
-        int inserted = jdbc.sql("INSERT INTO export_jobs (id, consumer_id, export_type, status, output_filename, "
-                        + "tables, files, instance_id, created_at, heartbeat_at) VALUES (:id, :consumer, :type, :status, "
-                        + ":name, :tables::text[], CAST(:files AS jsonb), :instance, :now, :now) ON CONFLICT DO NOTHING")
+        int inserted = jdbc.sql("INSERT INTO export_jobs (id, consumer_id, export_type, format, status, "
+                        + "output_filename, tables, files, manifest_filename, instance_id, created_at, heartbeat_at) "
+                        + "VALUES (:id, :consumer, :type, :format, :status, :name, :tables::text[], "
+                        + "CAST(:files AS jsonb), :manifest, :instance, :now, :now) ON CONFLICT DO NOTHING")
                 .param("id", job.id())
                 .param("tables", "{" + String.join(",", job.tables().stream().map(t -> t.qualified()).toList()) + "}")
                 .param("files", JobFile.json(job.files()))
                 .param("consumer", job.consumerId().value())
                 .param("type", slug(job.exportType()))
+                .param("format", job.format().slug())
+                .param("manifest", job.manifestFilename())
                 .param("status", slug(job.status()))
                 .param("name", job.outputFilename())
                 .param("instance", job.instanceId())
@@ -96,10 +106,11 @@ class JobTable {
                 .optional();
     }
 
-    /** Whether any job names this file, as its first table's or another's. */
+    /** Whether any job names this file, as its first table's or another's, or as its manifest. */
     boolean nameTaken(String filename) {
         return jdbc.sql("SELECT EXISTS (SELECT 1 FROM export_jobs WHERE output_filename = :name OR files @> "
-                        + "jsonb_build_array(jsonb_build_object('filename', CAST(:name AS text))))")
+                        + "jsonb_build_array(jsonb_build_object('filename', CAST(:name AS text))) "
+                        + "OR manifest_filename = :name)")
                 .param("name", filename).query(Boolean.class).single();
     }
 
@@ -154,7 +165,7 @@ class JobTable {
     /** The attempt that runs each running job, by file name. */
     Map<String, Integer> runningAttempts() {
         Map<String, Integer> attempts = new HashMap<>();
-        jdbc.sql("SELECT " + FILENAMES + ", attempts FROM export_jobs WHERE status = 'running'")
+        jdbc.sql(STORED_NAMES.formatted("j.status = 'running'"))
                 .query(rs -> {
                     attempts.put(rs.getString(1), rs.getInt(2));
                 });
@@ -162,8 +173,9 @@ class JobTable {
     }
 
     List<String> outputFilenames(Set<JobStatus> statuses) {
-        return jdbc.sql("SELECT " + FILENAMES + " FROM export_jobs WHERE status IN (:statuses)")
-                .param("statuses", statuses.stream().map(JobTable::slug).toList()).query(String.class).list();
+        return jdbc.sql(STORED_NAMES.formatted("j.status IN (:statuses)"))
+                .param("statuses", statuses.stream().map(JobTable::slug).toList())
+                .query((rs, n) -> rs.getString(1)).list();
     }
 
     List<ExportJob> finishedBefore(Instant cutoff) {
@@ -244,8 +256,10 @@ class JobTable {
     private static ExportJob job(ResultSet rs, int row) throws SQLException {
         return new ExportJob(rs.getObject("id", UUID.class), new ConsumerId(rs.getString("consumer_id")),
                 ExportType.valueOf(rs.getString("export_type").toUpperCase(Locale.ROOT)),
+                ExportFormat.fromSlug(rs.getString("format")).orElseThrow(),
                 JobStatus.valueOf(rs.getString("status").toUpperCase(Locale.ROOT)),
-                rs.getString("output_filename"), JobFile.parse(rs.getString("files")), rs.getLong("rows_exported"),
+                rs.getString("output_filename"), JobFile.parse(rs.getString("files")),
+                rs.getString("manifest_filename"), rs.getLong("rows_exported"),
                 rs.getObject("total_rows", Long.class), rs.getInt("attempts"), rs.getString("instance_id"),
                 instant(rs, "created_at"), instant(rs, "started_at"), instant(rs, "finished_at"),
                 rs.getString("error"));

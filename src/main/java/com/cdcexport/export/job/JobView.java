@@ -13,6 +13,7 @@ public record JobView(
         String jobId,
         String consumerId,
         String exportType,
+        @Schema(description = "The files' format", example = "csv") String format,
         String status,
         long rowsExported,
         @Schema(nullable = true) Long totalRows,
@@ -20,6 +21,8 @@ public record JobView(
         String outputFilename,
         List<String> tables,
         List<JobFile> files,
+        @Schema(nullable = true, description = "The manifest beside the files (GET .../manifest); null for jobs "
+                + "from before manifests") String manifestFilename,
         String createdAt,
         @Schema(nullable = true) String startedAt,
         @Schema(nullable = true) String finishedAt,
@@ -33,8 +36,9 @@ public record JobView(
         Double duration = job.startedAt() == null || job.finishedAt() == null ? null
                 : Duration.between(job.startedAt(), job.finishedAt()).toNanos() / 1e9;
         return new JobView(job.id().toString(), job.consumerId().value(), job.exportType().slug(),
-                job.status().slug(), rows, total, percent, job.outputFilename(),
-                job.tables().stream().map(TableName::qualified).toList(), job.files(), Timestamps.json(job.createdAt()),
+                job.format().slug(), job.status().slug(), rows, total, percent, job.outputFilename(),
+                job.tables().stream().map(TableName::qualified).toList(), job.files(), job.manifestFilename(),
+                Timestamps.json(job.createdAt()),
                 Timestamps.json(job.startedAt()), Timestamps.json(job.finishedAt()), duration, job.attempts(),
                 job.error());
     }

@@ -22,6 +22,8 @@ import com.cdcexport.config.InvalidSettingException;
 import com.cdcexport.consumer.ConsumerId;
 import com.cdcexport.export.ExportType;
 import com.cdcexport.export.capture.TableName;
+import com.cdcexport.export.file.ExportFileStore.ExportNames;
+import com.cdcexport.export.format.ExportFormat;
 
 class ExportFileStoreTest {
 
@@ -53,10 +55,21 @@ class ExportFileStoreTest {
 
     @Test
     void namesFollowTheSeedPattern() {
-        assertThat(store().allocateNames(ExportType.INCREMENTAL, new ConsumerId("consumer-1"),
-                List.of(TableName.USERS, new TableName("sales", "orders")), AT, n -> false))
-                .containsExactly("incremental_consumer-1_20260226T043000Z.csv",
-                        "incremental_consumer-1_sales.orders_20260226T043000Z.csv");
+        ExportNames names = store().allocateNames(ExportType.INCREMENTAL, ExportFormat.CSV, new ConsumerId("consumer-1"),
+                List.of(TableName.USERS, new TableName("sales", "orders")), AT, n -> false);
+
+        assertThat(names.files()).containsExactly("incremental_consumer-1_20260226T043000Z.csv",
+                "incremental_consumer-1_sales.orders_20260226T043000Z.csv");
+        assertThat(names.manifest()).isEqualTo("incremental_consumer-1_20260226T043000Z.manifest.json");
+    }
+
+    @Test
+    void namesEndWithTheFormatsExtension() {
+        ExportNames names = store().allocateNames(ExportType.DELTA, ExportFormat.CSV_GZ, new ConsumerId("c"),
+                List.of(TableName.USERS, new TableName("app", "orders")), AT, n -> false);
+
+        assertThat(names.files()).containsExactly("delta_c_20260226T043000Z.csv.gz",
+                "delta_c_app.orders_20260226T043000Z.csv.gz");
     }
 
     @Test
@@ -65,8 +78,19 @@ class ExportFileStoreTest {
         ConsumerId consumer = new ConsumerId("c");
         Files.writeString(dir.resolve("full_c_20260226T043000Z.csv"), "existing");
 
-        assertThat(store.allocateNames(ExportType.FULL, consumer, List.of(TableName.USERS), AT,
-                n -> n.endsWith("_2.csv"))).containsExactly("full_c_20260226T043000Z_3.csv");
+        ExportNames names = store.allocateNames(ExportType.FULL, ExportFormat.CSV, consumer, List.of(TableName.USERS),
+                AT, n -> n.endsWith("_2.csv"));
+
+        assertThat(names.files()).containsExactly("full_c_20260226T043000Z_3.csv");
+        assertThat(names.manifest()).isEqualTo("full_c_20260226T043000Z_3.manifest.json");
+    }
+
+    @Test
+    void aTakenManifestNameMovesEveryNameOn() {
+        ExportNames names = store().allocateNames(ExportType.FULL, ExportFormat.PARQUET, new ConsumerId("c"),
+                List.of(TableName.USERS), AT, n -> n.equals("full_c_20260226T043000Z.manifest.json"));
+
+        assertThat(names.files()).containsExactly("full_c_20260226T043000Z_2.parquet");
     }
 
     @Test

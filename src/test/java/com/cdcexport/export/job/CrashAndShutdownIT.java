@@ -28,16 +28,19 @@ class CrashAndShutdownIT extends LargeTableProcessTest {
         String consumer = "killed-" + UUID.randomUUID().toString().substring(0, 8);
         String jobId;
         String filename;
+        String manifest;
         try (ServiceProcess service = ServiceProcess.start(env)) {
             Api.Response started = service.api().post("/exports/full", consumer);
             jobId = started.field("jobId");
             filename = started.field("outputFilename");
+            manifest = started.field("manifestFilename");
             awaitPartialFile(output.resolve(filename + ".1.part"));
 
             service.kill();
         }
 
         assertThat(output.resolve(filename)).as("no complete-looking file").doesNotExist();
+        assertThat(output.resolve(manifest)).as("no manifest").doesNotExist();
         assertThat(TestDatabase.jobStatus(jobId)).isEqualTo("running");
         assertThat(watermarks(consumer)).isZero();
 
@@ -49,7 +52,8 @@ class CrashAndShutdownIT extends LargeTableProcessTest {
             try (Stream<String> lines = Files.lines(output.resolve(filename))) {
                 assertThat(lines.count()).isEqualTo(USERS + 1);
             }
-            assertThat(files()).as("no temporary file of the first attempt is left").containsExactly(filename);
+            assertThat(files()).as("no temporary file of the first attempt is left")
+                    .containsExactlyInAnyOrder(filename, manifest);
             assertThat(watermarks(consumer)).isEqualTo(1);
 
             Api.Response again = restarted.api().post("/exports/delta", consumer);
@@ -76,7 +80,8 @@ class CrashAndShutdownIT extends LargeTableProcessTest {
             assertThat(lines.count()).isEqualTo(USERS + 1);
         }
         assertThat(watermarks(consumer)).isEqualTo(1);
-        assertThat(files()).containsExactly(started.field("outputFilename"));
+        assertThat(files()).containsExactlyInAnyOrder(started.field("outputFilename"),
+                started.field("manifestFilename"));
     }
 
     @Test

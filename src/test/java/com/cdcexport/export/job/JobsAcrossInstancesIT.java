@@ -165,7 +165,8 @@ class JobsAcrossInstancesIT extends LargeTableProcessTest {
                     assertThat(jdbc.queryForObject("SELECT count(*) FROM watermarks WHERE consumer_id = 'held'",
                             Integer.class)).isEqualTo(1);
                     try (Stream<Path> files = Files.list(output)) {
-                        assertThat(files.map(p -> p.getFileName().toString())).containsExactly(filename);
+                        assertThat(files.map(p -> p.getFileName().toString()))
+                                .containsExactlyInAnyOrder(filename, started.field("manifestFilename"));
                     }
                 }
             }

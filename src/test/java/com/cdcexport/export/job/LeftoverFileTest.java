@@ -29,6 +29,7 @@ class LeftoverFileTest extends IntegrationTest {
 
         assertThat(awaitJob(started.field("jobId"))).isEqualTo("completed");
         assertThat(readCsv(started.field("outputFilename"))).hasSize(4);
-        assertThat(outputFiles()).containsExactly(started.field("outputFilename"));
+        assertThat(outputFiles()).containsExactlyInAnyOrder(started.field("outputFilename"),
+                started.field("manifestFilename"));
     }
 }

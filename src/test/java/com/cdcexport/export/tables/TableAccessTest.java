@@ -14,9 +14,9 @@ import com.cdcexport.support.IntegrationTest;
 
 /** The admin keeps columns and rows from a consumer that does not need them. */
 @TestPropertySource(properties = "cdc.auth.admin-token=" + TableAccessTest.ADMIN_TOKEN)
-class TableAccessTest extends IntegrationTest {
+public class TableAccessTest extends IntegrationTest {
 
-    static final String ADMIN_TOKEN = "table-access-admin-token-4b1f8e2a9c7d3e5f6a0b";
+    public static final String ADMIN_TOKEN = "table-access-admin-token-4b1f8e2a9c7d3e5f6a0b";
 
     private Api.Response rule(String consumer, String table, String json) {
         return api.send("PUT", "/consumers/" + consumer + "/tables/" + table,

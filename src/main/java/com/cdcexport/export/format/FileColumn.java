@@ -1,0 +1,19 @@
+package com.cdcexport.export.format;
+
+/**
+ * One column of an export file as the format sees it.
+ *
+ * @param type     the PostgreSQL type as format_type() names it, e.g. {@code numeric(12,2)}
+ * @param category pg_type.typcategory of the type (of a domain's base type): N numeric, S string, D date/time, ...
+ * @param nullable whether the column may hold NULL in the file
+ */
+public record FileColumn(String name, String type, String category, boolean nullable) {
+
+    /** The delta's first column. */
+    public static final FileColumn OPERATION = new FileColumn("operation", "text", "S", false);
+
+    /** The quoted identifier for SQL text. */
+    public String sql() {
+        return "\"" + name.replace("\"", "\"\"") + "\"";
+    }
+}
