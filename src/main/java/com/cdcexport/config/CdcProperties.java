@@ -41,7 +41,8 @@ public record CdcProperties(
         /* How often change-log entries that every consumer has passed are removed. */
         @DefaultValue("10m") @NotNull Duration tombstonePruneInterval,
         @Valid @NotNull @DefaultValue Jobs jobs,
-        @Valid @NotNull @DefaultValue Auth auth) {
+        @Valid @NotNull @DefaultValue Auth auth,
+        @Valid @NotNull @DefaultValue Parallel parallel) {
 
     public record Jobs(
             /* Exports running at once; each holds one database connection while it reads. */
@@ -74,6 +75,20 @@ public record CdcProperties(
             @DefaultValue("20") @Min(0) @Max(1_000_000) int failuresPerMinute,
             /* auth_failed is logged once per address and interval, then as one line with a count; 0 logs each. */
             @DefaultValue("1m") @NotNull Duration failureLogInterval) {
+    }
+
+    public record Parallel(
+            /* Connections that read one export together, sharing its snapshot; 0: from the cores (2 to 8); 1: one. */
+            @DefaultValue("0") @Min(0) @Max(32) int parallelism,
+            /* Tables the planner expects fewer rows of are read by one connection: more cost more than they save. */
+            @DefaultValue("100000") @Min(0) long minRows,
+            /* Where workers write their chunks before they are joined into the file; empty: java.io.tmpdir. */
+            @DefaultValue("") String chunkDir) {
+
+        /** EXPORT_PARALLELISM, or the number of cores between 2 and 8: one PostgreSQL backend renders per core. */
+        public int effectiveParallelism() {
+            return parallelism > 0 ? parallelism : Math.max(2, Math.min(8, Runtime.getRuntime().availableProcessors()));
+        }
     }
 
     public enum AuthMode {

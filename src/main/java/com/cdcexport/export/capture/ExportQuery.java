@@ -62,10 +62,32 @@ final class ExportQuery {
 
     /** COPY ... TO STDOUT: PostgreSQL renders and quotes the CSV (RFC 4180) itself, at server speed. */
     String copySql() {
+        return copySql(KeyRange.ALL, true);
+    }
+
+    /**
+     * The COPY of one chunk: the rows of {@code range} in key order, with the header line only when asked (the
+     * file's first chunk), so chunks joined in range order are byte for byte the file {@link #copySql()} writes.
+     */
+    String copySql(KeyRange range, boolean header) {
         List<String> quoted = columns.stream().filter(c -> QUOTED_CATEGORIES.contains(c.category()))
                 .map(Column::sql).toList();
-        return "COPY (" + selectSql() + ") TO STDOUT WITH (FORMAT csv, HEADER"
+        return "COPY (" + selectSql(range) + ") TO STDOUT WITH (FORMAT csv" + (header ? ", HEADER" : "")
                 + (quoted.isEmpty() ? "" : ", FORCE_QUOTE (" + String.join(", ", quoted) + ")") + ")";
+    }
+
+    /**
+     * Whether the export can be read in key-range chunks: a whole table is (its SELECT filters rows of the table
+     * and orders them by key); a change window of a delta is not, as its rows come from a join in key order of
+     * the change log.
+     */
+    boolean chunkable() {
+        return readsWholeTable();
+    }
+
+    /** The table read: {@link ChunkPlan} splits it on its first key column. */
+    TableShape shape() {
+        return shape;
     }
 
     /** Whether a change window contains a TRUNCATE (or a key change): its removed rows cannot be named. */
@@ -92,10 +114,18 @@ final class ExportQuery {
     }
 
     private String selectSql() {
-        return rowsSql(false);
+        return selectSql(KeyRange.ALL);
+    }
+
+    private String selectSql(KeyRange range) {
+        return rowsSql(false, range);
     }
 
     private String rowsSql(boolean summary) {
+        return rowsSql(summary, KeyRange.ALL);
+    }
+
+    private String rowsSql(boolean summary, KeyRange range) {
         if (type == ExportType.DELTA && !readsWholeTable()) {
             return deltaSql(summary);
         }
@@ -114,6 +144,10 @@ final class ExportQuery {
             sql.append(" AND (").append(keyList("t")).append(") IN (SELECT ").append(keyFromLog("l"))
                     .append(" FROM ").append(log).append(" l WHERE l.table_oid = ").append(shape.relid())
                     .append(" AND ").append(window("l")).append(')');
+        }
+        if (!range.isAll()) {
+            Column first = shape.key().get(0);
+            sql.append(" AND ").append(range.predicate("t." + first.sql(), first.type()));
         }
         return summary ? sql.toString() : sql.append(" ORDER BY ").append(keyList("t")).toString();
     }

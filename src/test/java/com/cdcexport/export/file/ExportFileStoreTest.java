@@ -39,7 +39,8 @@ class ExportFileStoreTest {
                 Duration.ofMinutes(10),
                 new CdcProperties.Jobs(2, 10, Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofMillis(500), 3, null),
                 new CdcProperties.Auth(CdcProperties.AuthMode.OFF, "", "", Duration.ofHours(24), 0, 0,
-                        Duration.ZERO));
+                        Duration.ZERO),
+                new CdcProperties.Parallel(1, 0, ""));
     }
 
     private ExportFileStore store() {
