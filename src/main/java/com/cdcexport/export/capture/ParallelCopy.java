@@ -24,6 +24,8 @@ import java.util.regex.Pattern;
 
 import javax.sql.DataSource;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.postgresql.PGConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -65,15 +67,19 @@ public class ParallelCopy implements DisposableBean {
     private final long minRows;
     private final Path base;
     private final ThreadPoolExecutor workers;
+    private final Counter chunksRead;
 
     @Autowired
-    public ParallelCopy(DataSource dataSource, CdcProperties properties) {
-        this(dataSource, properties.parallel(), properties.jobs().workers());
+    public ParallelCopy(DataSource dataSource, CdcProperties properties, MeterRegistry registry) {
+        this(dataSource, properties.parallel(), properties.jobs().workers(), registry);
     }
 
     /** @param exports how many exports may run at once (EXPORT_WORKERS): each may have all its workers busy */
-    ParallelCopy(DataSource dataSource, CdcProperties.Parallel settings, int exports) {
+    ParallelCopy(DataSource dataSource, CdcProperties.Parallel settings, int exports, MeterRegistry registry) {
         this.dataSource = dataSource;
+        this.chunksRead = Counter.builder("cdc.export.chunks")
+                .description("Key-range chunks read by parallel exports (each one COPY statement)")
+                .register(registry);
         this.parallelism = settings.effectiveParallelism();
         this.minRows = settings.minRows();
         String configured = settings.chunkDir();
@@ -189,6 +195,7 @@ public class ParallelCopy implements DisposableBean {
                         throw e;
                     }
                     assembly.finished(chunk);
+                    chunksRead.increment();
                 }
             } catch (Exception e) {
                 fail(e);
