@@ -108,6 +108,26 @@ psql_copy_orders() { # WHERE-clause → seconds
 }
 snapshot_of() { psql -At -d "$DB" -c "SELECT snapshot::text FROM cdc.watermarks WHERE consumer_id = '$1' AND table_name = '${2:-public.users}'"; }
 
+# health_under_load: three batches of 4 concurrent full exports (EXPORT_WORKERS=4), /health asked every 20 ms
+# throughout (a few hundred samples); prints its p99 in ms and the number of requests
+health_under_load() {
+  local batch c health_n
+  : > "$WORK/health.ms.s"
+  for batch in 1 2 3; do
+    for c in 1 2 3 4; do curl -s -X POST "localhost:$PORT/exports/full" -H "X-Consumer-ID: load-$c" >/dev/null; done
+    while [ "$(curl -s "localhost:$PORT/exports/jobs?status=running" | jq '.jobs | length')" != 0 ] \
+       || [ "$(curl -s "localhost:$PORT/exports/jobs?status=queued" | jq '.jobs | length')" != 0 ]; do
+      for _ in $(seq 1 20); do
+        curl -s -o /dev/null -w '%{time_total}\n' "localhost:$PORT/health" >> "$WORK/health.ms.s"; sleep 0.02
+      done
+    done
+    rm -f "$WORK"/out/*.csv
+  done
+  awk '{printf "%.3f\n", $1 * 1000}' "$WORK/health.ms.s" > "$WORK/health.ms"
+  health_n=$(wc -l < "$WORK/health.ms")
+  echo "$(sort -g "$WORK/health.ms" | awk -v n="$health_n" '{v[NR]=$1} END {i=int(n*0.99); if (i<1) i=1; print v[i]}') $health_n"
+}
+
 # --- parallel full export (issue 16): wall time from the POST to the job seen completed -------------------------
 # export_wall CONSUMER: seconds from the POST until polling sees the job completed; the file's name goes to
 # $WORK/last, the greatest heap used (sampled while it runs) to $WORK/heap
@@ -174,21 +194,8 @@ parallel_bench() {
     printf '%-62s %s (≤ 0.65 at the default); identical to the serial file: %s; max heap %s MiB\n' "$label" \
       "$(summary < "$WORK/par.ratios")" "$identical" "$(( $(sort -g "$WORK/par.heap" | tail -1) / 1048576 ))"
     if [ $setting = default ] && [ "$rows" = "$ROWS" ]; then
-      # /health while 4 parallel exports run at once (EXPORT_WORKERS=4 in start_service)
-      : > "$WORK/health.s"
-      for batch in 1 2 3; do
-        for c in 1 2 3 4; do curl -s -X POST "localhost:$PORT/exports/full" -H "X-Consumer-ID: load-$batch-$c" >/dev/null; done
-        while [ "$(curl -s "localhost:$PORT/exports/jobs?status=running" | jq '.jobs | length')" != 0 ] \
-           || [ "$(curl -s "localhost:$PORT/exports/jobs?status=queued" | jq '.jobs | length')" != 0 ]; do
-          for _ in $(seq 1 20); do
-            curl -s -o /dev/null -w '%{time_total}\n' "localhost:$PORT/health" >> "$WORK/health.s"; sleep 0.02
-          done
-        done
-        rm -f "$WORK"/out/*.csv
-      done
-      health_n=$(wc -l < "$WORK/health.s")
-      printf '%-62s %s ms over %s requests (< 100)\n' "  /health p99 while 4 parallel exports run" \
-        "$(awk '{printf "%.3f\n", $1 * 1000}' "$WORK/health.s" | sort -g | awk -v n="$health_n" '{v[NR]=$1} END {i=int(n*0.99); if (i<1) i=1; print v[i]}')" "$health_n"
+      read -r health_p99 health_n <<<"$(health_under_load)"
+      printf '%-62s %s ms over %s requests (< 100)\n' "  /health p99 while 4 parallel exports run" "$health_p99" "$health_n"
     fi
     stop_service
   done
@@ -278,21 +285,7 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 
 # --- /health while 4 full exports run -------------------------------------------------------------------------------
-: > "$WORK/health.ms"; : > "$WORK/health.ms.s"
-# Three batches of 4 concurrent full exports, /health asked every 20 ms throughout (a few hundred samples).
-for batch in 1 2 3; do
-  for c in 1 2 3 4; do curl -s -X POST "localhost:$PORT/exports/full" -H "X-Consumer-ID: load-$c" >/dev/null; done
-  while [ "$(curl -s "localhost:$PORT/exports/jobs?status=running" | jq '.jobs | length')" != 0 ] \
-     || [ "$(curl -s "localhost:$PORT/exports/jobs?status=queued" | jq '.jobs | length')" != 0 ]; do
-    for _ in $(seq 1 20); do
-      curl -s -o /dev/null -w '%{time_total}\n' "localhost:$PORT/health" >> "$WORK/health.ms.s"; sleep 0.02
-    done
-  done
-  rm -f "$WORK"/out/*.csv
-done
-awk '{printf "%.3f\n", $1 * 1000}' "$WORK/health.ms.s" > "$WORK/health.ms"
-health_n=$(wc -l < "$WORK/health.ms")
-health_p99=$(sort -g "$WORK/health.ms" | awk -v n="$health_n" '{v[NR]=$1} END {i=int(n*0.99); if (i<1) i=1; print v[i]}')
+read -r health_p99 health_n <<<"$(health_under_load)"
 rm -f "$WORK"/out/*.csv
 stop_service
 

@@ -77,12 +77,12 @@ final class ExportQuery {
     }
 
     /**
-     * Whether the export can be read in key-range chunks: a whole table is (its SELECT filters rows of the table
-     * and orders them by key); a change window of a delta is not, as its rows come from a join in key order of
-     * the change log.
+     * Whether the export can be read in key-range chunks: a whole table and an incremental window are (their
+     * SELECT filters rows of the table and orders them by key, so a key range is one more filter); a delta's
+     * window is not, as its rows come from a join of the change log (deleted rows have no table row to range on).
      */
     boolean chunkable() {
-        return readsWholeTable();
+        return type != ExportType.DELTA || readsWholeTable();
     }
 
     /** The table read: {@link ChunkPlan} splits it on its first key column. */

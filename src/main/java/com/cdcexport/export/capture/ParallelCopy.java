@@ -90,8 +90,11 @@ public class ParallelCopy implements DisposableBean {
             return;
         }
         prepareBase(configured.isBlank() ? "java.io.tmpdir" : "EXPORT_CHUNK_DIR");
-        // Enough threads for every export to have all its workers at once: a worker never waits for a thread.
-        int threads = exports * (parallelism - 1);
+        // One export gets all its workers; beyond a backend per core, more only compete for the cores (and for the
+        // API's and heartbeats' share of them), so concurrent exports share at most that many workers and a worker
+        // an export does not get in time is simply not used: the export's other readers take its chunks.
+        int threads = Math.min(exports * (parallelism - 1),
+                Math.max(parallelism - 1, Runtime.getRuntime().availableProcessors()));
         workers = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
                 new CustomizableThreadFactory("export-chunk-"));
         workers.allowCoreThreadTimeOut(true);
@@ -248,11 +251,16 @@ public class ParallelCopy implements DisposableBean {
             return failure != null;
         }
 
-        /** Waits for every worker to end, also when interrupted (then failing the export, which stops them soon). */
+        /**
+         * Once the coordinator has no chunk left to read: drops workers still queued for a thread (they would find
+         * nothing to do) and waits for the others to end, also when interrupted (then failing the export, which
+         * stops them soon).
+         */
         void await(List<Future<?>> started) {
             boolean interrupted = false;
             for (Future<?> worker : started) {
-                while (true) {
+                // A task still in the queue is removed and never runs; one that left it is running or done.
+                while (!workers.remove((Runnable) worker)) {
                     try {
                         worker.get();
                         break;

@@ -75,10 +75,7 @@ class ParallelExportIT extends LargeTableProcessTest {
             assertThat(cancel.status()).as(cancel.body()).isEqualTo(200);
 
             assertThat(TestDatabase.awaitJob(started.field("jobId"))).isEqualTo("cancelled");
-            awaitCopies(0);
-            assertThat(files(output)).isEmpty();
-            assertThat(files(chunks)).isEmpty();
-            assertThat(watermarks(consumer)).isZero();
+            assertEveryReaderStoppedAndNothingIsLeft(consumer);
         }
     }
 
@@ -93,15 +90,19 @@ class ParallelExportIT extends LargeTableProcessTest {
                     .formatted("min(xact_start)") + ")");
 
             assertThat(TestDatabase.awaitJob(started.field("jobId"))).isEqualTo("failed");
-            awaitCopies(0);
-            assertThat(files(output)).isEmpty();
-            assertThat(files(chunks)).isEmpty();
-            assertThat(watermarks(consumer)).isZero();
+            assertEveryReaderStoppedAndNothingIsLeft(consumer);
 
             Api.Response again = service.api().post("/exports/full", consumer);
             assertThat(TestDatabase.awaitJob(again.field("jobId"))).isEqualTo("completed");
             assertThat(idsInOrder(output.resolve(again.field("outputFilename")))).isEqualTo(USERS);
         }
+    }
+
+    private void assertEveryReaderStoppedAndNothingIsLeft(String consumer) throws IOException {
+        awaitCopies(0);
+        assertThat(files(output)).as("no file, no part file").isEmpty();
+        assertThat(files(chunks)).as("no chunk file").isEmpty();
+        assertThat(watermarks(consumer)).isZero();
     }
 
     /** Waits until exactly {@code count} COPY statements run (at least {@code count} when it is not 0). */

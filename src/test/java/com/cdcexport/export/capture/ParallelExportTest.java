@@ -128,6 +128,24 @@ class ParallelExportTest extends IntegrationTest {
                 .isEqualTo(serialExport(ExportType.DELTA, TableName.USERS));
     }
 
+    @Test
+    void aLargeIncrementalWindowIsReadInChunksAsSerially() throws Exception {
+        insertUsers(4000);
+        jdbc.execute("ANALYZE users");
+        exportFiles("full", "window", "users");
+        String previous = jdbc.queryForObject("SELECT snapshot::text FROM watermarks WHERE consumer_id = 'window'",
+                String.class);
+        jdbc.update("UPDATE users SET name = name || ' changed' WHERE id % 3 = 0 OR id > 3500");
+        jdbc.update("UPDATE users SET is_deleted = true WHERE id % 10 = 0");
+        double chunksBefore = chunksRead();
+
+        Map<String, String> files = exportFiles("incremental", "window", "users");
+
+        assertThat(chunksRead() - chunksBefore).isGreaterThanOrEqualTo(6);
+        assertThat(read(files.get("public.users"))).isEqualTo(serialExport(ExportType.INCREMENTAL, TableName.USERS,
+                Optional.of(new Snapshot(previous))));
+    }
+
     /**
      * Two writers commit updates and inserts all through the export. Each write is logged with its transaction
      * id, so afterwards the table can be put back to what the export's snapshot S saw; a serial export of that
@@ -220,13 +238,17 @@ class ParallelExportTest extends IntegrationTest {
         return serialExport(ExportType.FULL, table);
     }
 
-    /** The same export on the serial path, EXPORT_PARALLELISM=1, over the same pool. */
     private byte[] serialExport(ExportType type, TableName table) throws Exception {
+        return serialExport(type, table, Optional.empty());
+    }
+
+    /** The same export on the serial path, EXPORT_PARALLELISM=1, over the same pool. */
+    private byte[] serialExport(ExportType type, TableName table, Optional<Snapshot> since) throws Exception {
         ParallelCopy never = new ParallelCopy(dataSource, new CdcProperties.Parallel(1, 0, ""), 1,
                 new SimpleMeterRegistry());
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         new ChangeCapture(dataSource, capturedTables, never).export(type,
-                List.of(new TableExport(table, Optional.empty(), TableAccess.ALL)), t -> out, new CaptureProgress());
+                List.of(new TableExport(table, since, TableAccess.ALL)), t -> out, new CaptureProgress());
         return out.toByteArray();
     }
 
