@@ -143,7 +143,7 @@ export_wall() {
       failed|cancelled) echo "export failed: $status" >&2; exit 1 ;;
     esac
     polls=$((polls + 1))
-    if [ $((polls % 10)) = 0 ]; then
+    if [ $((polls % 5)) = 1 ]; then
       heap=$(curl -s "localhost:$PORT/actuator/prometheus" | awk '/^jvm_memory_used_bytes/ && /area="heap"/ {s += $NF} END {printf "%d", s}')
       [ "$heap" -gt "$max" ] && max=$heap
     fi
@@ -191,6 +191,7 @@ parallel_bench() {
     done
     label="  EXPORT_PARALLELISM=$setting"
     [ $setting = default ] && label="$label ($(( $(nproc) < 2 ? 2 : ($(nproc) > 8 ? 8 : $(nproc)) )) on $(nproc) cores)"
+    summary < "$WORK/par.ratios" | cut -d' ' -f1 > "$WORK/par.median.$setting"
     printf '%-62s %s (≤ 0.65 at the default); identical to the serial file: %s; max heap %s MiB\n' "$label" \
       "$(summary < "$WORK/par.ratios")" "$identical" "$(( $(sort -g "$WORK/par.heap" | tail -1) / 1048576 ))"
     if [ $setting = default ] && [ "$rows" = "$ROWS" ]; then
@@ -199,6 +200,8 @@ parallel_bench() {
     fi
     stop_service
   done
+  printf '%-62s %s\n' "  default / EXPORT_PARALLELISM=1 (medians)" \
+    "$(printf '%.3f' "$(calc "$(cat "$WORK/par.median.default") / $(cat "$WORK/par.median.1")")")"
   printf '%-62s %s\n' "  for reference: two psql streams over two halves / one" "$(summary < "$WORK/halves")"
   psql -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
 }
