@@ -3,12 +3,16 @@
 #
 #   bench/run.sh [--rows 1000000] [--rounds 5] [--big-rows 0]
 #   bench/run.sh --sinks [--rows 1000000] [--rounds 3]     (only the S3-vs-local sink comparison, see below)
+#   bench/run.sh --parallel [--rows 1000000] [--rounds 3] [--big-rows 0]
 #
 # Creates a scratch database on the local server (PGHOST/PGPORT/PGUSER, default 127.0.0.1:5432 postgres), starts the
 # packaged service on it, and interleaves rounds of `psql \copy` and the service's export of the same query in the
 # same CSV format. Prints every target of issue 6 as median [min–max] of per-round ratios, plus rows/s and MB/s.
 # Job durations are the service's own (start to commit, from its job resource). It never fails on timing.
 # --big-rows M (e.g. 10000000) adds the linearity run and the heap figure with -Xmx128m; it takes a while.
+# --parallel runs only the parallel-export section (issue 16): wall time of a full export from the POST to the
+# job seen completed, over one `psql \copy` stream of the same rows, at the default EXPORT_PARALLELISM and 1, 2, 4
+# workers, on --rows and (with --big-rows) on that many rows; output compared with cmp, heap under -Xmx128m.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,13 +20,15 @@ ROWS=1000000
 ROUNDS=5
 BIG_ROWS=0
 SINKS=no
+PARALLEL=0
 while [ $# -gt 0 ]; do
   case $1 in
     --rows) ROWS=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --big-rows) BIG_ROWS=$2; shift 2 ;;
     --sinks) SINKS=yes; shift ;;
-    *) echo "usage: bench/run.sh [--rows N] [--rounds R] [--big-rows M] [--sinks]" >&2; exit 2 ;;
+    --parallel) PARALLEL=1; shift ;;
+    *) echo "usage: bench/run.sh [--rows N] [--rounds R] [--big-rows M] [--sinks | --parallel]" >&2; exit 2 ;;
   esac
 done
 
@@ -176,6 +182,111 @@ if [ "$SINKS" = yes ]; then
   exit 0
 fi
 
+# health_under_load: three batches of 4 concurrent full exports (EXPORT_WORKERS=4), /health asked every 20 ms
+# throughout (a few hundred samples); prints its p99 in ms and the number of requests
+health_under_load() {
+  local batch c health_n
+  : > "$WORK/health.ms.s"
+  for batch in 1 2 3; do
+    for c in 1 2 3 4; do curl -s -X POST "localhost:$PORT/exports/full" -H "X-Consumer-ID: load-$c" >/dev/null; done
+    while [ "$(curl -s "localhost:$PORT/exports/jobs?status=running" | jq '.jobs | length')" != 0 ] \
+       || [ "$(curl -s "localhost:$PORT/exports/jobs?status=queued" | jq '.jobs | length')" != 0 ]; do
+      for _ in $(seq 1 20); do
+        curl -s -o /dev/null -w '%{time_total}\n' "localhost:$PORT/health" >> "$WORK/health.ms.s"; sleep 0.02
+      done
+    done
+    rm -f "$WORK"/out/*.csv
+  done
+  awk '{printf "%.3f\n", $1 * 1000}' "$WORK/health.ms.s" > "$WORK/health.ms"
+  health_n=$(wc -l < "$WORK/health.ms")
+  echo "$(sort -g "$WORK/health.ms" | awk -v n="$health_n" '{v[NR]=$1} END {i=int(n*0.99); if (i<1) i=1; print v[i]}') $health_n"
+}
+
+# --- parallel full export (issue 16): wall time from the POST to the job seen completed -------------------------
+# export_wall CONSUMER: seconds from the POST until polling sees the job completed; the file's name goes to
+# $WORK/last, the greatest heap used (sampled while it runs) to $WORK/heap
+export_wall() {
+  local t0 job status polls=0 heap max=0
+  t0=$(now)
+  job=$(curl -s -X POST "localhost:$PORT/exports/full" -H "X-Consumer-ID: $1" | jq -r .jobId)
+  while :; do
+    status=$(curl -s "localhost:$PORT/exports/jobs/$job")
+    case $(jq -r .status <<<"$status") in
+      completed) calc "$(now) - $t0"; jq -r .outputFilename <<<"$status" > "$WORK/last"; echo "$max" > "$WORK/heap"
+        return ;;
+      failed|cancelled) echo "export failed: $status" >&2; exit 1 ;;
+    esac
+    polls=$((polls + 1))
+    if [ $((polls % 5)) = 1 ]; then
+      heap=$(curl -s "localhost:$PORT/actuator/prometheus" | awk '/^jvm_memory_used_bytes/ && /area="heap"/ {s += $NF} END {printf "%d", s}')
+      [ "$heap" -gt "$max" ] && max=$heap
+    fi
+    sleep 0.01
+  done
+}
+# two psql streams over the two halves of the ids at once: what splitting the table buys PostgreSQL itself
+psql_halves() {
+  local t0 mid half n=0 pids=()
+  mid=$(psql -At -d "$DB" -c "SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY id) FROM users WHERE NOT is_deleted")
+  t0=$(now)
+  for half in "t.id <= $mid" "t.id > $mid"; do
+    n=$((n + 1))
+    psql -q -d "$DB" -c "\\copy (SELECT $COLUMNS FROM \"public\".\"users\" t WHERE NOT t.is_deleted AND $half ORDER BY t.\"id\") TO '$WORK/half-$n.csv' WITH (FORMAT csv, HEADER, FORCE_QUOTE (\"name\", \"email\"))" &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  calc "$(now) - $t0"
+}
+# parallel_bench ROWS ROUNDS: one table of ROWS seeded users; per EXPORT_PARALLELISM setting a service restarted
+# with -Xmx128m, and rounds of psql \copy and the export interleaved
+parallel_bench() {
+  local rows=$1 rounds=$2 setting p s label
+  DB=cdc_bench_parallel
+  fresh_db "$DB"
+  start_service "$DB" "$rows" "-Xmx128m -jar $JAR"
+  await_seeded >/dev/null
+  stop_service
+  psql -q -d "$DB" -c "VACUUM ANALYZE users" >/dev/null
+  : > "$WORK/halves"
+  for r in $(seq 1 "$rounds"); do
+    p=$(psql_copy "TRUE"); s=$(psql_halves); calc "$s / $p" >> "$WORK/halves"
+  done
+  printf '\n%-62s %s\n' "full export of $rows users, wall time / one psql \\copy" "median [min–max], $rounds rounds"
+  for setting in default 1 2 4; do
+    EXPORT_PARALLELISM=$([ $setting = default ] && echo 0 || echo $setting) start_service "$DB" 0 "-Xmx128m -jar $JAR"
+    : > "$WORK/par.ratios"; : > "$WORK/par.heap"
+    identical=yes
+    for r in $(seq 1 "$rounds"); do
+      p=$(psql_copy "TRUE")
+      s=$(export_wall "par-$setting-$r")
+      cmp -s "$WORK/psql.csv" "$WORK/out/$(cat "$WORK/last")" || identical=no
+      rm -f "$WORK/out/$(cat "$WORK/last")"
+      calc "$s / $p" >> "$WORK/par.ratios"; cat "$WORK/heap" >> "$WORK/par.heap"
+    done
+    label="  EXPORT_PARALLELISM=$setting"
+    [ $setting = default ] && label="$label ($(( $(nproc) < 2 ? 2 : ($(nproc) > 8 ? 8 : $(nproc)) )) on $(nproc) cores)"
+    summary < "$WORK/par.ratios" | cut -d' ' -f1 > "$WORK/par.median.$setting"
+    printf '%-62s %s (≤ 0.65 at the default); identical to the serial file: %s; max heap %s MiB\n' "$label" \
+      "$(summary < "$WORK/par.ratios")" "$identical" "$(( $(sort -g "$WORK/par.heap" | tail -1) / 1048576 ))"
+    if [ $setting = default ] && [ "$rows" = "$ROWS" ]; then
+      read -r health_p99 health_n <<<"$(health_under_load)"
+      printf '%-62s %s ms over %s requests (< 100)\n' "  /health p99 while 4 parallel exports run" "$health_p99" "$health_n"
+    fi
+    stop_service
+  done
+  printf '%-62s %s\n' "  default / EXPORT_PARALLELISM=1 (medians)" \
+    "$(printf '%.3f' "$(calc "$(cat "$WORK/par.median.default") / $(cat "$WORK/par.median.1")")")"
+  printf '%-62s %s\n' "  for reference: two psql streams over two halves / one" "$(summary < "$WORK/halves")"
+  psql -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
+}
+
+if [ "$PARALLEL" = 1 ]; then
+  echo "== CDC parallel export benchmark: $ROWS (and ${BIG_ROWS}) rows, $(nproc) cores, $(date -u +%FT%TZ)"
+  parallel_bench "$ROWS" "$ROUNDS"
+  [ "$BIG_ROWS" -gt 0 ] && parallel_bench "$BIG_ROWS" 1
+  exit 0
+fi
+
 echo "== CDC export benchmark: $ROWS rows, $ROUNDS rounds, $(nproc) cores, $(date -u +%FT%TZ)"
 
 # --- seeding and start-up ------------------------------------------------------------------------------------------
@@ -251,21 +362,7 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 
 # --- /health while 4 full exports run -------------------------------------------------------------------------------
-: > "$WORK/health.ms"; : > "$WORK/health.ms.s"
-# Three batches of 4 concurrent full exports, /health asked every 20 ms throughout (a few hundred samples).
-for batch in 1 2 3; do
-  for c in 1 2 3 4; do curl -s -X POST "localhost:$PORT/exports/full" -H "X-Consumer-ID: load-$c" >/dev/null; done
-  while [ "$(curl -s "localhost:$PORT/exports/jobs?status=running" | jq '.jobs | length')" != 0 ] \
-     || [ "$(curl -s "localhost:$PORT/exports/jobs?status=queued" | jq '.jobs | length')" != 0 ]; do
-    for _ in $(seq 1 20); do
-      curl -s -o /dev/null -w '%{time_total}\n' "localhost:$PORT/health" >> "$WORK/health.ms.s"; sleep 0.02
-    done
-  done
-  rm -f "$WORK"/out/*.csv
-done
-awk '{printf "%.3f\n", $1 * 1000}' "$WORK/health.ms.s" > "$WORK/health.ms"
-health_n=$(wc -l < "$WORK/health.ms")
-health_p99=$(sort -g "$WORK/health.ms" | awk -v n="$health_n" '{v[NR]=$1} END {i=int(n*0.99); if (i<1) i=1; print v[i]}')
+read -r health_p99 health_n <<<"$(health_under_load)"
 rm -f "$WORK"/out/*.csv
 stop_service
 

@@ -48,7 +48,8 @@ public record CdcProperties(
         @Valid @NotNull @DefaultValue Console console,
         /* Where export files go: EXPORT_OUTPUT_DIR (local) or an S3 bucket (s3). */
         @DefaultValue("local") @NotNull Sink sink,
-        @Valid @NotNull @DefaultValue S3 s3) {
+        @Valid @NotNull @DefaultValue S3 s3,
+        @Valid @NotNull @DefaultValue Parallel parallel) {
 
     public enum Sink {
         LOCAL, S3
@@ -117,6 +118,20 @@ public record CdcProperties(
     public record Console(
             /* A console session ends after this long without a request (sign in again). */
             @DefaultValue("30m") @NotNull @DurationMin(minutes = 1) @DurationMax(days = 30) Duration sessionTimeout) {
+    }
+
+    public record Parallel(
+            /* Connections that read one export together, sharing its snapshot; 0: from the cores (2 to 8); 1: one. */
+            @DefaultValue("0") @Min(0) @Max(32) int parallelism,
+            /* Tables the planner expects fewer rows of are read by one connection: more cost more than they save. */
+            @DefaultValue("100000") @Min(0) long minRows,
+            /* Where workers write their chunks before they are joined into the file; empty: java.io.tmpdir. */
+            @DefaultValue("") String chunkDir) {
+
+        /** EXPORT_PARALLELISM, or the number of cores between 2 and 8: one PostgreSQL backend renders per core. */
+        public int effectiveParallelism() {
+            return parallelism > 0 ? parallelism : Math.max(2, Math.min(8, Runtime.getRuntime().availableProcessors()));
+        }
     }
 
     public enum AuthMode {

@@ -25,8 +25,9 @@ public class DataSourceConfig {
         config.setJdbcUrl(url.jdbcUrl());
         config.setUsername(url.username());
         config.setPassword(url.password());
-        // Exports hold a connection while they stream; leave room for the API, heartbeats and commits.
-        config.setMaximumPoolSize(properties.jobs().workers() + 6);
+        // Each running export holds up to EXPORT_PARALLELISM connections while it streams; leave room beside them
+        // for the API, heartbeats and commits, so parallel exports never wait for a connection nor starve those.
+        config.setMaximumPoolSize(properties.jobs().workers() * properties.parallel().effectiveParallelism() + 6);
         config.setConnectionInitSql("SET TIME ZONE 'UTC'");
         // Unqualified names in the service's SQL are its own tables; the user's tables are always qualified.
         config.setSchema(properties.schema());

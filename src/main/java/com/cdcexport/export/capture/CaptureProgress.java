@@ -1,6 +1,8 @@
 package com.cdcexport.export.capture;
 
 import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.postgresql.PGConnection;
@@ -13,7 +15,9 @@ public final class CaptureProgress {
 
     private final AtomicLong rows = new AtomicLong();
     private volatile long totalRows = -1;
-    private PGConnection connection;
+    /** Every connection reading for the export: one, or a parallel export's coordinator and workers. */
+    private final List<PGConnection> connections = new ArrayList<>();
+    private volatile long snapshotSince;
     private volatile boolean cancelled;
     private volatile boolean claimLost;
 
@@ -36,43 +40,70 @@ public final class CaptureProgress {
         return claimLost;
     }
 
+    /** Whether the export was told to stop (cancel or lost claim): a reader starts no further statement. */
+    boolean stopping() {
+        return cancelled;
+    }
+
     /** Stops the export because another attempt owns the job now: a failure of this runner, not a cancel. */
     public void loseClaim() {
         claimLost = true;
         cancel();
     }
 
-    /** Stops the export: its running statement is cancelled on the server; one not yet started never begins. */
+    /**
+     * Stops the export: the running statement of each of its connections is cancelled on the server; one not yet
+     * started never begins.
+     */
     public synchronized void cancel() {
         cancelled = true;
-        if (connection != null) {
-            try {
-                connection.cancelQuery();
-            } catch (SQLException ignored) {
-                // the statement finished or the connection is gone: either way it is no longer running
-            }
+        connections.forEach(CaptureProgress::cancelQuery);
+    }
+
+    static void cancelQuery(PGConnection connection) {
+        try {
+            connection.cancelQuery();
+        } catch (SQLException ignored) {
+            // the statement finished or the connection is gone: either way it is no longer running
         }
     }
 
-    /** The capture's connection, from its first statement until {@link #detach()}. */
+    /**
+     * Nanos (System.nanoTime) since the export took its snapshot, or 0 when it holds none: while it does, vacuum
+     * cannot remove rows that died after it.
+     */
+    public long snapshotAgeNanos() {
+        long since = snapshotSince;
+        return since == 0 ? 0 : Math.max(1, System.nanoTime() - since);
+    }
+
+    void snapshotTaken() {
+        snapshotSince = System.nanoTime();
+    }
+
+    void snapshotReleased() {
+        snapshotSince = 0;
+    }
+
+    /** A connection of the capture, from its first statement until {@link #detach}. */
     synchronized void attach(PGConnection pgConnection) throws SQLException {
         if (cancelled) {
             throw new SQLException(claimLost ? "Export stopped: this runner lost its claim" : "Export cancelled");
         }
-        connection = pgConnection;
+        connections.add(pgConnection);
     }
 
     /** Before the connection goes back to the pool, where cancelling it would hit someone else's statement. */
-    synchronized void detach() {
-        connection = null;
+    synchronized void detach(PGConnection pgConnection) {
+        connections.remove(pgConnection);
     }
 
     void total(long total) {
         totalRows = total;
     }
 
-    /** Called for every row by the export's one writing thread: an ordered store, no atomic increment. */
-    void row() {
-        rows.lazySet(rows.get() + 1);
+    /** Rows written, added in batches by each thread that copies (several in a parallel export). */
+    void add(long written) {
+        rows.getAndAdd(written);
     }
 }

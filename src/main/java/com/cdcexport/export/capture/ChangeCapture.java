@@ -20,7 +20,6 @@ import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariDataSource;
 import org.postgresql.PGConnection;
-import org.postgresql.copy.CopyOut;
 
 import org.springframework.stereotype.Component;
 
@@ -40,10 +39,10 @@ public class ChangeCapture {
 
     private static final Pattern PLAN_ROWS = Pattern.compile("\"Plan Rows\":\\s*(\\d+)");
     /** The text forms the files promise, whatever the database's or role's defaults are. */
-    private static final String[] SESSION = {
+    static final List<String> SESSION = List.of(
         "SET LOCAL TimeZone = 'UTC'", "SET LOCAL DateStyle = 'ISO, YMD'", "SET LOCAL IntervalStyle = 'postgres'",
         "SET LOCAL bytea_output = 'hex'", "SET LOCAL extra_float_digits = 1",
-        "SET LOCAL standard_conforming_strings = on"};
+        "SET LOCAL standard_conforming_strings = on");
 
     /** Opens the file of one table; called in the order of the export's tables. */
     @FunctionalInterface
@@ -53,10 +52,12 @@ public class ChangeCapture {
 
     private final DataSource dataSource;
     private final String schema;
+    private final ParallelCopy parallel;
 
-    public ChangeCapture(DataSource dataSource, CapturedTables tables) {
+    public ChangeCapture(DataSource dataSource, CapturedTables tables, ParallelCopy parallel) {
         this.dataSource = dataSource;
         this.schema = tables.schema();
+        this.parallel = parallel;
     }
 
     /** Streams each table's file, in {@code format}, into the output {@code outputs} opens for it. */
@@ -74,6 +75,7 @@ public class ChangeCapture {
                 }
                 // The first query fixes the transaction's snapshot; pg_current_snapshot() reports that very one.
                 ResultSet taken = single(statement, "SELECT pg_current_snapshot()::text, now()");
+                progress.snapshotTaken();
                 Snapshot snapshot = new Snapshot(taken.getString(1));
                 Instant at = taken.getTimestamp(2).toInstant();
                 List<Planned> plans = new ArrayList<>();
@@ -85,11 +87,17 @@ public class ChangeCapture {
                 }
                 progress.total(total);
                 List<TableResult> results = new ArrayList<>();
+                ParallelCopy.SharedSnapshot shared = null;
                 for (Planned plan : plans) {
                     List<FileColumn> columns = plan.query.fileColumns();
                     long rows;
                     try (EncodedOutput out = format.open(outputs.open(plan.table), columns)) {
-                        rows = copy(pg, plan.query.copySql(), out, progress);
+                        if (parallel.worthIt(plan.query, plan.expected)) {
+                            shared = shared != null ? shared : ParallelCopy.share(statement, snapshot);
+                            rows = parallel.copy(connection, shared, plan.query, plan.expected, out, progress);
+                        } else {
+                            rows = CopyStream.copy(pg, plan.query.copySql(), true, out, progress);
+                        }
                         out.finish();
                     }
                     results.add(new TableResult(plan.table, rows, plan.maxUpdatedAt, plan.query.hasSeedSemantics(),
@@ -98,10 +106,15 @@ public class ChangeCapture {
                 connection.commit();
                 return new CaptureResult(snapshot, at, results);
             } catch (SQLException | IOException | RuntimeException e) {
-                discard(connection, e);
+                try {
+                    discard(dataSource, connection);
+                } catch (SQLException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
                 throw e;
             } finally {
-                progress.detach();
+                progress.detach(pg);
+                progress.snapshotReleased();
             }
         }
     }
@@ -139,28 +152,6 @@ public class ChangeCapture {
                 operations);
     }
 
-    /** CopyManager.copyOut's loop, counting rows as they pass: COPY sends one message per row. */
-    private static long copy(PGConnection pg, String sql, OutputStream out, CaptureProgress progress)
-            throws SQLException, IOException {
-        CopyOut copy = pg.getCopyAPI().copyOut(sql);
-        try {
-            byte[] header = copy.readFromCopy();
-            if (header != null) {
-                out.write(header);
-            }
-            byte[] row;
-            while ((row = copy.readFromCopy()) != null) {
-                out.write(row);
-                progress.row();
-            }
-            return copy.getHandledRowCount();
-        } finally {
-            if (copy.isActive()) {
-                copy.cancelCopy();
-            }
-        }
-    }
-
     private static long estimate(Statement statement, ExportQuery query) throws SQLException {
         Matcher rows = PLAN_ROWS.matcher(single(statement, query.estimateSql()).getString(1));
         return rows.find() ? Long.parseLong(rows.group(1)) : -1;
@@ -176,15 +167,11 @@ public class ChangeCapture {
      * A COPY cut short (file system full, connection lost) can leave unread protocol messages on the connection,
      * and the next user of it would read them as its own results. Such a connection is closed, not pooled.
      */
-    private void discard(Connection connection, Exception cause) {
-        try {
-            if (dataSource.isWrapperFor(HikariDataSource.class)) {
-                dataSource.unwrap(HikariDataSource.class).evictConnection(connection);
-            } else {
-                connection.abort(Runnable::run);
-            }
-        } catch (SQLException e) {
-            cause.addSuppressed(e);
+    static void discard(DataSource dataSource, Connection connection) throws SQLException {
+        if (dataSource.isWrapperFor(HikariDataSource.class)) {
+            dataSource.unwrap(HikariDataSource.class).evictConnection(connection);
+        } else {
+            connection.abort(Runnable::run);
         }
     }
 }

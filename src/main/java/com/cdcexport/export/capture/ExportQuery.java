@@ -61,7 +61,20 @@ final class ExportQuery {
 
     /** COPY ... TO STDOUT in the export's format: PostgreSQL renders the CSV or JSON itself, at server speed. */
     String copySql() {
-        return format.copySql(selectSql(), fileColumns());
+        return copySql(KeyRange.ALL, true);
+    }
+
+    /**
+     * The COPY of one chunk: the rows of {@code range} in key order, with the header line only when asked (the
+     * file's first chunk), so chunks joined in range order (see {@link ExportFormat#chunkOutput}) are byte for byte
+     * the file {@link #copySql()} writes.
+     */
+    String copySql(KeyRange range, boolean header) {
+        return format.copySql(selectSql(range), fileColumns(), header);
+    }
+
+    ExportFormat format() {
+        return format;
     }
 
     /**
@@ -81,6 +94,20 @@ final class ExportQuery {
     private FileColumn fileColumn(Column c) {
         return new FileColumn(c.name(), c.type(), c.category(),
                 !c.notNull() || (type == ExportType.DELTA && !c.isKey()));
+    }
+
+    /**
+     * Whether the export can be read in key-range chunks: a whole table and an incremental window are (their
+     * SELECT filters rows of the table and orders them by key, so a key range is one more filter); a delta's
+     * window is not, as its rows come from a join of the change log (deleted rows have no table row to range on).
+     */
+    boolean chunkable() {
+        return type != ExportType.DELTA || readsWholeTable();
+    }
+
+    /** The table read: {@link ChunkPlan} splits it on its first key column. */
+    TableShape shape() {
+        return shape;
     }
 
     /** Whether a change window contains a TRUNCATE (or a key change): its removed rows cannot be named. */
@@ -111,10 +138,18 @@ final class ExportQuery {
     }
 
     private String selectSql() {
-        return rowsSql(false);
+        return selectSql(KeyRange.ALL);
+    }
+
+    private String selectSql(KeyRange range) {
+        return rowsSql(false, range);
     }
 
     private String rowsSql(boolean summary) {
+        return rowsSql(summary, KeyRange.ALL);
+    }
+
+    private String rowsSql(boolean summary, KeyRange range) {
         if (type == ExportType.DELTA && !readsWholeTable()) {
             return deltaSql(summary);
         }
@@ -133,6 +168,10 @@ final class ExportQuery {
             sql.append(" AND (").append(keyList("t")).append(") IN (SELECT ").append(keyFromLog("l"))
                     .append(" FROM ").append(log).append(" l WHERE l.table_oid = ").append(shape.relid())
                     .append(" AND ").append(window("l")).append(')');
+        }
+        if (!range.isAll()) {
+            Column first = shape.key().get(0);
+            sql.append(" AND ").append(range.predicate("t." + first.sql(), first.type()));
         }
         return summary ? sql.toString() : sql.append(" ORDER BY ").append(keyList("t")).toString();
     }

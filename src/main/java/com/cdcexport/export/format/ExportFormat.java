@@ -67,14 +67,17 @@ public enum ExportFormat {
         };
     }
 
-    /** The COPY that reads {@code select} (whose columns are {@code columns}, rendered) in this format. */
-    public String copySql(String select, List<FileColumn> columns) {
+    /**
+     * The COPY that reads {@code select} (whose columns are {@code columns}, rendered) in this format; the CSV
+     * header line only with {@code header} (a parallel export's later chunks have none).
+     */
+    public String copySql(String select, List<FileColumn> columns, boolean header) {
         return switch (body) {
             case CSV -> {
                 // Quoted always, so a reader that sniffs quoting from the first rows (DuckDB) sees it.
                 List<String> quoted = columns.stream().filter(c -> QUOTED_CATEGORIES.contains(c.category()))
                         .map(FileColumn::sql).toList();
-                yield "COPY (" + select + ") TO STDOUT WITH (FORMAT csv, HEADER"
+                yield "COPY (" + select + ") TO STDOUT WITH (FORMAT csv" + (header ? ", HEADER" : "")
                         + (quoted.isEmpty() ? "" : ", FORCE_QUOTE (" + String.join(", ", quoted) + ")") + ")";
             }
             // PostgreSQL writes the JSON. Through csv with quote and delimiter characters that JSON text never
@@ -83,6 +86,14 @@ public enum ExportFormat {
                     + "QUOTE E'\\x01', DELIMITER E'\\x02')";
             case PARQUET -> "COPY (" + select + ") TO STDOUT WITH (FORMAT binary)";
         };
+    }
+
+    /**
+     * Where one chunk of a parallel export goes so that the chunks joined in order are one COPY's output: binary
+     * COPY (parquet) frames every chunk with its signature and end marker, which only the first and the last keep.
+     */
+    public OutputStream chunkOutput(OutputStream chunk, boolean first, boolean last) {
+        return body == Body.PARQUET ? BinaryCopyFraming.chunk(chunk, first, last) : chunk;
     }
 
     /** The stream COPY's bytes go into, writing the file into {@code target}. */

@@ -36,9 +36,15 @@ class ExportMetrics {
     private final MultiGauge pendingChanges;
     private final MultiGauge pendingAge;
 
-    ExportMetrics(MeterRegistry registry, JobTable jobs, JdbcClient jdbc) {
+    ExportMetrics(MeterRegistry registry, JobTable jobs, JdbcClient jdbc, RunningJobs running) {
         this.registry = registry;
         this.jdbc = jdbc;
+        // A snapshot held open keeps vacuum from removing any row version that died after it was taken.
+        Gauge.builder("cdc.export.snapshot.age", running, ExportMetrics::oldestSnapshotSeconds)
+                .description("Age of the oldest snapshot a running export of this instance holds (0 when none): "
+                        + "row versions that died since then cannot be vacuumed")
+                .baseUnit("seconds")
+                .register(registry);
         for (JobStatus status : JobStatus.ACTIVE) {
             Gauge.builder("cdc.jobs", jobs, t -> t.count(status))
                     .description("Export jobs in this state, across all instances")
@@ -53,6 +59,10 @@ class ExportMetrics {
                 .description("Age of the oldest change a consumer has not been sent yet; 0 when none is pending")
                 .baseUnit("seconds")
                 .register(registry);
+    }
+
+    private static double oldestSnapshotSeconds(RunningJobs running) {
+        return running.all().stream().mapToLong(r -> r.progress().snapshotAgeNanos()).max().orElse(0) / 1e9;
     }
 
     void completed(ExportType type, long rows, double seconds) {

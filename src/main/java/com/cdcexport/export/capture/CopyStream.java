@@ -1,0 +1,47 @@
+package com.cdcexport.export.capture;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.sql.SQLException;
+
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyOut;
+
+/** CopyManager.copyOut's loop, counting rows as they pass: COPY sends one message per row (and one for a header). */
+final class CopyStream {
+
+    /** Rows between additions to the shared count: often enough for progress, rare enough to cost nothing. */
+    private static final int BATCH = 1024;
+
+    private CopyStream() {
+    }
+
+    /** @return the rows COPY sent, the header line not counted */
+    static long copy(PGConnection pg, String sql, boolean header, OutputStream out, CaptureProgress progress)
+            throws SQLException, IOException {
+        CopyOut copy = pg.getCopyAPI().copyOut(sql);
+        long uncounted = 0;
+        try {
+            if (header) {
+                byte[] line = copy.readFromCopy();
+                if (line != null) {
+                    out.write(line);
+                }
+            }
+            byte[] row;
+            while ((row = copy.readFromCopy()) != null) {
+                out.write(row);
+                if (++uncounted == BATCH) {
+                    progress.add(uncounted);
+                    uncounted = 0;
+                }
+            }
+            return copy.getHandledRowCount();
+        } finally {
+            progress.add(uncounted);
+            if (copy.isActive()) {
+                copy.cancelCopy();
+            }
+        }
+    }
+}
