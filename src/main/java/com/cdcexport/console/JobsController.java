@@ -29,6 +29,7 @@ import org.springframework.web.util.UriComponentsBuilder;
 import com.cdcexport.auth.ConsumerService;
 import com.cdcexport.consumer.ConsumerId;
 import com.cdcexport.export.ExportType;
+import com.cdcexport.export.format.ExportFormat;
 import com.cdcexport.export.access.TableAccessStore;
 import com.cdcexport.export.capture.CapturedTables;
 import com.cdcexport.export.capture.TableName;
@@ -76,6 +77,7 @@ class JobsController {
         model.addAttribute("statuses", Arrays.stream(JobStatus.values()).map(JobStatus::slug).toList());
         model.addAttribute("types", Arrays.stream(ExportType.values()).map(ExportType::slug).toList());
         model.addAttribute("tables", captured.all().stream().map(TableName::qualified).toList());
+        model.addAttribute("formats", Arrays.stream(ExportFormat.values()).map(ExportFormat::slug).toList());
         model.addAttribute("consumers", viewer.admin()
                 ? consumers.list().stream().map(ConsumerService.ConsumerView::consumerId).toList()
                 : List.of(viewer.consumerId()));
@@ -135,10 +137,14 @@ class JobsController {
     /** Starts an export as the API's POST /exports/{type} would, for the signed-in consumer or, by the admin, any. */
     @PostMapping("/console/exports")
     String start(@RequestParam String type, @RequestParam(required = false) String consumer,
+                 @RequestParam(required = false) String format,
                  @RequestParam(name = "table", required = false) List<String> tables, RedirectAttributes redirect) {
         Viewer viewer = Viewer.current();
         ExportType exportType = ExportType.fromSlug(type)
                 .orElseThrow(() -> new ConsoleErrors.BadInput("The export type must be full, incremental or delta"));
+        Optional<ExportFormat> wantedFormat = Inputs.blank(format) ? Optional.empty() : Optional.of(ExportFormat
+                .fromSlug(format).orElseThrow(() -> new ConsoleErrors.BadInput("The format must be one of "
+                        + ExportFormat.names())));
         ConsumerId target = viewer.consumer().orElseGet(() -> Inputs.consumerId(consumer));
         List<TableName> names = new ArrayList<>();
         for (String table : tables == null || tables.isEmpty() ? List.of(TableName.USERS.qualified()) : tables) {
@@ -152,7 +158,7 @@ class JobsController {
             for (TableName name : names) {
                 access.accessOf(target, name);
             }
-            ExportJob job = jobs.submit(exportType, target, names);
+            ExportJob job = jobs.submit(exportType, wantedFormat, target, names);
             redirect.addFlashAttribute("notice", "Export started.");
             return "redirect:/console/jobs/" + job.id();
         } catch (ExportJobService.ConsumerBusyException e) {
