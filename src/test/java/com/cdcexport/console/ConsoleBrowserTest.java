@@ -87,6 +87,7 @@ class ConsoleBrowserTest extends IntegrationTest {
             browser.awaitText(JOB_STATUS, "completed");
         }
         assertThat(pageWasNotReloaded()).isTrue();
+        assertThat(browser.present(By.id("cancel-job"))).as("nothing left to cancel").isFalse();
         assertThat(browser.text(By.cssSelector("#job-live .pct"))).isEqualTo("100.0 %");
         assertThat(browser.text(By.cssSelector("#job-live dl"))).contains("5,000 of 5,000 rows", "rows/s");
 
