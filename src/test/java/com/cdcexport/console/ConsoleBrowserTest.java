@@ -303,6 +303,9 @@ class ConsoleBrowserTest extends IntegrationTest {
                 "/console/jobs"))).header("Authorization", "Bearer " + ADMIN_TOKEN).build(), BodyHandlers.ofString());
         assertThat(bearerOnConsole.statusCode()).as("the console opens with a session only").isEqualTo(302);
         assertThat(bearerOnConsole.headers().firstValue("Location")).get().asString().endsWith("/console/sign-in");
+        HttpResponse<String> apiDocs = client.send(HttpRequest.newBuilder(URI.create(browser.url("/v3/api-docs")))
+                .build(), BodyHandlers.ofString());
+        assertThat(apiDocs.body()).as("the console is no part of the API's description").doesNotContain("/console");
     }
 
     @Test
