@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Collectors;
 
@@ -103,7 +104,14 @@ class HealthPageController {
     }
 
     private static String details(Map<String, Object> details) {
-        return details.entrySet().stream().map(e -> e.getKey() + ": " + e.getValue())
+        return details.entrySet().stream().map(e -> e.getKey() + ": " + value(e.getKey(), e.getValue()))
                 .collect(Collectors.joining(", "));
+    }
+
+    /** Byte counts (disk space, free bytes) as a person reads them. */
+    private static String value(String name, Object value) {
+        boolean bytes = value instanceof Number && name.toLowerCase(Locale.ROOT)
+                .matches(".*(bytes|free|total|threshold).*");
+        return bytes ? Formats.bytes(((Number) value).longValue()) : String.valueOf(value);
     }
 }

@@ -1,7 +1,7 @@
 // Live updates without a build step: an element with data-refresh="URL" is replaced by a fresh copy of itself,
 // fetched from URL, every 1.5 s while its data-active is "true" (jobs queued or running), every 10 s when it is
 // idle and asks for that (data-idle-refresh), and not at all otherwise. Without JavaScript the pages work the same,
-// they just do not move until reloaded.
+// they just do not move until reloaded. Elements marked data-while-active go once a refreshed element is idle.
 (function () {
     'use strict';
     var ACTIVE = 1500;
@@ -51,6 +51,10 @@
                 template.innerHTML = html.trim();
                 var fresh = template.content.firstElementChild;
                 element.replaceWith(fresh);
+                if (fresh.dataset.active !== 'true') {
+                    // The job is over: what only makes sense while it runs (cancelling) goes.
+                    document.querySelectorAll('[data-while-active]').forEach(function (e) { e.remove(); });
+                }
                 schedule(fresh);
             })
             .catch(function () {

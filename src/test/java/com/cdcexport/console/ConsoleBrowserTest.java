@@ -87,6 +87,7 @@ class ConsoleBrowserTest extends IntegrationTest {
             browser.awaitText(JOB_STATUS, "completed");
         }
         assertThat(pageWasNotReloaded()).isTrue();
+        assertThat(browser.present(By.id("cancel-job"))).as("nothing left to cancel").isFalse();
         assertThat(browser.text(By.cssSelector("#job-live .pct"))).isEqualTo("100.0 %");
         assertThat(browser.text(By.cssSelector("#job-live dl"))).contains("5,000 of 5,000 rows", "rows/s");
 
@@ -302,6 +303,9 @@ class ConsoleBrowserTest extends IntegrationTest {
                 "/console/jobs"))).header("Authorization", "Bearer " + ADMIN_TOKEN).build(), BodyHandlers.ofString());
         assertThat(bearerOnConsole.statusCode()).as("the console opens with a session only").isEqualTo(302);
         assertThat(bearerOnConsole.headers().firstValue("Location")).get().asString().endsWith("/console/sign-in");
+        HttpResponse<String> apiDocs = client.send(HttpRequest.newBuilder(URI.create(browser.url("/v3/api-docs")))
+                .build(), BodyHandlers.ofString());
+        assertThat(apiDocs.body()).as("the console is no part of the API's description").doesNotContain("/console");
     }
 
     @Test
