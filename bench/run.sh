@@ -2,24 +2,29 @@
 # Benchmark of the export path against PostgreSQL itself, measured side by side in one run.
 #
 #   bench/run.sh [--rows 1000000] [--rounds 5] [--big-rows 0]
+#   bench/run.sh --formats [--rows 1000000] [--rounds 3]
 #
 # Creates a scratch database on the local server (PGHOST/PGPORT/PGUSER, default 127.0.0.1:5432 postgres), starts the
 # packaged service on it, and interleaves rounds of `psql \copy` and the service's export of the same query in the
 # same CSV format. Prints every target of issue 6 as median [min–max] of per-round ratios, plus rows/s and MB/s.
 # Job durations are the service's own (start to commit, from its job resource). It never fails on timing.
 # --big-rows M (e.g. 10000000) adds the linearity run and the heap figure with -Xmx128m; it takes a while.
+# --formats runs only the formats section: every export format of the same users, side by side (see formats_bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROWS=1000000
 ROUNDS=5
 BIG_ROWS=0
+FORMATS_ONLY=no
 while [ $# -gt 0 ]; do
   case $1 in
+    --formats) FORMATS_ONLY=yes; ROUNDS=3; shift ;;
     --rows) ROWS=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --big-rows) BIG_ROWS=$2; shift 2 ;;
-    *) echo "usage: bench/run.sh [--rows N] [--rounds R] [--big-rows M]" >&2; exit 2 ;;
+    *) echo "usage: bench/run.sh [--rows N] [--rounds R] [--big-rows M] | --formats [--rows N] [--rounds R]" >&2
+       exit 2 ;;
   esac
 done
 
@@ -101,6 +106,61 @@ psql_copy_orders() { # WHERE-clause → seconds
   calc "$(now) - $t0"
 }
 snapshot_of() { psql -At -d "$DB" -c "SELECT snapshot::text FROM cdc.watermarks WHERE consumer_id = '$1' AND table_name = '${2:-public.users}'"; }
+
+# --- formats: every format of one full export of the same users, side by side ---------------------------------------
+# One service with -Xmx128m on $ROWS seeded users; rounds interleave the formats, so each ratio compares exports of
+# the same rows on the same machine moments apart. Time is the job's own duration (start to commit); size is the
+# file's; heap is the greatest heap in use sampled (actuator, every 0.2 s) while each export ran.
+FORMATS="csv csv.gz csv.zst jsonl jsonl.gz jsonl.zst parquet"
+export_format() { # FORMAT CONSUMER → "seconds bytes heap-bytes"
+  local job status heap max_heap=0
+  job=$(curl -s -X POST "localhost:$PORT/exports/full?format=$1" -H "X-Consumer-ID: $2" | jq -r .jobId)
+  while :; do
+    status=$(curl -s "localhost:$PORT/exports/jobs/$job")
+    case $(jq -r .status <<<"$status") in
+      completed) break ;;
+      failed|cancelled) echo "export failed: $status" >&2; exit 1 ;;
+    esac
+    heap=$(curl -s "localhost:$PORT/actuator/prometheus" | awk '/^jvm_memory_used_bytes/ && /area="heap"/ {s += $NF} END {printf "%d", s}')
+    [ "$heap" -gt "$max_heap" ] && max_heap=$heap
+    sleep 0.2
+  done
+  echo "$(jq -r .durationSeconds <<<"$status") $(stat -c %s "$WORK/out/$(jq -r .outputFilename <<<"$status")") $max_heap"
+  rm -f "$WORK/out/$(jq -r .outputFilename <<<"$status")" "$WORK/out/$(jq -r .manifestFilename <<<"$status")"
+}
+formats_bench() {
+  echo "== CDC export benchmark, formats: $ROWS users, $ROUNDS rounds, -Xmx128m, $(nproc) cores, $(date -u +%FT%TZ)"
+  fresh_db cdc_bench_formats
+  start_service cdc_bench_formats "$ROWS" "-Xmx128m -jar $JAR"
+  await_seeded >/dev/null
+  psql -q -d cdc_bench_formats -c "VACUUM ANALYZE users" >/dev/null
+  local f r n=0 line csv_s
+  for f in $FORMATS; do export_format "$f" "warm-$n" >/dev/null; n=$((n + 1)); done  # JIT and class loading
+  for r in $(seq 1 "$ROUNDS"); do
+    for f in $FORMATS; do
+      line=$(export_format "$f" "r$r-${f//./-}")
+      [ "$f" = csv ] && csv_s=${line%% *} && csv_b=$(cut -d' ' -f2 <<<"$line")
+      echo "$line" | cut -d' ' -f1 >> "$WORK/fmt-$f.s"
+      echo "$line" | cut -d' ' -f3 >> "$WORK/fmt-$f.heap"
+      calc "${line%% *} / $csv_s" >> "$WORK/fmt-$f.ratio"
+      calc "$(cut -d' ' -f2 <<<"$line") / $csv_b" >> "$WORK/fmt-$f.size"
+      echo "$(cut -d' ' -f2 <<<"$line")" > "$WORK/fmt-$f.bytes"
+    done
+  done
+  stop_service
+  psql -q -d postgres -c "DROP DATABASE IF EXISTS cdc_bench_formats WITH (FORCE)" >/dev/null
+  printf '\n%-10s %-26s %-26s %-12s %-8s %s\n' format "seconds" "time / csv" "MB" "size/csv" "max heap MiB"
+  for f in $FORMATS; do
+    printf '%-10s %-26s %-26s %-12s %-8s %s\n' "$f" "$(summary < "$WORK/fmt-$f.s")" "$(summary < "$WORK/fmt-$f.ratio")" \
+      "$(calc "$(cat "$WORK/fmt-$f.bytes") / 1048576" | cut -c1-7)" "$(summary < "$WORK/fmt-$f.size" | cut -d' ' -f1)" \
+      "$(( $(sort -n "$WORK/fmt-$f.heap" | tail -1) / 1048576 ))"
+  done
+  echo "aims: csv.gz ≤ 1.3× the time of csv at ≤ 0.3× its size; parquet ≤ 2× the time; heap flat under -Xmx128m"
+}
+if [ "$FORMATS_ONLY" = yes ]; then
+  formats_bench
+  exit 0
+fi
 
 echo "== CDC export benchmark: $ROWS rows, $ROUNDS rounds, $(nproc) cores, $(date -u +%FT%TZ)"
 
