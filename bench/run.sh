@@ -4,6 +4,7 @@
 #   bench/run.sh [--rows 1000000] [--rounds 5] [--big-rows 0]
 #   bench/run.sh --sinks [--rows 1000000] [--rounds 3]     (only the S3-vs-local sink comparison, see below)
 #   bench/run.sh --parallel [--rows 1000000] [--rounds 3] [--big-rows 0]
+#   bench/run.sh --formats [--rows 1000000] [--rounds 3]
 #
 # Creates a scratch database on the local server (PGHOST/PGPORT/PGUSER, default 127.0.0.1:5432 postgres), starts the
 # packaged service on it, and interleaves rounds of `psql \copy` and the service's export of the same query in the
@@ -13,6 +14,7 @@
 # --parallel runs only the parallel-export section (issue 16): wall time of a full export from the POST to the
 # job seen completed, over one `psql \copy` stream of the same rows, at the default EXPORT_PARALLELISM and 1, 2, 4
 # workers, on --rows and (with --big-rows) on that many rows; output compared with cmp, heap under -Xmx128m.
+# --formats runs only the formats section: every export format of the same users, side by side (see formats_bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,14 +23,16 @@ ROUNDS=5
 BIG_ROWS=0
 SINKS=no
 PARALLEL=0
+FORMATS_ONLY=no
 while [ $# -gt 0 ]; do
   case $1 in
+    --formats) FORMATS_ONLY=yes; ROUNDS=3; shift ;;
     --rows) ROWS=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --big-rows) BIG_ROWS=$2; shift 2 ;;
     --sinks) SINKS=yes; shift ;;
     --parallel) PARALLEL=1; shift ;;
-    *) echo "usage: bench/run.sh [--rows N] [--rounds R] [--big-rows M] [--sinks | --parallel]" >&2; exit 2 ;;
+    *) echo "usage: bench/run.sh [--rows N] [--rounds R] [--big-rows M] [--sinks | --parallel | --formats]" >&2; exit 2 ;;
   esac
 done
 
@@ -284,6 +288,61 @@ if [ "$PARALLEL" = 1 ]; then
   echo "== CDC parallel export benchmark: $ROWS (and ${BIG_ROWS}) rows, $(nproc) cores, $(date -u +%FT%TZ)"
   parallel_bench "$ROWS" "$ROUNDS"
   [ "$BIG_ROWS" -gt 0 ] && parallel_bench "$BIG_ROWS" 1
+  exit 0
+fi
+
+# --- formats: every format of one full export of the same users, side by side ---------------------------------------
+# One service with -Xmx128m on $ROWS seeded users; rounds interleave the formats, so each ratio compares exports of
+# the same rows on the same machine moments apart. Time is the job's own duration (start to commit); size is the
+# file's; heap is the greatest heap in use sampled (actuator, every 0.2 s) while each export ran.
+FORMATS="csv csv.gz csv.zst jsonl jsonl.gz jsonl.zst parquet"
+export_format() { # FORMAT CONSUMER → "seconds bytes heap-bytes"
+  local job status heap max_heap=0
+  job=$(curl -s -X POST "localhost:$PORT/exports/full?format=$1" -H "X-Consumer-ID: $2" | jq -r .jobId)
+  while :; do
+    status=$(curl -s "localhost:$PORT/exports/jobs/$job")
+    case $(jq -r .status <<<"$status") in
+      completed) break ;;
+      failed|cancelled) echo "export failed: $status" >&2; exit 1 ;;
+    esac
+    heap=$(curl -s "localhost:$PORT/actuator/prometheus" | awk '/^jvm_memory_used_bytes/ && /area="heap"/ {s += $NF} END {printf "%d", s}')
+    [ "$heap" -gt "$max_heap" ] && max_heap=$heap
+    sleep 0.2
+  done
+  echo "$(jq -r .durationSeconds <<<"$status") $(stat -c %s "$WORK/out/$(jq -r .outputFilename <<<"$status")") $max_heap"
+  rm -f "$WORK/out/$(jq -r .outputFilename <<<"$status")" "$WORK/out/$(jq -r .manifestFilename <<<"$status")"
+}
+formats_bench() {
+  echo "== CDC export benchmark, formats: $ROWS users, $ROUNDS rounds, -Xmx128m, $(nproc) cores, $(date -u +%FT%TZ)"
+  fresh_db cdc_bench_formats
+  start_service cdc_bench_formats "$ROWS" "-Xmx128m -jar $JAR"
+  await_seeded >/dev/null
+  psql -q -d cdc_bench_formats -c "VACUUM ANALYZE users" >/dev/null
+  local f r n=0 line csv_s
+  for f in $FORMATS; do export_format "$f" "warm-$n" >/dev/null; n=$((n + 1)); done  # JIT and class loading
+  for r in $(seq 1 "$ROUNDS"); do
+    for f in $FORMATS; do
+      line=$(export_format "$f" "r$r-${f//./-}")
+      [ "$f" = csv ] && csv_s=${line%% *} && csv_b=$(cut -d' ' -f2 <<<"$line")
+      echo "$line" | cut -d' ' -f1 >> "$WORK/fmt-$f.s"
+      echo "$line" | cut -d' ' -f3 >> "$WORK/fmt-$f.heap"
+      calc "${line%% *} / $csv_s" >> "$WORK/fmt-$f.ratio"
+      calc "$(cut -d' ' -f2 <<<"$line") / $csv_b" >> "$WORK/fmt-$f.size"
+      echo "$(cut -d' ' -f2 <<<"$line")" > "$WORK/fmt-$f.bytes"
+    done
+  done
+  stop_service
+  psql -q -d postgres -c "DROP DATABASE IF EXISTS cdc_bench_formats WITH (FORCE)" >/dev/null
+  printf '\n%-10s %-26s %-26s %-12s %-8s %s\n' format "seconds" "time / csv" "MB" "size/csv" "max heap MiB"
+  for f in $FORMATS; do
+    printf '%-10s %-26s %-26s %-12s %-8s %s\n' "$f" "$(summary < "$WORK/fmt-$f.s")" "$(summary < "$WORK/fmt-$f.ratio")" \
+      "$(calc "$(cat "$WORK/fmt-$f.bytes") / 1048576" | cut -c1-7)" "$(summary < "$WORK/fmt-$f.size" | cut -d' ' -f1)" \
+      "$(( $(sort -n "$WORK/fmt-$f.heap" | tail -1) / 1048576 ))"
+  done
+  echo "aims: csv.gz ≤ 1.3× the time of csv at ≤ 0.3× its size; parquet ≤ 2× the time; heap flat under -Xmx128m"
+}
+if [ "$FORMATS_ONLY" = yes ]; then
+  formats_bench
   exit 0
 fi
 

@@ -122,6 +122,21 @@ public abstract class IntegrationTest {
         return readCsv(response.field("outputFilename"));
     }
 
+    /**
+     * Runs an export of {@code tables} in {@code format} (the consumer's default when null) to the end and returns
+     * its 202 body.
+     */
+    protected Api.Response runExport(String type, String consumer, String format, String... tables) {
+        StringBuilder query = new StringBuilder(format == null ? "" : "?format=" + format);
+        for (String table : tables) {
+            query.append(query.isEmpty() ? "?" : "&").append("table=").append(table);
+        }
+        Api.Response accepted = api.post("/exports/" + type + query, consumer);
+        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+        assertThat(awaitJob(accepted.field("jobId"))).as("%s", jobRow(accepted.field("jobId"))).isEqualTo("completed");
+        return accepted;
+    }
+
     protected String awaitJob(String jobId) {
         return TestDatabase.awaitJob(jobId);
     }

@@ -2,6 +2,7 @@ package com.cdcexport.export.format;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -43,7 +44,6 @@ final class ParquetEncoder extends EncodedOutput {
     private int end;
     private boolean headerRead;
     private boolean trailerRead;
-    private boolean finished;
 
     ParquetEncoder(OutputStream target, List<FileColumn> fileColumns) {
         this.columns = fileColumns.stream().map(ParquetColumn::of).toList();
@@ -58,7 +58,7 @@ final class ParquetEncoder extends EncodedOutput {
                     .withValidation(false)
                     .build();
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         }
     }
 
@@ -138,14 +138,12 @@ final class ParquetEncoder extends EncodedOutput {
         if (!headerRead || !trailerRead || start != end) {
             throw new IOException("The binary COPY stream ended early");
         }
-        finished = true;
         writer.close();
     }
 
     @Override
     public void close() {
         // Unfinished: the file is being discarded, and parquet-java's writer holds only heap memory.
-        finished = true;
     }
 
     /** The row being written: fields as offsets into COPY's buffer, -1 length for NULL. */

@@ -14,7 +14,7 @@ import com.cdcexport.export.file.ExportFileStore.PartFile;
 
 /**
  * Removes the files of an export attempt without ever touching what a later attempt of the same job wrote. An
- * export of several tables has one file per table; each follows the rules below, under one lock of the job's row.
+ * export has one file per table and a manifest; each follows the rules below, under one lock of the job's row.
  *
  * <p>Attempt n writes {@code name.n.part} and publishes it as {@code name} (a hard link that fails if the name
  * exists), then commits "job completed by attempt n" and the watermark in one transaction. A runner may lose its

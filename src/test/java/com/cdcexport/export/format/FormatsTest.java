@@ -85,7 +85,7 @@ class FormatsTest extends IntegrationTest {
     @Test
     void theDownloadCarriesTheFormatsContentTypeAndRangesAddressTheStoredBytes() throws Exception {
         insertUsers(20);
-        Api.Response accepted = exportAll("full", "fmt", "csv.gz", "public.users");
+        Api.Response accepted = runExport("full", "fmt", "csv.gz", "public.users");
         String jobId = accepted.field("jobId");
         byte[] stored = Files.readAllBytes(OUTPUT_DIR.resolve(accepted.field("outputFilename")));
 
@@ -109,13 +109,13 @@ class FormatsTest extends IntegrationTest {
         jdbc.update("INSERT INTO consumers (id, created_at) VALUES ('fmt-default', now()) "
                 + "ON CONFLICT (id) DO UPDATE SET default_format = NULL");
         insertUsers(3);
-        Api.Response before = exportAll("full", "fmt-default", null, "public.users");
+        Api.Response before = runExport("full", "fmt-default", null, "public.users");
 
         Api.Response set = api.send("PUT", "/consumers/fmt-default/format", ADMIN, "{\"format\":\"jsonl.gz\"}");
         Api.Response bad = api.send("PUT", "/consumers/fmt-default/format", ADMIN, "{\"format\":\"zip\"}");
         Api.Response missing = api.send("PUT", "/consumers/nobody/format", ADMIN, "{\"format\":\"csv\"}");
-        Api.Response byDefault = exportAll("full", "fmt-default", null, "public.users");
-        Api.Response named = exportAll("full", "fmt-default", "csv", "public.users");
+        Api.Response byDefault = runExport("full", "fmt-default", null, "public.users");
+        Api.Response named = runExport("full", "fmt-default", "csv", "public.users");
 
         assertThat(before.field("outputFilename")).endsWith(".csv");
         assertThat(set.status()).isEqualTo(200);
@@ -134,7 +134,7 @@ class FormatsTest extends IntegrationTest {
     private void compareAllFormats(String type) throws Exception {
         Map<String, Map<String, Path>> files = new LinkedHashMap<>();
         for (String format : FORMATS) {
-            Api.Response accepted = exportAll(type, consumer(format), format, TABLES.toArray(String[]::new));
+            Api.Response accepted = runExport(type, consumer(format), format, TABLES.toArray(String[]::new));
             Map<String, Path> byTable = new LinkedHashMap<>();
             for (JsonNode file : accepted.json().get("files")) {
                 assertThat(file.get("filename").asString()).endsWith("." + format);
@@ -159,17 +159,6 @@ class FormatsTest extends IntegrationTest {
 
     private static String consumer(String format) {
         return "fmt-" + format.replace('.', '-');
-    }
-
-    private Api.Response exportAll(String type, String consumer, String format, String... tables) {
-        StringBuilder query = new StringBuilder(format == null ? "" : "?format=" + format);
-        for (String table : tables) {
-            query.append(query.isEmpty() ? "?" : "&").append("table=").append(table);
-        }
-        Api.Response accepted = api.post("/exports/" + type + query, consumer);
-        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
-        assertThat(awaitJob(accepted.field("jobId"))).as("%s", jobRow(accepted.field("jobId"))).isEqualTo("completed");
-        return accepted;
     }
 
     /**

@@ -27,7 +27,7 @@ class ManifestTest extends IntegrationTest {
         jdbc.update("INSERT INTO app.orders (id, customer, total) SELECT g, 'c' || g, g FROM generate_series(1, 7) g");
         jdbc.update("INSERT INTO app.order_lines SELECT 1, g, 's', g FROM generate_series(1, 3) g");
 
-        Api.Response accepted = exportTables("full", "manifested", "csv.gz", "users", "app.orders",
+        Api.Response accepted = runExport("full", "manifested", "csv.gz", "users", "app.orders",
                 "app.order_lines");
         Api.Response served = api.get("/exports/jobs/" + accepted.field("jobId") + "/manifest", "manifested");
         JsonNode manifest = served.json();
@@ -66,12 +66,12 @@ class ManifestTest extends IntegrationTest {
     @Test
     void aDeltaManifestCountsRowsByOperationAndContinuesFromThePreviousSnapshot() throws Exception {
         jdbc.update("INSERT INTO app.orders (id, customer) SELECT g, 'c' || g FROM generate_series(1, 5) g");
-        Api.Response full = exportTables("full", "counted", "csv", "app.orders");
+        Api.Response full = runExport("full", "counted", "csv", "app.orders");
         jdbc.update("INSERT INTO app.orders (id, customer) VALUES (10, 'new'), (11, 'new')");
         jdbc.update("UPDATE app.orders SET status = 'paid' WHERE id IN (1, 2, 3)");
         jdbc.update("DELETE FROM app.orders WHERE id = 5");
 
-        Api.Response delta = exportTables("delta", "counted", "jsonl", "app.orders");
+        Api.Response delta = runExport("delta", "counted", "jsonl", "app.orders");
         JsonNode manifest = api.get("/exports/jobs/" + delta.field("jobId") + "/manifest", "counted").json();
         JsonNode previous = api.get("/exports/jobs/" + full.field("jobId") + "/manifest", "counted").json();
 
@@ -93,17 +93,6 @@ class ManifestTest extends IntegrationTest {
         Api.Response missing = api.get("/exports/jobs/00000000-0000-0000-0000-000000000000/manifest", "nobody");
 
         assertThat(missing.status()).isEqualTo(404);
-    }
-
-    private Api.Response exportTables(String type, String consumer, String format, String... tables) {
-        StringBuilder query = new StringBuilder("?format=" + format);
-        for (String table : tables) {
-            query.append("&table=").append(table);
-        }
-        Api.Response accepted = api.post("/exports/" + type + query, consumer);
-        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
-        assertThat(awaitJob(accepted.field("jobId"))).as("%s", jobRow(accepted.field("jobId"))).isEqualTo("completed");
-        return accepted;
     }
 
     private static List<String> texts(JsonNode array) {
