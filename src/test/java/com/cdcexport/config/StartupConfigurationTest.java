@@ -30,7 +30,9 @@ class StartupConfigurationTest {
             "cdc.seed-users, lots, SEED_USERS",
             "cdc.jobs.workers, 0, EXPORT_WORKERS",
             "cdc.jobs.queue-capacity, many, EXPORT_QUEUE_CAPACITY",
-            "cdc.jobs.stale-after, soon, EXPORT_STALE_AFTER"})
+            "cdc.jobs.stale-after, soon, EXPORT_STALE_AFTER",
+            "cdc.parallel.parallelism, 99, EXPORT_PARALLELISM",
+            "cdc.parallel.min-rows, -1, EXPORT_PARALLEL_MIN_ROWS"})
     void invalidSettingFailsStartupNamingTheVariable(String property, String value, String variable,
                                                      CapturedOutput output) {
         assertThatThrownBy(() -> new SpringApplicationBuilder(CdcExportApplication.class)
