@@ -31,7 +31,9 @@ class StartupConfigurationTest {
             "cdc.jobs.workers, 0, EXPORT_WORKERS",
             "cdc.jobs.queue-capacity, many, EXPORT_QUEUE_CAPACITY",
             "cdc.jobs.stale-after, soon, EXPORT_STALE_AFTER",
-            "cdc.console.session-timeout, 10s, CONSOLE_SESSION_TIMEOUT"})
+            "cdc.console.session-timeout, 10s, CONSOLE_SESSION_TIMEOUT",
+            "cdc.parallel.parallelism, 99, EXPORT_PARALLELISM",
+            "cdc.parallel.min-rows, -1, EXPORT_PARALLEL_MIN_ROWS"})
     void invalidSettingFailsStartupNamingTheVariable(String property, String value, String variable,
                                                      CapturedOutput output) {
         assertThatThrownBy(() -> new SpringApplicationBuilder(CdcExportApplication.class)

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 
 import com.cdcexport.support.IntegrationTest;
+import com.cdcexport.support.UsersTableLock;
 
 /** The lag operators alert on counts changes waiting for a consumer: zero on a quiet table, however long quiet. */
 class PendingChangesMetricTest extends IntegrationTest {
@@ -38,5 +39,26 @@ class PendingChangesMetricTest extends IntegrationTest {
 
         export("incremental", "warehouse");
         assertThat(gauge("cdc.changes.pending", "warehouse")).isZero();
+    }
+
+    /** An export holds its snapshot from its first query; the lock keeps it there, blocked on reading users. */
+    @Test
+    void theAgeOfTheSnapshotARunningExportHoldsIsAGaugeAndFallsToZeroWhenItEnds() throws Exception {
+        insertUsers(3);
+        assertThat(snapshotAge()).isZero();
+        String jobId;
+        try (UsersTableLock lock = UsersTableLock.acquire()) {
+            jobId = startExport("full", "holder").field("jobId");
+            for (int i = 0; i < 1_000 && snapshotAge() < 0.2; i++) {
+                sleep(10);
+            }
+            assertThat(snapshotAge()).isGreaterThanOrEqualTo(0.2);
+        }
+        assertThat(awaitJob(jobId)).isEqualTo("completed");
+        assertThat(snapshotAge()).isZero();
+    }
+
+    private double snapshotAge() {
+        return registry.get("cdc.export.snapshot.age").gauge().value();
     }
 }
