@@ -147,6 +147,10 @@ class FormatsTest extends IntegrationTest {
             Path jsonl = files.get("jsonl").get(table);
             String where = type + " " + table;
             assertThat(readCsv(csv)).as(where).hasSizeGreaterThan(1);
+            if (type.equals("delta")) {
+                assertThat(Files.readAllLines(csv).get(1)).as("the seed's unquoted operation").matches(
+                        "(INSERT|UPDATE|DELETE),.*");
+            }
             assertThat(gunzip(files.get("csv.gz").get(table))).as(where).isEqualTo(Files.readAllBytes(csv));
             assertThat(unzstd(files.get("csv.zst").get(table))).as(where).isEqualTo(Files.readAllBytes(csv));
             assertThat(gunzip(files.get("jsonl.gz").get(table))).as(where).isEqualTo(Files.readAllBytes(jsonl));
