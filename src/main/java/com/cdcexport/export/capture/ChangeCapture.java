@@ -144,14 +144,16 @@ public class ChangeCapture {
             throws SQLException, IOException {
         CopyOut copy = pg.getCopyAPI().copyOut(sql);
         try {
+            // The first message is CSV's header (or a first row): counted by COPY, not as progress. jsonl of no
+            // rows sends none at all, and a finished COPY must not be read again.
             byte[] header = copy.readFromCopy();
             if (header != null) {
                 out.write(header);
-            }
-            byte[] row;
-            while ((row = copy.readFromCopy()) != null) {
-                out.write(row);
-                progress.row();
+                byte[] row;
+                while ((row = copy.readFromCopy()) != null) {
+                    out.write(row);
+                    progress.row();
+                }
             }
             return copy.getHandledRowCount();
         } finally {

@@ -73,6 +73,29 @@ class FormatsTest extends IntegrationTest {
     }
 
     @Test
+    void anExportWithNoRowsIsAValidEmptyFileInEveryFormat() throws Exception {
+        for (String format : FORMATS) {
+            Path file = OUTPUT_DIR.resolve(runExport("full", consumer(format), format, "app.order_lines")
+                    .field("outputFilename"));
+            byte[] content = format.endsWith(".gz") ? gunzip(file) : format.endsWith(".zst") ? unzstd(file)
+                    : Files.readAllBytes(file);
+            if (format.startsWith("csv")) {
+                assertThat(new String(content, StandardCharsets.UTF_8)).isEqualTo("order_id,line_no,sku,qty\n");
+            } else if (format.startsWith("jsonl")) {
+                assertThat(content).as(format).isEmpty();
+            } else {
+                try (Connection duck = DriverManager.getConnection("jdbc:duckdb:");
+                     Statement statement = duck.createStatement();
+                     ResultSet rs = statement.executeQuery("SELECT count(*) FROM read_parquet(" + literal(file)
+                             + ")")) {
+                    rs.next();
+                    assertThat(rs.getLong(1)).isZero();
+                }
+            }
+        }
+    }
+
+    @Test
     void anUnknownFormatIsRefusedWithTheValidOnesListed() {
         Api.Response refused = api.post("/exports/full?format=xlsx", "fmt");
 
