@@ -23,10 +23,13 @@ final class CopyStream {
         long uncounted = 0;
         try {
             if (header) {
+                // CSV's header, or a first row: counted by COPY, not as progress. A COPY of no rows without a
+                // header line (jsonl) sends nothing at all, and a finished COPY must not be read again.
                 byte[] line = copy.readFromCopy();
-                if (line != null) {
-                    out.write(line);
+                if (line == null) {
+                    return copy.getHandledRowCount();
                 }
+                out.write(line);
             }
             byte[] row;
             while ((row = copy.readFromCopy()) != null) {

@@ -202,8 +202,9 @@ final class ExportQuery {
                 + " END";
         String where = " FROM changed c WHERE (c.present AND c.visible) OR c.first_op <> 'I'";
         if (summary) {
-            return changes + operation + " AS operation, " + (seed ? "CASE WHEN c.present THEN (c.r).updated_at ELSE c.deleted_at END"
-                    : "NULL::timestamptz") + " AS updated_at_raw" + where;
+            return changes + operation + " AS operation, "
+                    + (seed ? "CASE WHEN c.present THEN (c.r).updated_at ELSE c.deleted_at END" : "NULL::timestamptz")
+                    + " AS updated_at_raw" + where;
         }
         return changes + operation + " AS operation, " + rendered("(c.r)", columns, "c") + where
                 + " ORDER BY " + keyList("(c.r)");

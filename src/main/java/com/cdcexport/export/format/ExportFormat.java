@@ -74,9 +74,10 @@ public enum ExportFormat {
     public String copySql(String select, List<FileColumn> columns, boolean header) {
         return switch (body) {
             case CSV -> {
-                // Quoted always, so a reader that sniffs quoting from the first rows (DuckDB) sees it.
-                List<String> quoted = columns.stream().filter(c -> QUOTED_CATEGORIES.contains(c.category()))
-                        .map(FileColumn::sql).toList();
+                // Quoted always, so a reader that sniffs quoting from the first rows (DuckDB) sees it; a delta's
+                // operation never was (the seed's files show INSERT, not "INSERT").
+                List<String> quoted = columns.stream().filter(c -> c != FileColumn.OPERATION)
+                        .filter(c -> QUOTED_CATEGORIES.contains(c.category())).map(FileColumn::sql).toList();
                 yield "COPY (" + select + ") TO STDOUT WITH (FORMAT csv" + (header ? ", HEADER" : "")
                         + (quoted.isEmpty() ? "" : ", FORCE_QUOTE (" + String.join(", ", quoted) + ")") + ")";
             }

@@ -104,6 +104,11 @@ final class PipelinedCompression extends EncodedOutput {
         checkWorker();
     }
 
+    /** Whether the compressing thread still runs. */
+    boolean isCompressing() {
+        return worker.isAlive();
+    }
+
     @Override
     public void close() {
         if (worker.isAlive()) {

@@ -34,6 +34,25 @@ class OpenApiTest extends IntegrationTest {
         assertThat(start.get("responses").has("202")).isTrue();
         assertThat(start.get("responses").get("409").get("content").has("application/problem+json")).isTrue();
         assertThat(start.get("parameters").toString()).contains("X-Consumer-ID");
+        assertThat(paths.has("/exports/jobs/{jobId}/manifest")).isTrue();
+        assertThat(paths.has("/consumers/{consumerId}/format")).isTrue();
+    }
+
+    @Test
+    void theDocumentListsTheFormatsAndTheirContentTypes() {
+        JsonNode docs = api.get("/v3/api-docs", null).json();
+        JsonNode format = null;
+        for (JsonNode parameter : docs.at("/paths/~1exports~1{type}/post/parameters")) {
+            if (parameter.get("name").asString().equals("format")) {
+                format = parameter;
+            }
+        }
+        assertThat(format).as("the format parameter").isNotNull();
+        assertThat(format.at("/schema/enum").toString())
+                .isEqualTo("[\"csv\",\"csv.gz\",\"csv.zst\",\"jsonl\",\"jsonl.gz\",\"jsonl.zst\",\"parquet\"]");
+        assertThat(docs.at("/paths/~1exports~1jobs~1{jobId}~1file/get/responses/200/content").has(
+                "application/vnd.apache.parquet")).isTrue();
+        assertThat(docs.at("/components/schemas/JobView/properties/manifestFilename/nullable").asBoolean()).isTrue();
     }
 
     /** What a generated client needs to know, and what a validating proxy flagged. */

@@ -73,6 +73,29 @@ class FormatsTest extends IntegrationTest {
     }
 
     @Test
+    void anExportWithNoRowsIsAValidEmptyFileInEveryFormat() throws Exception {
+        for (String format : FORMATS) {
+            Path file = OUTPUT_DIR.resolve(runExport("full", consumer(format), format, "app.order_lines")
+                    .field("outputFilename"));
+            byte[] content = format.endsWith(".gz") ? gunzip(file) : format.endsWith(".zst") ? unzstd(file)
+                    : Files.readAllBytes(file);
+            if (format.startsWith("csv")) {
+                assertThat(new String(content, StandardCharsets.UTF_8)).isEqualTo("order_id,line_no,sku,qty\n");
+            } else if (format.startsWith("jsonl")) {
+                assertThat(content).as(format).isEmpty();
+            } else {
+                try (Connection duck = DriverManager.getConnection("jdbc:duckdb:");
+                     Statement statement = duck.createStatement();
+                     ResultSet rs = statement.executeQuery("SELECT count(*) FROM read_parquet(" + literal(file)
+                             + ")")) {
+                    rs.next();
+                    assertThat(rs.getLong(1)).isZero();
+                }
+            }
+        }
+    }
+
+    @Test
     void anUnknownFormatIsRefusedWithTheValidOnesListed() {
         Api.Response refused = api.post("/exports/full?format=xlsx", "fmt");
 
@@ -147,6 +170,10 @@ class FormatsTest extends IntegrationTest {
             Path jsonl = files.get("jsonl").get(table);
             String where = type + " " + table;
             assertThat(readCsv(csv)).as(where).hasSizeGreaterThan(1);
+            if (type.equals("delta")) {
+                assertThat(Files.readAllLines(csv).get(1)).as("the seed's unquoted operation").matches(
+                        "(INSERT|UPDATE|DELETE),.*");
+            }
             assertThat(gunzip(files.get("csv.gz").get(table))).as(where).isEqualTo(Files.readAllBytes(csv));
             assertThat(unzstd(files.get("csv.zst").get(table))).as(where).isEqualTo(Files.readAllBytes(csv));
             assertThat(gunzip(files.get("jsonl.gz").get(table))).as(where).isEqualTo(Files.readAllBytes(jsonl));
