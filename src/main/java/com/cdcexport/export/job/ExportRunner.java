@@ -109,7 +109,9 @@ class ExportRunner {
             double seconds = (System.nanoTime() - start) / 1e9;
             ExportEvents.completed(job, result.rows(), seconds);
             metrics.completed(job.exportType(), result.rows(), seconds);
-        } catch (Exception e) {
+        } catch (Exception | Error e) {
+            // An Error (a class missing from a broken deployment, the heap exhausted) fails this job visibly
+            // instead of killing the worker and leaving the job to the reaper.
             fail(job, e, progress, start);
         }
     }
@@ -162,7 +164,7 @@ class ExportRunner {
                 published.add(job.manifestFilename());
             }
             return result;
-        } catch (IOException | SQLException | RuntimeException e) {
+        } catch (IOException | SQLException | RuntimeException | Error e) {
             if (!published.isEmpty()) {
                 discardPublished(job, published);
             }
@@ -235,7 +237,7 @@ class ExportRunner {
         }
     }
 
-    private void fail(ExportJob job, Exception e, CaptureProgress progress, long start) {
+    private void fail(ExportJob job, Throwable e, CaptureProgress progress, long start) {
         String error = progress.isCancelled() ? "Cancelled on request"
                 : progress.isClaimLost() ? "Stopped: the job is no longer this runner's (it missed its heartbeats "
                         + "and the job was queued again)" : describe(job, e);
@@ -251,14 +253,18 @@ class ExportRunner {
         }
         metrics.failed(job.exportType(), progress.isCancelled() ? "cancelled" : "failed",
                 (System.nanoTime() - start) / 1e9);
-        log.debug("Export {} failed", job.id(), e);
+        if (e instanceof Error) {
+            log.error("Export {} failed", job.id(), e);
+        } else {
+            log.debug("Export {} failed", job.id(), e);
+        }
     }
 
     private <T> T retried(Supplier<T> statement) {
         return bookkeeping.invoke(statement);
     }
 
-    private String describe(ExportJob job, Exception e) {
+    private String describe(ExportJob job, Throwable e) {
         String message = e.getMessage() == null ? "" : e.getMessage();
         if (e instanceof IOException) {
             // File-system messages are terse ("No space left on device", a bare path): say what was being done.
