@@ -121,6 +121,8 @@ class ConsoleErrors implements AccessDeniedHandler {
         model.addAttribute("status", status.value());
         model.addAttribute("title", title);
         model.addAttribute("message", message);
+        // Exception handlers get a fresh model, without the @ModelAttribute above: the header needs it.
+        model.addAttribute("viewer", Viewer.current());
         return VIEW;
     }
 
