@@ -1,5 +1,6 @@
 package com.cdcexport.console;
 
+import java.io.IOException;
 import java.sql.SQLTransientConnectionException;
 import java.util.Locale;
 import java.util.Map;
@@ -14,8 +15,9 @@ import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.http.HttpStatus;
-import org.springframework.jdbc.CannotGetJdbcConnectionException;
+import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.security.access.AccessDeniedException;
+import org.springframework.security.authentication.InternalAuthenticationServiceException;
 import org.springframework.security.web.access.AccessDeniedHandler;
 import org.springframework.security.web.csrf.CsrfException;
 import org.springframework.ui.Model;
@@ -41,6 +43,8 @@ class ConsoleErrors implements AccessDeniedHandler {
 
     private static final Logger log = LoggerFactory.getLogger(ConsoleErrors.class);
     static final String VIEW = "console/error";
+    private static final String DATABASE_DOWN_TITLE = "Database unavailable";
+    private static final String DATABASE_DOWN = "The database cannot be reached right now; try again in a few seconds.";
 
     private final ViewResolver views;
 
@@ -56,19 +60,32 @@ class ConsoleErrors implements AccessDeniedHandler {
     /** Refused by the filter chain, before any controller: rendered here, as the chain has no view machinery. */
     @Override
     public void handle(HttpServletRequest request, HttpServletResponse response, AccessDeniedException e)
-            throws java.io.IOException {
+            throws IOException {
         String message = e instanceof CsrfException
                 ? "The form's security token was missing or has expired, so nothing was changed. "
                 + "Go back, reload the page and try again."
                 : "This page is for the administrator (admin token) only.";
-        response.setStatus(HttpStatus.FORBIDDEN.value());
+        render(request, response, HttpStatus.FORBIDDEN, "Refused", message);
+    }
+
+    /** The database failed while the filter chain checked a session: the page would have failed the same way. */
+    void databaseDown(HttpServletRequest request, HttpServletResponse response, RuntimeException e)
+            throws IOException {
+        log.warn("Console request failed: the database is unreachable: {}", e.toString());
+        response.setHeader("Retry-After", "5");
+        render(request, response, HttpStatus.SERVICE_UNAVAILABLE, DATABASE_DOWN_TITLE, DATABASE_DOWN);
+    }
+
+    private void render(HttpServletRequest request, HttpServletResponse response, HttpStatus status, String title,
+                        String message) throws IOException {
+        response.setStatus(status.value());
         try {
             View view = views.resolveViewName(VIEW, Locale.ROOT);
-            view.render(Map.of("status", 403, "title", "Refused", "message", message, "viewer", Viewer.current()),
-                    request, response);
+            view.render(Map.of("status", status.value(), "title", title, "message", message,
+                    "viewer", Viewer.current()), request, response);
         } catch (Exception renderingFailed) {
-            log.warn("Cannot render the console's 403 page: {}", renderingFailed.toString());
-            response.sendError(HttpStatus.FORBIDDEN.value());
+            log.warn("Cannot render the console's {} page: {}", status.value(), renderingFailed.toString());
+            response.sendError(status.value());
         }
     }
 
@@ -100,12 +117,13 @@ class ConsoleErrors implements AccessDeniedHandler {
                 response);
     }
 
-    @ExceptionHandler({CannotGetJdbcConnectionException.class, SQLTransientConnectionException.class})
+    /** Includes a sign-in whose token could not be checked because the database failed (not a bad token). */
+    @ExceptionHandler({DataAccessResourceFailureException.class, SQLTransientConnectionException.class,
+            InternalAuthenticationServiceException.class})
     String databaseDown(Exception e, Model model, HttpServletResponse response) {
         log.warn("Console request failed: the database is unreachable: {}", e.toString());
         response.setHeader("Retry-After", "5");
-        return page(HttpStatus.SERVICE_UNAVAILABLE, "Database unavailable",
-                "The database cannot be reached right now; try again in a few seconds.", model, response);
+        return page(HttpStatus.SERVICE_UNAVAILABLE, DATABASE_DOWN_TITLE, DATABASE_DOWN, model, response);
     }
 
     @ExceptionHandler(Exception.class)
@@ -121,6 +139,8 @@ class ConsoleErrors implements AccessDeniedHandler {
         model.addAttribute("status", status.value());
         model.addAttribute("title", title);
         model.addAttribute("message", message);
+        // Exception handlers get a fresh model, without the @ModelAttribute above: the header needs it.
+        model.addAttribute("viewer", Viewer.current());
         return VIEW;
     }
 

@@ -16,6 +16,7 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
+import org.springframework.dao.DataAccessException;
 import org.springframework.http.HttpMethod;
 import org.springframework.security.config.Customizer;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
@@ -75,7 +76,7 @@ class ConsoleSecurity {
                         .accessDeniedHandler(errors))
                 .headers(h -> h.contentSecurityPolicy(csp -> csp.policyDirectives(CONTENT_SECURITY_POLICY))
                         .referrerPolicy(r -> r.policy(ReferrerPolicy.SAME_ORIGIN)))
-                .addFilterAfter(new EndedSessions(signIn), SecurityContextHolderFilter.class)
+                .addFilterAfter(new EndedSessions(signIn, errors), SecurityContextHolderFilter.class)
                 .authorizeHttpRequests(requests -> {
                     requests.dispatcherTypeMatchers(DispatcherType.ERROR, DispatcherType.FORWARD).permitAll();
                     requests.requestMatchers(paths(SIGN_IN), paths("/console/assets/**")).permitAll();
@@ -95,16 +96,25 @@ class ConsoleSecurity {
      */
     private static final class EndedSessions extends OncePerRequestFilter {
         private final SessionSignIn signIn;
+        private final ConsoleErrors errors;
 
-        EndedSessions(SessionSignIn signIn) {
+        EndedSessions(SessionSignIn signIn, ConsoleErrors errors) {
             this.signIn = signIn;
+            this.errors = errors;
         }
 
         @Override
         protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
                 throws ServletException, IOException {
-            boolean ended = SessionSignIn.callerOf(SecurityContextHolder.getContext().getAuthentication())
-                    .map(caller -> !signIn.stillValid(caller)).orElse(false);
+            boolean ended;
+            try {
+                ended = SessionSignIn.callerOf(SecurityContextHolder.getContext().getAuthentication())
+                        .map(caller -> !signIn.stillValid(caller)).orElse(false);
+            } catch (DataAccessException e) {
+                // Neither let the request through unchecked nor end a session that may be fine: say what failed.
+                errors.databaseDown(request, response, e);
+                return;
+            }
             if (ended) {
                 HttpSession session = request.getSession(false);
                 if (session != null) {

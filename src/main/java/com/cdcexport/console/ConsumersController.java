@@ -26,7 +26,6 @@ import com.cdcexport.export.access.TableAccessStore;
 import com.cdcexport.export.access.TableAccessStore.FilterCondition;
 import com.cdcexport.export.access.TableAccessStore.TableRule;
 import com.cdcexport.export.capture.CapturedTables;
-import com.cdcexport.export.capture.TableName;
 import com.cdcexport.export.job.ExportJobService;
 import com.cdcexport.export.job.JobStatus;
 import com.cdcexport.export.watermark.Watermark;

@@ -38,6 +38,12 @@ class SignInController {
         return "redirect:/console/jobs";
     }
 
+    /** Any other console path: an HTML 404 (the API's paths keep their problem+json one); assets excluded. */
+    @GetMapping("/console/{section:(?!assets$).+}/**")
+    String unknown() {
+        throw new ConsoleErrors.NotFound("There is no such page in the console.");
+    }
+
     @GetMapping(ConsoleSecurity.SIGN_IN)
     String page(@RequestParam(name = "signed-out", required = false) String signedOut,
                 @RequestParam(name = "ended", required = false) String ended, Model model) {

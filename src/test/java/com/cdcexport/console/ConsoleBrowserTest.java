@@ -161,7 +161,9 @@ class ConsoleBrowserTest extends IntegrationTest {
         TestDatabase.resetWithUsers(10);
         String alice = "alice-" + run;
         String bob = "bob-" + run;
-        String aliceKey = createConsumer(alice);
+        Api.Response aliceCreated = createConsumerResponse(alice);
+        String aliceKey = aliceCreated.field("apiKey");
+        String aliceKeyId = aliceCreated.field("keyId");
         String bobKey = createConsumer(bob);
         String bobJob = api.send("POST", "/exports/full", bearer(bobKey), null).field("jobId");
         assertThat(awaitJob(bobJob)).isEqualTo("completed");
@@ -192,6 +194,12 @@ class ConsoleBrowserTest extends IntegrationTest {
         assertThat(browser.text(By.cssSelector("section[aria-labelledby=watermarks-heading]")))
                 .contains("Last completed export: full");
         assertThat(browser.text(By.cssSelector("table.keys tbody"))).contains("active");
+
+        // Revoking the key a session signed in with ends that session at its next request.
+        api.send("DELETE", "/consumers/" + alice + "/keys/" + aliceKeyId, bearer(ADMIN_TOKEN), null);
+        browser.go("/console/jobs");
+        assertThat(browser.path()).startsWith("/console/sign-in");
+        assertThat(browser.pageText()).contains("Your session ended");
     }
 
     @Test
@@ -220,6 +228,11 @@ class ConsoleBrowserTest extends IntegrationTest {
         assertThat(session.getSameSite()).isEqualTo("Strict");
         assertThat(session.getPath()).isEqualTo("/console");
         assertThat(browser.driver().getCurrentUrl()).doesNotContain(ADMIN_TOKEN).doesNotContainIgnoringCase("jsessionid");
+
+        browser.go("/console/nowhere/at-all");
+        assertThat(browser.title()).startsWith("Not found");
+        assertThat(browser.fetchStatus("GET", "/console/nowhere")).isEqualTo(404);
+        assertThat(browser.fetchStatus("GET", "/console/assets/console.css")).isEqualTo(200);
 
         browser.signOut();
         assertThat(browser.path()).startsWith("/console/sign-in");
@@ -347,10 +360,14 @@ class ConsoleBrowserTest extends IntegrationTest {
     }
 
     private String createConsumer(String consumer) {
+        return createConsumerResponse(consumer).field("apiKey");
+    }
+
+    private Api.Response createConsumerResponse(String consumer) {
         Api.Response created = api.send("POST", "/consumers", bearer(ADMIN_TOKEN),
                 "{\"consumerId\":\"" + consumer + "\"}");
         assertThat(created.status()).as(created.body()).isEqualTo(201);
-        return created.field("apiKey");
+        return created;
     }
 
     /** The key on the page a key change led to: 256 random bits behind the cdc_ prefix. */

@@ -27,6 +27,8 @@ public class InstanceHeartbeats {
     private final InstanceIdentity instance;
     private final Clock clock;
     private final Instant startedAt;
+    /** One warning when beats start failing (a database outage), not one per beat. */
+    private volatile boolean failing;
 
     InstanceHeartbeats(JdbcClient jdbc, InstanceIdentity instance, Clock clock) {
         this.jdbc = jdbc;
@@ -72,8 +74,15 @@ public class InstanceHeartbeats {
                     .param("now", Timestamp.from(now)).update();
             jdbc.sql("DELETE FROM instances WHERE heartbeat_at < ?").param(Timestamp.from(now.minus(FORGET_AFTER)))
                     .update();
+            if (failing) {
+                failing = false;
+                log.info("Instance heartbeats recorded again");
+            }
         } catch (RuntimeException e) {
-            log.warn("Instance heartbeat failed: {}", e.toString());
+            if (!failing) {
+                failing = true;
+                log.warn("Instance heartbeat failed (logged once until it succeeds again): {}", e.toString());
+            }
         }
     }
 
