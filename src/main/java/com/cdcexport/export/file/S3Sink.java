@@ -75,30 +75,35 @@ final class S3Sink implements ExportSink {
     private final Clock clock;
 
     S3Sink(CdcProperties.S3 settings) {
-        this(settings, client(settings), Clock.systemUTC());
+        this(validated(settings), client(settings), Clock.systemUTC());
     }
 
     S3Sink(CdcProperties.S3 settings, S3Client client, Clock clock) {
-        if (settings.bucket().isBlank()) {
-            throw new InvalidSettingException("S3_BUCKET is not set: EXPORT_SINK=s3 needs the bucket to write to");
-        }
-        DataSize part = settings.partSize();
-        if (part.compareTo(MIN_PART) < 0 || part.compareTo(MAX_PART) > 0) {
-            String text = part.toBytes() % MIN_PART.toBytes() % (1 << 20) == 0 && part.toMegabytes() > 0
-                    ? part.toMegabytes() + "MB" : part.toBytes() + "B";
-            throw new InvalidSettingException("S3_PART_SIZE=" + text + " must be between 5MB (S3's smallest part) "
-                    + "and 512MB");
-        }
+        validated(settings);
         this.s3 = client;
         this.clock = clock;
         this.bucket = settings.bucket().strip();
         this.prefix = settings.normalizedPrefix();
         this.location = settings.location();
         this.endpoint = settings.endpoint().strip();
-        this.partSize = (int) part.toBytes();
+        this.partSize = (int) settings.partSize().toBytes();
         this.partsInFlight = settings.partsInFlight();
         this.uploads = Executors.newCachedThreadPool(daemon("s3-part-"));
         checkBucket(settings);
+    }
+
+    /** Settings that are wrong whatever the store says, checked before any request. */
+    private static CdcProperties.S3 validated(CdcProperties.S3 settings) {
+        if (settings.bucket().isBlank()) {
+            throw new InvalidSettingException("S3_BUCKET is not set: EXPORT_SINK=s3 needs the bucket to write to");
+        }
+        DataSize part = settings.partSize();
+        if (part.compareTo(MIN_PART) < 0 || part.compareTo(MAX_PART) > 0) {
+            String text = part.toBytes() % (1 << 20) == 0 ? part.toMegabytes() + "MB" : part.toBytes() + "B";
+            throw new InvalidSettingException("S3_PART_SIZE=" + text + " must be between 5MB (S3's smallest part) "
+                    + "and 512MB");
+        }
+        return settings;
     }
 
     private static CustomizableThreadFactory daemon(String prefix) {
