@@ -33,7 +33,8 @@ PORT=${BENCH_PORT:-18080}
 WORK=$(mktemp -d /tmp/cdc-bench.XXXXXX)
 SVC=""
 EXTRA_PIDS=""
-trap '[ -n "$SVC" ] && kill "$SVC" 2>/dev/null; for p in $EXTRA_PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+# (|| true: under set -e a failing kill, e.g. of a service that already exited, would end the trap early)
+trap 'for p in $SVC $EXTRA_PIDS; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 
 JAR=$(ls target/cdc-export-*.jar 2>/dev/null | head -n 1 || true)
 if [ -z "$JAR" ]; then

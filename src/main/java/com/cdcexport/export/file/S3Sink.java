@@ -283,24 +283,19 @@ final class S3Sink implements ExportSink {
                 return;
             }
             String marker = markerKey(name, attempt);
-            Optional<String> uploadId;
-            try {
-                uploadId = Optional.of(call("GET", marker, () -> s3.getObjectAsBytes(b -> b.bucket(bucket)
-                        .key(marker)).asUtf8String().strip()));
-            } catch (IOException e) {
-                if (!(e.getCause() instanceof NoSuchKeyException)) {
-                    throw e;
-                }
-                uploadId = Optional.empty();
-            }
+            Optional<String> uploadId = uploadIdIn(marker);
             if (uploadId.isPresent()) {
                 abort(key(name), uploadId.get());
-                call("DELETE", marker, () -> s3.deleteObject(b -> b.bucket(bucket).key(marker)));
+                delete(marker);
             }
         } catch (IOException e) {
             log.warn("Could not remove the upload of {} (attempt {}): {}; clean-up tries again later", name,
                     attempt, e.getMessage());
         }
+    }
+
+    void delete(String key) throws IOException {
+        call("DELETE", key, () -> s3.deleteObject(b -> b.bucket(bucket).key(key)));
     }
 
     /** Aborts an upload; one that completed or was aborted already is fine. */
@@ -333,7 +328,7 @@ final class S3Sink implements ExportSink {
         String key = key(name);
         try {
             if (head(key).isPresent()) {
-                call("DELETE", key, () -> s3.deleteObject(b -> b.bucket(bucket).key(key)));
+                delete(key);
                 log.info("Removed uncommitted export file {}", location(key));
             }
         } catch (IOException e) {
@@ -356,7 +351,7 @@ final class S3Sink implements ExportSink {
                     abort(key, upload.uploadId());
                 }
             }
-            call("DELETE", key, () -> s3.deleteObject(b -> b.bucket(bucket).key(key)));
+            delete(key);
         } catch (IOException e) {
             log.warn("Could not remove {}: {}", location(key), e.getMessage());
         }
@@ -392,17 +387,23 @@ final class S3Sink implements ExportSink {
         for (S3Object object : objects(prefix)) {
             String name = object.key().substring(prefix.length());
             if (!name.contains("/") && ExportFileStore.parsePartName(name).isPresent()) {
-                try {
-                    ids.add(call("GET", object.key(), () -> s3.getObjectAsBytes(b -> b.bucket(bucket)
-                            .key(object.key())).asUtf8String().strip()));
-                } catch (IOException e) {
-                    if (!(e.getCause() instanceof NoSuchKeyException)) {
-                        throw e;
-                    }
-                }
+                uploadIdIn(object.key()).ifPresent(ids::add);
             }
         }
         return ids;
+    }
+
+    /** The upload id a marker holds; empty when the marker is gone (its attempt cleaned up meanwhile). */
+    private Optional<String> uploadIdIn(String marker) throws IOException {
+        try {
+            return Optional.of(call("GET", marker, () -> s3.getObjectAsBytes(b -> b.bucket(bucket).key(marker))
+                    .asUtf8String().strip()));
+        } catch (IOException e) {
+            if (e.getCause() instanceof NoSuchKeyException) {
+                return Optional.empty();
+            }
+            throw e;
+        }
     }
 
     private List<S3Object> objects(String keyPrefix) throws IOException {
