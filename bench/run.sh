@@ -137,7 +137,9 @@ sinks_bench() {
   for r in $(seq 1 "$ROUNDS"); do
     l=$(sampled_export "$lport" "local-$r"); name=$(cat "$WORK/last")
     s=$(sampled_export "$rport" "s3-$r")
-    curl -s "http://127.0.0.1:$s3port/bench/$(cat "$WORK/last")" | cmp -s - "$WORK/out/$name" || identical=no
+    curl -s -o "$WORK/object" "http://127.0.0.1:$s3port/bench/$(cat "$WORK/last")"
+    cmp "$WORK/object" "$WORK/out/$name" >&2 || identical=no
+    rm -f "$WORK/object"
     rm -f "$WORK/out/$name"
     calc "$s / $l" >> "$WORK/sink.ratios"; echo "$l" >> "$WORK/sink.local"; echo "$s" >> "$WORK/sink.s3"
   done

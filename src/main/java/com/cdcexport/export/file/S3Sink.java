@@ -23,6 +23,8 @@ import org.springframework.core.io.Resource;
 import org.springframework.scheduling.concurrent.CustomizableThreadFactory;
 import org.springframework.util.unit.DataSize;
 
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
@@ -117,7 +119,12 @@ final class S3Sink implements ExportSink {
                 .httpClientBuilder(UrlConnectionHttpClient.builder()
                         .connectionTimeout(Duration.ofSeconds(10))
                         .socketTimeout(Duration.ofMinutes(2)))
-                .forcePathStyle(settings.pathStyle());
+                .forcePathStyle(settings.pathStyle())
+                // Checksums only where S3 demands them: the SDK's newer defaults (CRC trailers in aws-chunked
+                // bodies) are not understood by every S3-compatible store, and cost CPU on every byte. Over the
+                // wire, integrity is TLS's job: use an https endpoint outside a test bench.
+                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED);
         if (!settings.endpoint().isBlank()) {
             try {
                 URI endpoint = new URI(settings.endpoint().strip());
