@@ -43,7 +43,8 @@ PORT=${BENCH_PORT:-18080}
 WORK=$(mktemp -d /tmp/cdc-bench.XXXXXX)
 SVC=""
 EXTRA_PIDS=""
-trap '[ -n "$SVC" ] && kill "$SVC" 2>/dev/null; for p in $EXTRA_PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+# (|| true: under set -e a failing kill, e.g. of a service that already exited, would end the trap early)
+trap 'for p in $SVC $EXTRA_PIDS; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 
 JAR=$(ls target/cdc-export-*.jar 2>/dev/null | head -n 1 || true)
 if [ -z "$JAR" ]; then
@@ -146,7 +147,9 @@ sinks_bench() {
   for r in $(seq 1 "$ROUNDS"); do
     l=$(sampled_export "$lport" "local-$r"); name=$(cat "$WORK/last")
     s=$(sampled_export "$rport" "s3-$r")
-    curl -s "http://127.0.0.1:$s3port/bench/$(cat "$WORK/last")" | cmp -s - "$WORK/out/$name" || identical=no
+    curl -s -o "$WORK/object" "http://127.0.0.1:$s3port/bench/$(cat "$WORK/last")"
+    cmp "$WORK/object" "$WORK/out/$name" >&2 || identical=no
+    rm -f "$WORK/object"
     rm -f "$WORK/out/$name"
     calc "$s / $l" >> "$WORK/sink.ratios"; echo "$l" >> "$WORK/sink.local"; echo "$s" >> "$WORK/sink.s3"
   done

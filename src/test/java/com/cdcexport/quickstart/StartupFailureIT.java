@@ -78,7 +78,8 @@ class StartupFailureIT {
                                     + aFile.resolve("out") + ": not a directory): make it writable"),
                     new Failure("unknown EXPORT_SINK", env("EXPORT_SINK", "ftp", "DATABASE_URL", database),
                             "Invalid configuration: EXPORT_SINK='ftp': must be one of local, s3"),
-                    new Failure("S3 sink without a bucket", env("EXPORT_SINK", "s3", "DATABASE_URL", database),
+                    new Failure("S3 sink without a bucket", env("EXPORT_SINK", "s3", "AWS_EC2_METADATA_DISABLED", "true",
+                            "DATABASE_URL", database),
                             "S3_BUCKET is not set: EXPORT_SINK=s3 needs the bucket to write to"),
                     new Failure("missing S3 bucket", s3Env(s3.endpoint(), "no-such-bucket", database),
                             "S3_BUCKET=no-such-bucket does not exist at S3_ENDPOINT=" + s3.endpoint()

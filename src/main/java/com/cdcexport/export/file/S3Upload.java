@@ -233,8 +233,7 @@ final class S3Upload implements PendingFile {
         release();
         if (uploadId != null) {
             try {
-                sink.call("DELETE", sink.markerKey(name, attempt), () -> sink.client().deleteObject(b -> b
-                        .bucket(sink.bucket()).key(sink.markerKey(name, attempt))));
+                sink.delete(sink.markerKey(name, attempt));
             } catch (IOException e) {
                 // The marker then names a completed upload: clean-up's abort finds nothing and removes it.
                 log.warn("Could not remove the upload marker of {}: {}", name, e.getMessage());
@@ -257,7 +256,14 @@ final class S3Upload implements PendingFile {
         }
         release();
         if (uploadId != null) {
-            sink.deletePart(name, attempt);
+            try {
+                sink.abort(key, uploadId);
+                sink.delete(sink.markerKey(name, attempt));
+            } catch (IOException e) {
+                // The marker stays, so start-up or the periodic sweep aborts the upload once the store answers.
+                log.warn("Could not abort the upload of {} (attempt {}): {}; clean-up tries again later", name,
+                        attempt, e.getMessage());
+            }
         }
     }
 
