@@ -275,9 +275,9 @@ parallel_bench() {
     summary < "$WORK/par.ratios" | cut -d' ' -f1 > "$WORK/par.median.$setting"
     printf '%-62s %s (≤ 0.65 at the default); identical to the serial file: %s; max heap %s MiB\n' "$label" \
       "$(summary < "$WORK/par.ratios")" "$identical" "$(( $(sort -g "$WORK/par.heap" | tail -1) / 1048576 ))"
-    if [ $setting = default ] && [ "$rows" = "$ROWS" ]; then
+    if { [ $setting = default ] || [ $setting = 1 ]; } && [ "$rows" = "$ROWS" ]; then
       read -r health_p99 health_n <<<"$(health_under_load)"
-      printf '%-62s %s ms over %s requests (< 100)\n' "  /health p99 while 4 parallel exports run" "$health_p99" "$health_n"
+      printf '%-62s %s ms over %s requests (< 100)\n' "  /health p99 while 4 such exports run" "$health_p99" "$health_n"
     fi
     stop_service
   done

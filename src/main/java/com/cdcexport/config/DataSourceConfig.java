@@ -28,6 +28,9 @@ public class DataSourceConfig {
         // Each running export holds up to EXPORT_PARALLELISM connections while it streams; leave room beside them
         // for the API, heartbeats and commits, so parallel exports never wait for a connection nor starve those.
         config.setMaximumPoolSize(properties.jobs().workers() * properties.parallel().effectiveParallelism() + 6);
+        // Idle, the pool keeps what serial exports need; workers' connections are opened when exports run in parallel,
+        // so an instance holds no more of the server's max_connections at rest than it did before.
+        config.setMinimumIdle(properties.jobs().workers() + 6);
         config.setConnectionInitSql("SET TIME ZONE 'UTC'");
         // Unqualified names in the service's SQL are its own tables; the user's tables are always qualified.
         config.setSchema(properties.schema());

@@ -75,7 +75,7 @@ public class ParallelCopy implements DisposableBean {
         this(dataSource, properties.parallel(), properties.jobs().workers(), registry);
     }
 
-    /** @param exports how many exports may run at once (EXPORT_WORKERS): each may have all its workers busy */
+    /** @param exports how many exports may run at once (EXPORT_WORKERS), which bounds the workers they may want */
     ParallelCopy(DataSource dataSource, CdcProperties.Parallel settings, int exports, MeterRegistry registry) {
         this.dataSource = dataSource;
         this.chunksRead = Counter.builder("cdc.export.chunks")
@@ -111,7 +111,10 @@ public class ParallelCopy implements DisposableBean {
         }
     }
 
-    /** Whether a table's rows are worth reading in parallel: a whole table, of at least EXPORT_PARALLEL_MIN_ROWS. */
+    /**
+     * Whether a table's rows are worth reading in parallel: a whole table or an incremental window (see
+     * {@link ExportQuery#chunkable()}) of at least EXPORT_PARALLEL_MIN_ROWS rows, or of any size when that is 0.
+     */
     boolean worthIt(ExportQuery query, long expectedRows) {
         return parallelism > 1 && query.chunkable() && (expectedRows >= minRows || minRows == 0);
     }
