@@ -99,8 +99,8 @@ class S3SinkIT extends LargeTableProcessTest {
                 }
             }
             assertThat(s3.openUploads(BUCKET, prefix)).isEmpty();
-            assertThat(s3.keys(BUCKET, prefix)).as("objects only, no upload marker").hasSize(2)
-                    .allMatch(k -> k.endsWith(".csv"));
+            assertThat(s3.keys(BUCKET, prefix)).as("two exports' files and manifests, no upload marker").hasSize(4)
+                    .allMatch(k -> k.endsWith(".csv") || k.endsWith(".manifest.json"));
             assertThat(otherOutput).as("the S3 instance writes nothing locally").isEmptyDirectory();
             assertThat(onS3.api().get("/actuator/health/readiness", null).status()).isEqualTo(200);
             assertThat(onS3.log()).contains("export files go to s3://" + BUCKET + "/" + prefix);
@@ -128,7 +128,7 @@ class S3SinkIT extends LargeTableProcessTest {
         try (ServiceProcess restarted = ServiceProcess.start(env)) {
             assertThat(TestDatabase.awaitJob(started.field("jobId"))).as(restarted.log()).isEqualTo("completed");
             assertThat(s3.openUploads(BUCKET, prefix)).as("the first attempt's upload was aborted").isEmpty();
-            assertThat(s3.keys(BUCKET, prefix)).containsExactly(key);
+            assertThat(s3.keys(BUCKET, prefix)).containsExactly(key, prefix + started.field("manifestFilename"));
             assertThat(new String(s3.object(BUCKET, key), java.nio.charset.StandardCharsets.UTF_8))
                     .hasLineCount(USERS + 1);
             assertThat(watermarks(consumer)).isEqualTo(1);
@@ -165,7 +165,8 @@ class S3SinkIT extends LargeTableProcessTest {
             try (ServiceProcess restarted = ServiceProcess.start(env)) {
                 // The failed attempt could not abort its upload while the endpoint was away; start-up does now.
                 assertThat(s3.openUploads(BUCKET, prefix)).isEmpty();
-                assertThat(s3.keys(BUCKET, prefix)).hasSize(1).allMatch(k -> k.endsWith(".csv"))
+                assertThat(s3.keys(BUCKET, prefix)).as("the retry's file and manifest").hasSize(2)
+                        .allMatch(k -> k.endsWith(".csv") || k.endsWith(".manifest.json"))
                         .doesNotContain(prefix + failedName);
             }
         }
