@@ -58,7 +58,8 @@ class ParallelExportIT extends LargeTableProcessTest {
             assertThat(jdbc.queryForObject("SELECT attempts FROM export_jobs WHERE id = ?", Integer.class,
                     UUID.fromString(jobId))).isEqualTo(2);
             assertThat(idsInOrder(output.resolve(filename))).isEqualTo(USERS);
-            assertThat(files(output)).containsExactly(filename);
+            assertThat(files(output)).containsExactlyInAnyOrder(filename,
+                    filename.replace(".csv", ".manifest.json"));
             assertThat(files(chunks)).as("the killed attempt's chunks are removed at start-up").isEmpty();
             assertThat(watermarks(consumer)).isEqualTo(1);
         }
@@ -100,6 +101,8 @@ class ParallelExportIT extends LargeTableProcessTest {
 
     private void assertEveryReaderStoppedAndNothingIsLeft(String consumer) throws IOException {
         awaitCopies(0);
+        // The job row says cancelled as soon as the API has marked it; the runner removes its files as it unwinds.
+        awaitNoFiles(output);
         assertThat(files(output)).as("no file, no part file").isEmpty();
         assertThat(files(chunks)).as("no chunk file").isEmpty();
         assertThat(watermarks(consumer)).isZero();
@@ -136,6 +139,18 @@ class ParallelExportIT extends LargeTableProcessTest {
 
     private static int watermarks(String consumer) {
         return jdbc.queryForObject("SELECT count(*) FROM watermarks WHERE consumer_id = ?", Integer.class, consumer);
+    }
+
+    private static void awaitNoFiles(Path directory) throws IOException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (!files(directory).isEmpty() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     private static List<String> files(Path directory) throws IOException {
