@@ -51,23 +51,19 @@ final class BinaryCopyFraming extends FilterOutputStream {
             out.write(b, off, len);
             return;
         }
-        int total = heldCount + len;
-        int release = Math.max(0, total - held.length);
-        int fromHeld = Math.min(release, heldCount);
-        out.write(held, 0, fromHeld);
-        int fromNew = release - fromHeld;
-        out.write(b, off, fromNew);
-        // keep the newest held.length bytes: what is left of the held ones, then the rest of b
-        byte[] keep = new byte[held.length];
-        int k = 0;
-        for (int i = fromHeld; i < heldCount; i++) {
-            keep[k++] = held[i];
+        if (len >= held.length) {
+            // Everything held and all but the last bytes of b go out; those last bytes are held instead.
+            out.write(held, 0, heldCount);
+            out.write(b, off, len - held.length);
+            System.arraycopy(b, off + len - held.length, held, 0, held.length);
+            heldCount = held.length;
+            return;
         }
-        for (int i = off + fromNew; i < off + len; i++) {
-            keep[k++] = b[i];
-        }
-        System.arraycopy(keep, 0, held, 0, k);
-        heldCount = k;
+        int release = Math.max(0, heldCount + len - held.length);
+        out.write(held, 0, release);
+        System.arraycopy(held, release, held, 0, heldCount - release);
+        System.arraycopy(b, off, held, heldCount - release, len);
+        heldCount = heldCount - release + len;
     }
 
     /** Closing a chunk's stream must not close the export's output, which the next chunk writes into. */
