@@ -118,6 +118,9 @@ class SoakIT {
             assertThat(totals.lost).as("lost").isZero();
             assertThat(totals.duplicated).as("duplicated").isZero();
             assertThat(totals.phantom).as("phantom").isZero();
+            if (totals.torn > 0) {
+                keepEvidence();
+            }
             assertThat(totals.torn).as("exports showing half of a two-table transaction").isZero();
             assertOnlyCommittedFilesExist();
         }
@@ -127,6 +130,24 @@ class SoakIT {
         Thread thread = new Thread(work, name);
         thread.start();
         return thread;
+    }
+
+    /** A torn export is rare: its files, the jobs and the watermarks go to a directory that outlives the test. */
+    private void keepEvidence() throws IOException {
+        Path kept = Files.createTempDirectory("soak-torn-");
+        try (Stream<Path> files = Files.list(output)) {
+            for (Path file : files.toList()) {
+                Files.copy(file, kept.resolve(file.getFileName()));
+            }
+        }
+        Files.write(kept.resolve("jobs.txt"), jdbc.queryForList("SELECT * FROM export_jobs ORDER BY created_at")
+                .stream().map(Object::toString).toList());
+        Files.write(kept.resolve("watermarks.txt"), jdbc.queryForList("SELECT * FROM watermarks").stream()
+                .map(Object::toString).toList());
+        Files.write(kept.resolve("change_log.txt"), jdbc.queryForList("SELECT table_oid::regclass AS t, key, op, "
+                + "change_xid, seq, changed_at FROM change_log WHERE table_oid <> 'public.users'::regclass "
+                + "ORDER BY change_xid, seq").stream().map(Object::toString).toList());
+        System.out.println("SOAK evidence of the torn exports kept in " + kept);
     }
 
     /** Rebuilds what a consumer holds from its completed files, oldest first. */
@@ -145,7 +166,7 @@ class SoakIT {
     }
 
     private List<Map<String, Object>> completedJobs(SoakConsumer consumer) {
-        return jdbc.queryForList("SELECT export_type, files::text AS files FROM export_jobs "
+        return jdbc.queryForList("SELECT id, attempts, snapshot, export_type, files::text AS files FROM export_jobs "
                 + "WHERE consumer_id = ? AND status = 'completed' ORDER BY finished_at", consumer.id);
     }
 
@@ -210,8 +231,9 @@ class SoakIT {
                 String expected = delta && r[0].equals("DELETE") ? "deleted" : r[o + 2];
                 if (!expected.equals(orderTags.get(r[o]))) {
                     torn++;
-                    System.out.printf("SOAK torn consumer=%s job=%s line=%s order=%s%n", consumer.id,
-                            job.get("files"), String.join(",", r), orderTags.get(r[o]));
+                    System.out.printf("SOAK torn consumer=%s job=%s type=%s attempts=%s snapshot=%s files=%s line=%s "
+                            + "order=%s%n", consumer.id, job.get("id"), job.get("export_type"), job.get("attempts"),
+                            job.get("snapshot"), job.get("files"), String.join(",", r), orderTags.get(r[o]));
                 }
             }
         }

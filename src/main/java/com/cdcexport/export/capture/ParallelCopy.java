@@ -141,6 +141,8 @@ public class ParallelCopy implements DisposableBean {
         if (ranges.size() == 1) {
             return CopyStream.copy(pg, query.copySql(), true, out, progress);
         }
+        log.debug("Reading {} in {} key ranges over up to {} connections: {}", query.shape().name(), ranges.size(),
+                parallelism, ranges);
         List<String> chunks = new ArrayList<>();
         for (int i = 0; i < ranges.size(); i++) {
             chunks.add(query.copySql(ranges.get(i), i == 0));
