@@ -238,6 +238,7 @@ final class LocalDirectory implements ExportSink {
         private final Path target;
         private final Path part;
         private final FileChannel channel;
+        private final WriteBehind writeBehind;
         private final OutputStream stream;
         private boolean published;
 
@@ -245,7 +246,8 @@ final class LocalDirectory implements ExportSink {
             this.target = target;
             this.part = part;
             this.channel = channel;
-            this.stream = new BufferedOutputStream(Channels.newOutputStream(channel), BUFFER_BYTES) {
+            this.writeBehind = new WriteBehind(channel);
+            this.stream = new BufferedOutputStream(writeBehind, BUFFER_BYTES) {
                 @Override
                 public void close() throws IOException {
                     seal();
@@ -262,6 +264,7 @@ final class LocalDirectory implements ExportSink {
         private void seal() throws IOException {
             if (channel.isOpen()) {
                 stream.flush();
+                writeBehind.awaitSynced();
                 channel.force(true);
                 channel.close();
             }
@@ -298,6 +301,7 @@ final class LocalDirectory implements ExportSink {
         @Override
         public void close() throws IOException {
             if (channel.isOpen()) {
+                writeBehind.settle();
                 channel.close();
             }
             if (!published) {
