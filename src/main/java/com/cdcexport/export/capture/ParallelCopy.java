@@ -200,7 +200,7 @@ public class ParallelCopy implements DisposableBean {
                     }
                     ChunkAssembly.Chunk chunk = assembly.open(index);
                     try {
-                        OutputStream into = format.chunkOutput(chunk.stream(), index == 0, index == chunks.size() - 1);
+                        OutputStream into = format.chunkOutput(chunk, index == 0, index == chunks.size() - 1);
                         rows.addAndGet(CopyStream.copy(pg, chunks.get(index), index == 0, into, progress));
                     } catch (SQLException | IOException | RuntimeException e) {
                         ChunkAssembly.abandon(chunk);
