@@ -31,7 +31,12 @@ public class DataSourceConfig {
         // Idle, the pool keeps what serial exports need; workers' connections are opened when exports run in parallel,
         // so an instance holds no more of the server's max_connections at rest than it did before.
         config.setMinimumIdle(properties.jobs().workers() + 6);
-        config.setConnectionInitSql("SET TIME ZONE 'UTC'");
+        // No JIT compilation: PostgreSQL compiles a plan to machine code once its estimated cost passes
+        // jit_above_cost, and the service's plans only pass it by size, not by work JIT speeds up. A change-log
+        // query over a large log (after a bulk load) paid ~300 ms of compiling per run of the pending-changes gauge
+        // to execute in under 1 ms; a COPY renders its rows in output functions that JIT does not compile, so a
+        // full export only paid the compiling (about 10% of a 1M-row export).
+        config.setConnectionInitSql("SET TIME ZONE 'UTC'; SET jit = off");
         // Unqualified names in the service's SQL are its own tables; the user's tables are always qualified.
         config.setSchema(properties.schema());
         config.setConnectionTimeout(10_000);
