@@ -37,7 +37,8 @@ while [ $# -gt 0 ]; do
 done
 
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
-export PGOPTIONS='-c client_min_messages=warning'
+# psql runs in the session the service's own connections use: no JIT compiling (see DataSourceConfig)
+export PGOPTIONS='-c client_min_messages=warning -c jit=off'
 DB=cdc_bench
 PORT=${BENCH_PORT:-18080}
 WORK=$(mktemp -d /tmp/cdc-bench.XXXXXX)

@@ -122,7 +122,7 @@ public record CdcProperties(
 
     public record Parallel(
             /* Connections that read one export together, sharing its snapshot; 0: from the cores (2 to 8); 1: one. */
-            @DefaultValue("1") @Min(0) @Max(32) int parallelism,
+            @DefaultValue("0") @Min(0) @Max(32) int parallelism,
             /* Tables the planner expects fewer rows of are read by one connection: more cost more than they save. */
             @DefaultValue("100000") @Min(0) long minRows,
             /* Where workers write their chunks before they are joined into the file; empty: java.io.tmpdir. */

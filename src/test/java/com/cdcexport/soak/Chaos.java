@@ -14,6 +14,8 @@ final class Chaos implements AutoCloseable {
     private volatile ServiceProcess service;
     int restarts;
     int kills;
+    /** Key-range chunks the instances read (their cdc_export_chunks_total, taken before each is stopped). */
+    long chunksRead;
 
     Chaos(Map<String, String> environment) {
         this.environment = environment;
@@ -39,6 +41,7 @@ final class Chaos implements AutoCloseable {
             IntegrationTest.sleep(pause);
             ServiceProcess current = service;
             service = null;
+            tallyChunks(current);
             if (random.nextBoolean()) {
                 current.kill();
                 kills++;
@@ -54,10 +57,24 @@ final class Chaos implements AutoCloseable {
         close();
     }
 
+    private void tallyChunks(ServiceProcess instance) {
+        try {
+            String metrics = instance.api().get("/actuator/prometheus", null).body();
+            for (String line : metrics.split("\n")) {
+                if (line.startsWith("cdc_export_chunks_total ")) {
+                    chunksRead += (long) Double.parseDouble(line.substring(line.indexOf(' ') + 1).trim());
+                }
+            }
+        } catch (RuntimeException unreachable) {
+            // an instance that does not answer is about to be replaced anyway; its count is lost
+        }
+    }
+
     @Override
     public void close() {
         ServiceProcess current = service;
         if (current != null) {
+            tallyChunks(current);
             current.terminate(java.time.Duration.ofSeconds(60));
             service = null;
         }

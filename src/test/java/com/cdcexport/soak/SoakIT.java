@@ -62,8 +62,11 @@ class SoakIT {
                 new SoakConsumer("incremental-2", "incremental"));
         List<Writer> writers = List.of(new Writer(INITIAL_USERS), new Writer(INITIAL_USERS), new Writer(INITIAL_USERS));
 
+        // Two readers per export, and tables of a hundred rows or more read in key-range chunks: every full export
+        // and the larger change windows take the parallel path, the small windows and deltas the serial one.
         try (Chaos chaos = new Chaos(Map.of("EXPORT_OUTPUT_DIR", output.toString(), "INSTANCE_ID", "soak",
-                "EXPORT_SHUTDOWN_GRACE", "20s", "EXPORT_TABLES", TestDatabase.EXPORT_TABLES))) {
+                "EXPORT_SHUTDOWN_GRACE", "20s", "EXPORT_TABLES", TestDatabase.EXPORT_TABLES,
+                "EXPORT_PARALLELISM", "2", "EXPORT_PARALLEL_MIN_ROWS", "100"))) {
             // The clock starts once the service is up: start-up time must not eat the run.
             long deadline = System.nanoTime() + Duration.ofSeconds(SECONDS).toNanos();
             List<Thread> threads = new ArrayList<>();
@@ -112,6 +115,8 @@ class SoakIT {
                     totals.duplicated, totals.phantom, totals.torn);
 
             assertThat(totals.changes).isPositive();
+            System.out.printf("SOAK key-range chunks read in parallel: %d%n", chaos.chunksRead);
+            assertThat(chaos.chunksRead).as("exports read in parallel chunks").isPositive();
             if (SECONDS >= 30) {
                 assertThat(totals.restarts).as("the service was restarted at least once").isPositive();
             }
