@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -103,19 +104,19 @@ class SoakIT {
                 replay.duplicated += orderReplay.duplicated + lineReplay.duplicated;
                 replay.phantom += orderReplay.phantom + lineReplay.phantom;
                 totals.torn += torn(consumer);
-                System.out.printf("SOAK consumer=%s type=%s exports=%d rowsExported=%d lost=%d duplicated=%d "
-                                + "phantom=%d%n", consumer.id, consumer.type, replay.files, replay.rows, replay.lost,
-                        replay.duplicated, replay.phantom);
+                System.out.printf(Locale.ROOT, "SOAK consumer=%s type=%s exports=%d rowsExported=%d lost=%d "
+                                + "duplicated=%d phantom=%d%n", consumer.id, consumer.type, replay.files, replay.rows,
+                        replay.lost, replay.duplicated, replay.phantom);
                 totals.add(replay);
                 assertThat(replay.files).as("%s completed change exports", consumer.id).isGreaterThanOrEqualTo(3);
             }
-            System.out.printf("SOAK consumers=%d seconds=%d changes=%d restarts=%d kills=%d exports=%d "
-                            + "rowsExported=%d lost=%d duplicated=%d phantom=%d torn=%d%n", consumers.size(), SECONDS,
-                    totals.changes, totals.restarts, totals.kills, totals.files, totals.rows, totals.lost,
+            System.out.printf(Locale.ROOT, "SOAK consumers=%d seconds=%d changes=%d restarts=%d kills=%d "
+                            + "exports=%d rowsExported=%d lost=%d duplicated=%d phantom=%d torn=%d%n", consumers.size(),
+                    SECONDS, totals.changes, totals.restarts, totals.kills, totals.files, totals.rows, totals.lost,
                     totals.duplicated, totals.phantom, totals.torn);
 
             assertThat(totals.changes).isPositive();
-            System.out.printf("SOAK key-range chunks read in parallel: %d%n", chaos.chunksRead);
+            System.out.printf(Locale.ROOT, "SOAK key-range chunks read in parallel: %d%n", chaos.chunksRead);
             assertThat(chaos.chunksRead).as("exports read in parallel chunks").isPositive();
             if (SECONDS >= 30) {
                 assertThat(totals.restarts).as("the service was restarted at least once").isPositive();
@@ -236,9 +237,10 @@ class SoakIT {
                 String expected = delta && r[0].equals("DELETE") ? "deleted" : r[o + 2];
                 if (!expected.equals(orderTags.get(r[o]))) {
                     torn++;
-                    System.out.printf("SOAK torn consumer=%s job=%s type=%s attempts=%s snapshot=%s files=%s line=%s "
-                            + "order=%s%n", consumer.id, job.get("id"), job.get("export_type"), job.get("attempts"),
-                            job.get("snapshot"), job.get("files"), String.join(",", r), orderTags.get(r[o]));
+                    System.out.printf(Locale.ROOT, "SOAK torn consumer=%s job=%s type=%s attempts=%s snapshot=%s "
+                            + "files=%s line=%s order=%s%n", consumer.id, job.get("id"), job.get("export_type"),
+                            job.get("attempts"), job.get("snapshot"), job.get("files"), String.join(",", r),
+                            orderTags.get(r[o]));
                 }
             }
         }

@@ -165,7 +165,7 @@ class JobTable {
     /** The attempt that runs each running job, by file name. */
     Map<String, Integer> runningAttempts() {
         Map<String, Integer> attempts = new HashMap<>();
-        jdbc.sql(STORED_NAMES.formatted("j.status = 'running'"))
+        jdbc.sql(String.format(Locale.ROOT, STORED_NAMES, "j.status = 'running'"))
                 .query(rs -> {
                     attempts.put(rs.getString(1), rs.getInt(2));
                 });
@@ -173,7 +173,7 @@ class JobTable {
     }
 
     List<String> outputFilenames(Set<JobStatus> statuses) {
-        return jdbc.sql(STORED_NAMES.formatted("j.status IN (:statuses)"))
+        return jdbc.sql(String.format(Locale.ROOT, STORED_NAMES, "j.status IN (:statuses)"))
                 .param("statuses", statuses.stream().map(JobTable::slug).toList())
                 .query((rs, n) -> rs.getString(1)).list();
     }

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Stream;
@@ -87,8 +88,8 @@ class ParallelExportIT extends LargeTableProcessTest {
             Api.Response started = service.api().post("/exports/full", consumer);
             awaitCopies(2);
             // The coordinator's transaction is the export's oldest; a worker's started after it.
-            jdbc.queryForList(COPYING.formatted("pg_terminate_backend(pid)") + " AND xact_start > (" + COPYING
-                    .formatted("min(xact_start)") + ")");
+            jdbc.queryForList(String.format(Locale.ROOT, COPYING, "pg_terminate_backend(pid)")
+                    + " AND xact_start > (" + String.format(Locale.ROOT, COPYING, "min(xact_start)") + ")");
 
             assertThat(TestDatabase.awaitJob(started.field("jobId"))).isEqualTo("failed");
             assertEveryReaderStoppedAndNothingIsLeft(consumer);
@@ -112,7 +113,7 @@ class ParallelExportIT extends LargeTableProcessTest {
     private static void awaitCopies(int count) {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (System.nanoTime() < deadline) {
-            long running = jdbc.queryForObject(COPYING.formatted("count(*)"), Long.class);
+            long running = jdbc.queryForObject(String.format(Locale.ROOT, COPYING, "count(*)"), Long.class);
             if (count == 0 ? running == 0 : running >= count) {
                 return;
             }

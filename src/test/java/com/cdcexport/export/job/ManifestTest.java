@@ -3,6 +3,7 @@ package com.cdcexport.export.job;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -37,7 +38,8 @@ class ManifestTest extends IntegrationTest {
         assertThat(name).isEqualTo(accepted.field("outputFilename").replace(".csv.gz", ".manifest.json"));
         assertThat(job.get("manifestFilename").asString()).isEqualTo(name);
         assertThat(served.header("Content-Type")).startsWith("application/json");
-        assertThat(Files.readAllBytes(OUTPUT_DIR.resolve(name))).isEqualTo(served.body().getBytes());
+        assertThat(Files.readAllBytes(OUTPUT_DIR.resolve(name)))
+                .isEqualTo(served.body().getBytes(StandardCharsets.UTF_8));
         assertThat(manifest.get("jobId").asString()).isEqualTo(accepted.field("jobId"));
         assertThat(manifest.get("consumerId").asString()).isEqualTo("manifested");
         assertThat(manifest.get("exportType").asString()).isEqualTo("full");
