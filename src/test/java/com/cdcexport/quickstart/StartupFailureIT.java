@@ -136,8 +136,8 @@ class StartupFailureIT {
 
     private Outcome start(Failure failure) throws IOException, InterruptedException {
         Path run = Files.createTempDirectory(directory, "run-");
-        ProcessBuilder builder = ServiceProcess.command().directory(run.toFile());
-        builder.command().add(1, "-XX:TieredStopAtLevel=1"); // C1 only: these runs are all start-up
+        // The container's launch (C1 only, a CDS archive): these runs are all start-up.
+        ProcessBuilder builder = ServiceProcess.containerCommand().directory(run.toFile());
         builder
                 .redirectOutput(run.resolve("stdout").toFile())
                 .redirectError(run.resolve("stderr").toFile());
