@@ -38,6 +38,7 @@ public final class S3MockProcess implements AutoCloseable {
     private final List<String> buckets;
     private Process process;
     private Path log;
+    private S3Client inspector;
 
     private S3MockProcess(int port, Path root, List<String> buckets) {
         this.port = port;
@@ -135,26 +136,37 @@ public final class S3MockProcess implements AutoCloseable {
 
     /** Keys of the objects under {@code prefix}. */
     public List<String> keys(String bucket, String prefix) {
-        try (S3Client s3 = client()) {
-            return s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix)).contents().stream()
-                    .map(o -> o.key()).sorted().toList();
-        }
+        return inspector().listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix)).contents().stream()
+                .map(o -> o.key()).sorted().toList();
     }
 
     public List<MultipartUpload> openUploads(String bucket, String prefix) {
-        try (S3Client s3 = client()) {
-            return s3.listMultipartUploadsPaginator(b -> b.bucket(bucket).prefix(prefix)).uploads().stream()
-                    .toList();
-        }
+        return inspector().listMultipartUploadsPaginator(b -> b.bucket(bucket).prefix(prefix)).uploads().stream()
+                .toList();
     }
 
     public byte[] object(String bucket, String key) {
-        try (S3Client s3 = client()) {
-            return s3.getObjectAsBytes(b -> b.bucket(bucket).key(key)).asByteArray();
+        return inspector().getObjectAsBytes(b -> b.bucket(bucket).key(key)).asByteArray();
+    }
+
+    /**
+     * One client for the tests' looks at the bucket: building a client costs more CPU than the request, and tests
+     * poll openUploads every few milliseconds while an export they race runs on the same cores.
+     */
+    private synchronized S3Client inspector() {
+        if (inspector == null) {
+            inspector = client();
         }
+        return inspector;
     }
 
     public void stop() {
+        synchronized (this) {
+            if (inspector != null) {
+                inspector.close();
+                inspector = null;
+            }
+        }
         process.destroyForcibly();
         try {
             process.waitFor(30, TimeUnit.SECONDS);
