@@ -57,16 +57,17 @@ class StartupFailureIT {
         int freePort = ServiceProcess.freePort();
         String nowhere = "http://127.0.0.1:" + ServiceProcess.freePort();
         try (ServerSocket taken = new ServerSocket(0); S3MockProcess s3 = S3MockProcess.start("exists")) {
+            // The unreachable database first: it takes 30 s (the pool retries), the others run beside it.
             List<Failure> failures = List.of(
+                    new Failure("database unreachable",
+                            env("DATABASE_URL", "postgresql://postgres@127.0.0.1:" + freePort + "/cdc"), // 30 s: the pool retries
+                            "Cannot use the database of DATABASE_URL: Connection to 127.0.0.1:" + freePort + " refused"),
                     new Failure("negative SEED_USERS", env("SEED_USERS", "-5", "DATABASE_URL", database),
                             "Invalid configuration: SEED_USERS='-5': must be greater than or equal to 0; fix SEED_USERS"),
                     new Failure("unknown LOG_FORMAT", env("LOG_FORMAT", "xml", "DATABASE_URL", database),
                             "Invalid configuration: LOG_FORMAT='xml': must be one of auto, text, json"),
                     new Failure("not a PostgreSQL URL", env("DATABASE_URL", "mysql://u:secretpw@h/d"),
                             "DATABASE_URL is not a PostgreSQL URL"),
-                    new Failure("database unreachable",
-                            env("DATABASE_URL", "postgresql://postgres@127.0.0.1:" + freePort + "/cdc"), // 30 s: the pool retries
-                            "Cannot use the database of DATABASE_URL: Connection to 127.0.0.1:" + freePort + " refused"),
                     new Failure("no database: the embedded one cannot be created",
                             env("EMBEDDED_DATA_DIR", aFile.resolve("postgres").toString()),
                             "set EMBEDDED_DATA_DIR elsewhere, or set DATABASE_URL"),

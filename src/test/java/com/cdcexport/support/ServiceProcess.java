@@ -10,6 +10,8 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -36,6 +38,25 @@ public final class ServiceProcess implements AutoCloseable {
      */
     public static ServiceProcess start(Map<String, String> environment) {
         return launch(environment, Duration.ofSeconds(90));
+    }
+
+    /**
+     * Two instances started at once, as a deployment starts its replicas; returns once both answer. Their start-ups
+     * overlap instead of queueing, and neither is left running when the other fails to start.
+     */
+    public static ServiceProcess[] startTogether(Map<String, String> first, Map<String, String> second) {
+        CompletableFuture<ServiceProcess> a = CompletableFuture.supplyAsync(() -> start(first));
+        CompletableFuture<ServiceProcess> b = CompletableFuture.supplyAsync(() -> start(second));
+        try {
+            return new ServiceProcess[] {a.join(), b.join()};
+        } catch (CompletionException e) {
+            a.thenAccept(ServiceProcess::close);
+            b.thenAccept(ServiceProcess::close);
+            if (e.getCause() instanceof Error error) {
+                throw error;
+            }
+            throw e.getCause() instanceof RuntimeException runtime ? runtime : e;
+        }
     }
 
     /** Starts the jar as {@link #start} does and waits for it to exit on its own; returns its output. */

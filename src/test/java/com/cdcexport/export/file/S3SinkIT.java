@@ -79,8 +79,10 @@ class S3SinkIT extends LargeTableProcessTest {
     void fullAndIncrementalExportsOnS3AreTheLocalSinksFilesByteForByte() throws Exception {
         String local = "local-" + UUID.randomUUID().toString().substring(0, 8);
         String remote = "s3-" + UUID.randomUUID().toString().substring(0, 8);
-        try (ServiceProcess onDisk = ServiceProcess.start(Map.of("EXPORT_OUTPUT_DIR", output.toString()));
-             ServiceProcess onS3 = ServiceProcess.start(s3Env(otherOutput))) {
+        ServiceProcess[] instances = ServiceProcess.startTogether(Map.of("EXPORT_OUTPUT_DIR", output.toString()),
+                s3Env(otherOutput));
+        try (ServiceProcess onDisk = instances[0];
+             ServiceProcess onS3 = instances[1]) {
             for (String type : new String[] {"full", "incremental"}) {
                 if (type.equals("incremental")) {
                     jdbc.update("UPDATE users SET name = name || ' (renamed)' WHERE id % 1000 = 0");
@@ -190,8 +192,10 @@ class S3SinkIT extends LargeTableProcessTest {
         // A thousand rows are enough here; deleting the others would capture 599,000 deletes.
         largeTableGone = true;
         TestDatabase.resetWithUsers(1000);
-        try (ServiceProcess first = ServiceProcess.start(s3Env(output, "INSTANCE_ID", "s3-a"));
-             ServiceProcess second = ServiceProcess.start(s3Env(otherOutput, "INSTANCE_ID", "s3-b"))) {
+        ServiceProcess[] instances = ServiceProcess.startTogether(s3Env(output, "INSTANCE_ID", "s3-a"),
+                s3Env(otherOutput, "INSTANCE_ID", "s3-b"));
+        try (ServiceProcess first = instances[0];
+             ServiceProcess second = instances[1]) {
             Api.Response full = first.api().post("/exports/full", consumer);
             assertThat(TestDatabase.awaitJob(full.field("jobId"))).isEqualTo("completed");
             jdbc.update("UPDATE users SET name = 'changed' WHERE id <= 10");

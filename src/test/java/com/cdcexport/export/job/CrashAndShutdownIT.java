@@ -88,8 +88,9 @@ class CrashAndShutdownIT extends LargeTableProcessTest {
     void twoInstancesOnOneDatabaseNeverRunOneConsumersExportsAtOnce() throws Exception {
         Map<String, String> env = Map.of("EXPORT_OUTPUT_DIR", output.toString());
         String consumer = "shared-" + UUID.randomUUID().toString().substring(0, 8);
-        try (ServiceProcess first = ServiceProcess.start(env);
-             ServiceProcess second = ServiceProcess.start(env);
+        ServiceProcess[] instances = ServiceProcess.startTogether(env, env);
+        try (ServiceProcess first = instances[0];
+             ServiceProcess second = instances[1];
              // Keeps the first instance's export running while the second instance is asked for the same consumer.
              UsersTableLock locker = UsersTableLock.acquire()) {
             Api.Response running = first.api().post("/exports/full", consumer);

@@ -63,8 +63,9 @@ class JobsAcrossInstancesIT extends LargeTableProcessTest {
 
     @Test
     void twoInstancesShareTheQueueAndTakeOverTheJobOfAKilledOne() throws Exception {
-        try (ServiceProcess a = ServiceProcess.start(env("instance-a"));
-             ServiceProcess b = ServiceProcess.start(env("instance-b"))) {
+        ServiceProcess[] instances = ServiceProcess.startTogether(env("instance-a"), env("instance-b"));
+        try (ServiceProcess a = instances[0];
+             ServiceProcess b = instances[1]) {
             String first;
             String second;
             try (UsersTableLock locker = UsersTableLock.acquire()) {
