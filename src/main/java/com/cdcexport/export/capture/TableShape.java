@@ -7,6 +7,7 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 
 /**
@@ -31,7 +32,7 @@ record TableShape(TableName name, long relid, List<Column> columns, List<Column>
     static Optional<TableShape> read(Connection connection, String schema, TableName table) throws SQLException {
         Long relid = null;
         boolean keyChanged = false;
-        try (PreparedStatement statement = connection.prepareStatement("""
+        try (PreparedStatement statement = connection.prepareStatement(String.format(Locale.ROOT, """
                 SELECT c.oid::bigint,
                        ct.key_attnums IS DISTINCT FROM (SELECT array_agg(k.attnum ORDER BY k.ord)
                                                           FROM pg_index i, unnest(i.indkey::int2[])
@@ -39,7 +40,7 @@ record TableShape(TableName name, long relid, List<Column> columns, List<Column>
                                                          WHERE i.indrelid = c.oid AND i.indisprimary)
                   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                   LEFT JOIN %s.captured_tables ct ON ct.relid = c.oid
-                 WHERE n.nspname = ? AND c.relname = ?""".formatted(CapturedTables.quote(schema)))) {
+                 WHERE n.nspname = ? AND c.relname = ?""", CapturedTables.quote(schema)))) {
             statement.setString(1, table.schema());
             statement.setString(2, table.table());
             try (ResultSet rs = statement.executeQuery()) {
