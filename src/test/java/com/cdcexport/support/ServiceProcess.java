@@ -6,7 +6,6 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,6 +13,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+
+import org.springframework.util.FileSystemUtils;
 
 /**
  * The packaged service (target/cdc-export-*.jar) running as a separate JVM, the way operators run it: for tests
@@ -161,7 +162,7 @@ public final class ServiceProcess implements AutoCloseable {
             if (Files.isRegularFile(archive) && Files.isRegularFile(stamp) && Files.readString(stamp).equals(source)) {
                 return new ContainerLaunch(jar, archive);
             }
-            deleteRecursively(directory);
+            FileSystemUtils.deleteRecursively(directory);
             Files.createDirectories(directory);
             run(new ProcessBuilder(javaBinary(), "-Djarmode=tools", "-jar", packed.toString(), "extract",
                     "--destination", extracted.toString()), directory.resolve("extract.log"), Map.of());
@@ -203,17 +204,6 @@ public final class ServiceProcess implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException(e);
-            }
-        }
-
-        private static void deleteRecursively(Path directory) throws IOException {
-            if (!Files.exists(directory)) {
-                return;
-            }
-            try (Stream<Path> paths = Files.walk(directory)) {
-                for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.delete(path);
-                }
             }
         }
     }
