@@ -12,6 +12,7 @@ import org.openqa.selenium.Dimension;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebDriverException;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
@@ -129,8 +130,27 @@ final class Browser implements AutoCloseable {
     /** A click that leads to another page (a link, a form): returns once that page has replaced this one. */
     void navigate(By by) {
         WebElement page = driver.findElement(By.tagName("html"));
-        driver.findElement(by).click();
+        clickAsItIsNow(by);
         awaitNewPage(page);
+    }
+
+    /**
+     * Clicks the element {@code by} finds, finding it again when a live update replaced the page around it while
+     * Chrome resolved the click (then Chrome reports the node as no longer in the document and nothing is clicked).
+     */
+    private void clickAsItIsNow(By by) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                driver.findElement(by).click();
+                return;
+            } catch (WebDriverException e) {
+                boolean replaced = e instanceof StaleElementReferenceException
+                        || String.valueOf(e.getMessage()).contains("does not belong to the document");
+                if (!replaced || attempt == 5) {
+                    throw e;
+                }
+            }
+        }
     }
 
     private void awaitNewPage(WebElement previous) {
