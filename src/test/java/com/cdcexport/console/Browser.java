@@ -17,7 +17,6 @@ import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
-import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
@@ -144,17 +143,36 @@ final class Browser implements AutoCloseable {
                 driver.findElement(by).click();
                 return;
             } catch (WebDriverException e) {
-                boolean replaced = e instanceof StaleElementReferenceException
-                        || String.valueOf(e.getMessage()).contains("does not belong to the document");
-                if (!replaced || attempt == 5) {
+                if (!gone(e) || attempt == 5) {
                     throw e;
                 }
             }
         }
     }
 
+    /**
+     * Waits until {@code previous} has left the document. Chrome reports a node the next page replaced either as a
+     * stale element or, when the replacement races the question, as an unknown error saying the node "does not
+     * belong to the document"; both mean the same here, while Selenium's own {@code stalenessOf} knows only the first.
+     */
     private void awaitNewPage(WebElement previous) {
-        new WebDriverWait(driver, WAIT).withMessage("the next page").until(ExpectedConditions.stalenessOf(previous));
+        new WebDriverWait(driver, WAIT).withMessage("the next page").until(d -> {
+            try {
+                previous.isEnabled();
+                return false;
+            } catch (WebDriverException e) {
+                if (gone(e)) {
+                    return true;
+                }
+                throw e;
+            }
+        });
+    }
+
+    /** Whether the browser refused to act on an element because the page it belonged to was replaced. */
+    private static boolean gone(WebDriverException e) {
+        return e instanceof StaleElementReferenceException
+                || String.valueOf(e.getMessage()).contains("does not belong to the document");
     }
 
     /** Waits until the element's text contains {@code wanted}; the element may be replaced by live updates. */
