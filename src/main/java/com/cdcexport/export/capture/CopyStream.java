@@ -1,5 +1,6 @@
 package com.cdcexport.export.capture;
 
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.sql.SQLException;
@@ -7,11 +8,16 @@ import java.sql.SQLException;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyOut;
 
-/** CopyManager.copyOut's loop, counting rows as they pass: COPY sends one message per row (and one for a header). */
+/**
+ * CopyManager.copyOut's loop, counting rows as they pass: COPY sends one message per row (and one for a header).
+ * Rows are gathered into blocks before they go on, so the streams after it (a chunk's hand-over lock, the manifest's
+ * SHA-256, a compressor, the file) do their per-call work once per block, not once per row of some 80 bytes.
+ */
 final class CopyStream {
 
     /** Rows between additions to the shared count: often enough for progress, rare enough to cost nothing. */
     private static final int BATCH = 1024;
+    private static final int BLOCK_BYTES = 1 << 16;
 
     private CopyStream() {
     }
@@ -19,6 +25,7 @@ final class CopyStream {
     /** @return the rows COPY sent, the header line not counted */
     static long copy(PGConnection pg, String sql, boolean header, OutputStream out, CaptureProgress progress)
             throws SQLException, IOException {
+        OutputStream blocks = new BufferedOutputStream(out, BLOCK_BYTES);
         CopyOut copy = pg.getCopyAPI().copyOut(sql);
         long uncounted = 0;
         try {
@@ -29,16 +36,17 @@ final class CopyStream {
                 if (line == null) {
                     return copy.getHandledRowCount();
                 }
-                out.write(line);
+                blocks.write(line);
             }
             byte[] row;
             while ((row = copy.readFromCopy()) != null) {
-                out.write(row);
+                blocks.write(row);
                 if (++uncounted == BATCH) {
                     progress.add(uncounted);
                     uncounted = 0;
                 }
             }
+            blocks.flush();
             return copy.getHandledRowCount();
         } finally {
             progress.add(uncounted);
