@@ -126,11 +126,25 @@ public record CdcProperties(
             /* Tables the planner expects fewer rows of are read by one connection: more cost more than they save. */
             @DefaultValue("100000") @Min(0) long minRows,
             /* Where workers write their chunks before they are joined into the file; empty: java.io.tmpdir. */
-            @DefaultValue("") String chunkDir) {
+            @DefaultValue("") String chunkDir,
+            /* Connections all running exports of an instance read with at once; 0: one per core, at least 2. */
+            @DefaultValue("0") @Min(0) @Max(256) int readers) {
 
         /** EXPORT_PARALLELISM, or the number of cores between 2 and 8: one PostgreSQL backend renders per core. */
         public int effectiveParallelism() {
-            return parallelism > 0 ? parallelism : Math.max(2, Math.min(8, Runtime.getRuntime().availableProcessors()));
+            return parallelism > 0 ? parallelism : Math.max(2, Math.min(8, cores()));
+        }
+
+        /**
+         * EXPORT_READERS, or one per core (at least 2): beyond a rendering backend per core, more readers only
+         * compete for the cores, with each other and with the API and heartbeats of the instance.
+         */
+        public int effectiveReaders() {
+            return readers > 0 ? readers : Math.max(2, cores());
+        }
+
+        private static int cores() {
+            return Runtime.getRuntime().availableProcessors();
         }
     }
 

@@ -25,9 +25,10 @@ public class DataSourceConfig {
         config.setJdbcUrl(url.jdbcUrl());
         config.setUsername(url.username());
         config.setPassword(url.password());
-        // Each running export holds up to EXPORT_PARALLELISM connections while it streams; leave room beside them
-        // for the API, heartbeats and commits, so parallel exports never wait for a connection nor starve those.
-        config.setMaximumPoolSize(properties.jobs().workers() * properties.parallel().effectiveParallelism() + 6);
+        // Running exports read with at most EXPORT_READERS connections together, and each running export may hold
+        // one more for its bookkeeping; leave room beside them for the API, heartbeats and commits, so exports never
+        // wait for a connection nor starve those.
+        config.setMaximumPoolSize(properties.parallel().effectiveReaders() + properties.jobs().workers() + 6);
         // Idle, the pool keeps what serial exports need; workers' connections are opened when exports run in parallel,
         // so an instance holds no more of the server's max_connections at rest than it did before.
         config.setMinimumIdle(properties.jobs().workers() + 6);

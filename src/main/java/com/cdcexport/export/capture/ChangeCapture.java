@@ -63,7 +63,8 @@ public class ChangeCapture {
     /** Streams each table's file, in {@code format}, into the output {@code outputs} opens for it. */
     public CaptureResult export(ExportType type, ExportFormat format, List<TableExport> tables, Outputs outputs,
                                 CaptureProgress progress) throws SQLException, IOException {
-        try (Connection connection = dataSource.getConnection()) {
+        try (ParallelCopy.Reader reader = parallel.awaitReader(progress);
+             Connection connection = dataSource.getConnection()) {
             connection.setAutoCommit(false);
             connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             connection.setReadOnly(true);

@@ -16,8 +16,10 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
@@ -25,6 +27,7 @@ import java.util.regex.Pattern;
 import javax.sql.DataSource;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.postgresql.PGConnection;
 import org.slf4j.Logger;
@@ -50,6 +53,12 @@ import com.cdcexport.export.format.ExportFormat;
  * and the watermark stays the coordinator's snapshot. The coordinator reads chunks too. Chunks ({@link ChunkPlan})
  * are taken in key order from a shared counter, so a slow chunk delays no other reader.
  *
+ * <p>The readers of all exports an instance runs come from one budget, EXPORT_READERS connections: every export
+ * waits for one before it takes its snapshot, and takes more for its workers only while they are free and no export
+ * waits; a worker gives its reader back at the end of a chunk as soon as another export waits for one. One export
+ * alone reads with up to EXPORT_PARALLELISM connections, several share the budget, and the instance never renders
+ * more rows at once than its cores can keep up with beside the API and the heartbeats.
+ *
  * <p>One failure stops every reader: it is recorded, the other readers' statements are cancelled on the server and
  * no further chunk starts; the export then fails as a whole and the chunk files are removed. A cancel or a lost
  * claim reaches every reader through {@link CaptureProgress}, to which each worker's connection is attached.
@@ -62,6 +71,8 @@ public class ParallelCopy implements DisposableBean {
     private static final int CHUNKS_PER_READER = 4;
     private static final String DIRECTORY_PREFIX = "cdc-chunks-";
     private static final Pattern SNAPSHOT_ID = Pattern.compile("[0-9A-Fa-f-]{1,64}");
+    /** How often an export waiting for a reader looks whether it was cancelled. */
+    private static final long STOP_CHECK_MILLIS = 200;
 
     private final DataSource dataSource;
     private final int parallelism;
@@ -69,10 +80,19 @@ public class ParallelCopy implements DisposableBean {
     private final Path base;
     private final ThreadPoolExecutor workers;
     private final Counter chunksRead;
+    /** EXPORT_READERS; fair, so an export waiting for its first reader is served before workers take more. */
+    private final Semaphore budget;
+    private final int readerCount;
 
     @Autowired
     public ParallelCopy(DataSource dataSource, CdcProperties properties, MeterRegistry registry) {
         this(dataSource, properties.parallel(), properties.jobs().workers(), registry);
+    }
+
+    /** One of the instance's readers, held by an export (or one of its workers) until closed. */
+    public interface Reader extends AutoCloseable {
+        @Override
+        void close();
     }
 
     /** @param exports how many exports may run at once (EXPORT_WORKERS), which bounds the workers they may want */
@@ -83,19 +103,24 @@ public class ParallelCopy implements DisposableBean {
                 .register(registry);
         this.parallelism = settings.effectiveParallelism();
         this.minRows = settings.minRows();
+        this.readerCount = settings.effectiveReaders();
+        this.budget = new Semaphore(readerCount, true);
+        Gauge.builder("cdc.export.readers.busy", budget, r -> readerCount - r.availablePermits())
+                .description("Connections reading exports now, of EXPORT_READERS (cdc_export_readers_limit)")
+                .register(registry);
+        Gauge.builder("cdc.export.readers.limit", () -> readerCount)
+                .description("EXPORT_READERS: connections all running exports of this instance read with at once")
+                .register(registry);
         String configured = settings.chunkDir();
         this.base = Path.of(configured.isBlank() ? System.getProperty("java.io.tmpdir") : configured)
                 .toAbsolutePath().normalize();
-        if (parallelism == 1) {
+        // While workers read, their export's coordinator holds a reader too: at most EXPORT_READERS - 1 of them at once.
+        int threads = Math.min(exports * (parallelism - 1), readerCount - 1);
+        if (parallelism == 1 || threads < 1) {
             workers = null;
             return;
         }
         prepareBase(configured.isBlank() ? "java.io.tmpdir" : "EXPORT_CHUNK_DIR");
-        // One export gets all its workers; beyond a backend per core, more only compete for the cores (and for the
-        // API's and heartbeats' share of them), so concurrent exports share at most that many workers and a worker
-        // an export does not get in time is simply not used: the export's other readers take its chunks.
-        int threads = Math.min(exports * (parallelism - 1),
-                Math.max(parallelism - 1, Runtime.getRuntime().availableProcessors()));
         workers = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
                 new CustomizableThreadFactory("export-chunk-"));
         workers.allowCoreThreadTimeOut(true);
@@ -116,7 +141,44 @@ public class ParallelCopy implements DisposableBean {
      * {@link ExportQuery#chunkable()}) of at least EXPORT_PARALLEL_MIN_ROWS rows, or of any size when that is 0.
      */
     boolean worthIt(ExportQuery query, long expectedRows) {
-        return parallelism > 1 && query.chunkable() && (expectedRows >= minRows || minRows == 0);
+        return workers != null && query.chunkable() && (expectedRows >= minRows || minRows == 0);
+    }
+
+    /**
+     * Waits until one of the instance's readers is free, for an export about to open its transaction. The wait ends
+     * with an exception when the export is stopped (cancelled, its claim lost) or the thread interrupted.
+     */
+    public Reader awaitReader(CaptureProgress progress) throws SQLException {
+        boolean waited = false;
+        try {
+            while (!budget.tryAcquire(STOP_CHECK_MILLIS, TimeUnit.MILLISECONDS)) {
+                if (!waited) {
+                    log.debug("An export waits for a reader: all {} of this instance's are reading", readerCount);
+                    waited = true;
+                }
+                if (progress.stopping()) {
+                    throw new SQLException("Export cancelled while it waited for a reader");
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SQLException("Interrupted while waiting for a reader", e);
+        }
+        return release();
+    }
+
+    /** A worker's extra reader: only a free one, and none while an export waits for its first. */
+    private Reader tryExtraReader() {
+        return !budget.hasQueuedThreads() && budget.tryAcquire() ? release() : null;
+    }
+
+    private Reader release() {
+        AtomicBoolean held = new AtomicBoolean(true);
+        return () -> {
+            if (held.getAndSet(false)) {
+                budget.release();
+            }
+        };
     }
 
     /** Exports the coordinator's snapshot for workers; call in its transaction, after its snapshot was taken. */
@@ -157,7 +219,7 @@ public class ParallelCopy implements DisposableBean {
                     readers.fail(e);
                 }
             }
-            readers.read(pg);
+            readers.read(pg, false);
             readers.await(started);
             readers.rethrowFailure();
             assembly.complete(chunks.size());
@@ -184,8 +246,11 @@ public class ParallelCopy implements DisposableBean {
             this.progress = progress;
         }
 
-        /** Reads chunks on {@code pg} until none is left or a reader failed. Never throws: see {@link #fail}. */
-        void read(PGConnection pg) {
+        /**
+         * Reads chunks on {@code pg} until none is left or a reader failed; a worker also stops when another export
+         * waits for a reader (the coordinator reads what is left). Never throws: see {@link #fail}.
+         */
+        void read(PGConnection pg, boolean worker) {
             synchronized (this) {
                 if (failure != null) {
                     return;
@@ -194,7 +259,8 @@ public class ParallelCopy implements DisposableBean {
             }
             try {
                 int index;
-                while (!failed() && (index = nextChunk.getAndIncrement()) < chunks.size()) {
+                while (!failed() && !(worker && budget.hasQueuedThreads())
+                        && (index = nextChunk.getAndIncrement()) < chunks.size()) {
                     if (progress.stopping()) {
                         throw new SQLException("Export cancelled");
                     }
@@ -218,11 +284,22 @@ public class ParallelCopy implements DisposableBean {
             }
         }
 
-        /** A worker: a connection of its own in the coordinator's snapshot, reading until the chunks run out. */
+        /**
+         * A worker: a reader of the instance's and a connection of its own in the coordinator's snapshot, reading
+         * until the chunks run out or another export waits for the reader.
+         */
         void worker(SharedSnapshot shared) {
             if (failed() || nextChunk.get() >= chunks.size()) {
                 return;
             }
+            try (Reader reader = tryExtraReader()) {
+                if (reader != null) {
+                    readInOwnTransaction(shared);
+                }
+            }
+        }
+
+        private void readInOwnTransaction(SharedSnapshot shared) {
             Connection connection = null;
             boolean clean = false;
             try {
@@ -231,7 +308,7 @@ public class ParallelCopy implements DisposableBean {
                 progress.attach(pg);
                 try {
                     join(connection, shared);
-                    read(pg);
+                    read(pg, true);
                 } finally {
                     progress.detach(pg);
                 }

@@ -45,7 +45,7 @@ import com.cdcexport.support.IntegrationTest;
  * Exports read by three connections in key-range chunks (on tables of any size) are, byte for byte, what the
  * serial export (EXPORT_PARALLELISM=1) writes of the same snapshot.
  */
-@TestPropertySource(properties = {"cdc.parallel.parallelism=3", "cdc.parallel.min-rows=0"})
+@TestPropertySource(properties = {"cdc.parallel.parallelism=3", "cdc.parallel.readers=3", "cdc.parallel.min-rows=0"})
 class ParallelExportTest extends IntegrationTest {
 
     private static final Path CHUNK_DIR = createChunkDir();
@@ -274,7 +274,7 @@ class ParallelExportTest extends IntegrationTest {
 
     private byte[] serialExport(ExportFormat format, ExportType type, TableName table, Optional<Snapshot> since)
             throws Exception {
-        ParallelCopy never = new ParallelCopy(dataSource, new CdcProperties.Parallel(1, 0, ""), 1,
+        ParallelCopy never = new ParallelCopy(dataSource, new CdcProperties.Parallel(1, 0, "", 0), 1,
                 new SimpleMeterRegistry());
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         new ChangeCapture(dataSource, capturedTables, never).export(type, format,

@@ -43,7 +43,7 @@ class ExportFileStoreTest {
                 new CdcProperties.Auth(CdcProperties.AuthMode.OFF, "", "", Duration.ofHours(24), 0, 0,
                         Duration.ZERO),
                 new CdcProperties.Console(Duration.ofMinutes(30)), CdcProperties.Sink.LOCAL, s3Defaults(),
-                new CdcProperties.Parallel(1, 0, ""));
+                new CdcProperties.Parallel(1, 0, "", 0));
     }
 
     static CdcProperties.S3 s3Defaults() {
