@@ -57,6 +57,7 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
             Map.entry("cdc.parallel.parallelism", "EXPORT_PARALLELISM"),
             Map.entry("cdc.parallel.min-rows", "EXPORT_PARALLEL_MIN_ROWS"),
             Map.entry("cdc.parallel.chunk-dir", "EXPORT_CHUNK_DIR"),
+            Map.entry("cdc.parallel.readers", "EXPORT_READERS"),
             Map.entry("cdc.auth.mode", "AUTH_MODE"),
             Map.entry("cdc.auth.admin-token", "ADMIN_TOKEN"),
             Map.entry("cdc.auth.consumer-api-keys", "CONSUMER_API_KEYS"),

@@ -33,7 +33,8 @@ class StartupConfigurationTest {
             "cdc.jobs.stale-after, soon, EXPORT_STALE_AFTER",
             "cdc.console.session-timeout, 10s, CONSOLE_SESSION_TIMEOUT",
             "cdc.parallel.parallelism, 99, EXPORT_PARALLELISM",
-            "cdc.parallel.min-rows, -1, EXPORT_PARALLEL_MIN_ROWS"})
+            "cdc.parallel.min-rows, -1, EXPORT_PARALLEL_MIN_ROWS",
+            "cdc.parallel.readers, -2, EXPORT_READERS"})
     void invalidSettingFailsStartupNamingTheVariable(String property, String value, String variable,
                                                      CapturedOutput output) {
         assertThatThrownBy(() -> new SpringApplicationBuilder(CdcExportApplication.class)

@@ -33,7 +33,7 @@ class ParallelExportIT extends LargeTableProcessTest {
 
     private Map<String, String> environment() {
         return Map.of("EXPORT_OUTPUT_DIR", output.toString(), "EXPORT_CHUNK_DIR", chunks.toString(),
-                "EXPORT_PARALLELISM", "3", "INSTANCE_ID", "parallel-test");
+                "EXPORT_PARALLELISM", "3", "EXPORT_READERS", "3", "INSTANCE_ID", "parallel-test");
     }
 
     @Test
