@@ -114,7 +114,7 @@ public class ParallelCopy implements DisposableBean {
         String configured = settings.chunkDir();
         this.base = Path.of(configured.isBlank() ? System.getProperty("java.io.tmpdir") : configured)
                 .toAbsolutePath().normalize();
-        // While workers read, their export's coordinator holds a reader too: at most EXPORT_READERS - 1 of them at once.
+        // While workers read, their export's coordinator holds a reader too: at most EXPORT_READERS - 1 at once.
         int threads = Math.min(exports * (parallelism - 1), readerCount - 1);
         if (parallelism == 1 || threads < 1) {
             workers = null;
@@ -164,15 +164,16 @@ public class ParallelCopy implements DisposableBean {
             Thread.currentThread().interrupt();
             throw new SQLException("Interrupted while waiting for a reader", e);
         }
-        return release();
+        return heldReader();
     }
 
     /** A worker's extra reader: only a free one, and none while an export waits for its first. */
     private Reader tryExtraReader() {
-        return !budget.hasQueuedThreads() && budget.tryAcquire() ? release() : null;
+        return !budget.hasQueuedThreads() && budget.tryAcquire() ? heldReader() : null;
     }
 
-    private Reader release() {
+    /** The handle of a reader just taken from the budget: its first close gives it back. */
+    private Reader heldReader() {
         AtomicBoolean held = new AtomicBoolean(true);
         return () -> {
             if (held.getAndSet(false)) {
