@@ -269,10 +269,10 @@ parallel_bench() {
   done
   printf '\n%-62s %s\n' "full export of $rows users, wall time / one psql \\copy" "median [min–max], $rounds rounds"
   for setting in default 1 2 4; do
-    # A setting above the instance's default reader budget (cores + 1) raises the budget with it, so that the
+    # A setting above the instance's default reader budget (one per core) raises the budget with it, so that the
     # export alone really reads with that many connections.
     EXPORT_PARALLELISM=$([ $setting = default ] && echo 0 || echo $setting) \
-    EXPORT_READERS=$([ $setting != default ] && [ "$setting" -gt $(( $(nproc) + 1 )) ] && echo "$setting" || echo 0) \
+    EXPORT_READERS=$([ $setting != default ] && [ "$setting" -gt "$(nproc)" ] && echo "$setting" || echo 0) \
       start_service "$DB" 0 \
       "-Xmx128m -Xlog:gc:file=$WORK/gc.log -jar $JAR"
     : > "$WORK/par.ratios"; : > "$WORK/par.heap"
@@ -292,7 +292,7 @@ parallel_bench() {
       calc "$s / $p" >> "$WORK/par.ratios"; cat "$WORK/heap" >> "$WORK/par.heap"
     done
     label="  EXPORT_PARALLELISM=$setting"
-    [ $setting = default ] && label="$label ($(( $(nproc) + 1 > 8 ? 8 : $(nproc) + 1 )) on $(nproc) cores)"
+    [ $setting = default ] && label="$label ($(( $(nproc) < 2 ? 2 : ($(nproc) > 8 ? 8 : $(nproc)) )) on $(nproc) cores)"
     summary < "$WORK/par.ratios" | cut -d' ' -f1 > "$WORK/par.median.$setting"
     printf '%-62s %s (≤ 0.65 at the default); identical to the serial file: %s; max heap %s MiB; first export after start %s\n' "$label" \
       "$(summary < "$WORK/par.ratios")" "$identical" "$(( $(sort -g "$WORK/par.heap" | tail -1) / 1048576 ))" \

@@ -121,13 +121,13 @@ public record CdcProperties(
     }
 
     public record Parallel(
-            /* Connections that read one export together, sharing its snapshot; 0: cores + 1, at most 8; 1: one. */
+            /* Connections that read one export together, sharing its snapshot; 0: from the cores (2 to 8); 1: one. */
             @DefaultValue("0") @Min(0) @Max(32) int parallelism,
             /* Tables the planner expects fewer rows of are read by one connection: more cost more than they save. */
             @DefaultValue("100000") @Min(0) long minRows,
             /* Where workers write their chunks before they are joined into the file; empty: java.io.tmpdir. */
             @DefaultValue("") String chunkDir,
-            /* Connections all running exports of an instance read with at once; 0: cores + 1. */
+            /* Connections all running exports of an instance read with at once; 0: one per core, at least 2. */
             @DefaultValue("0") @Min(0) @Max(256) int readers) {
 
         /** EXPORT_PARALLELISM, or {@link #perCore()} up to 8. */
@@ -141,12 +141,11 @@ public record CdcProperties(
         }
 
         /**
-         * One reader per core and one more: a backend renders rows on one core, and while it waits for its reader
-         * to take what it sent, the extra one keeps that core busy. More only compete for the cores, with each
-         * other and with the instance's API and heartbeats.
+         * One reader per core, at least 2: a backend renders rows on one core. More only compete for the cores, with
+         * each other and with the instance's API and heartbeats (one more per instance was measured slower).
          */
         private static int perCore() {
-            return Runtime.getRuntime().availableProcessors() + 1;
+            return Math.max(2, Runtime.getRuntime().availableProcessors());
         }
     }
 
