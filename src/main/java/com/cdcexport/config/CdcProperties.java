@@ -46,6 +46,7 @@ public record CdcProperties(
         @Valid @NotNull @DefaultValue Jobs jobs,
         @Valid @NotNull @DefaultValue Auth auth,
         @Valid @NotNull @DefaultValue Console console,
+        @Valid @NotNull @DefaultValue Masking masking,
         /* Where export files go: EXPORT_OUTPUT_DIR (local) or an S3 bucket (s3). */
         @DefaultValue("local") @NotNull Sink sink,
         @Valid @NotNull @DefaultValue S3 s3,
@@ -118,6 +119,33 @@ public record CdcProperties(
     public record Console(
             /* A console session ends after this long without a request (sign in again). */
             @DefaultValue("30m") @NotNull @DurationMin(minutes = 1) @DurationMax(days = 30) Duration sessionTimeout) {
+    }
+
+    /**
+     * MASKING_KEY: the secret of consumers' hmac-sha256 column masks; empty, such masks cannot be set. Checked here,
+     * when the settings are bound and before the database is touched, rather than by a constraint, whose violation
+     * would carry the rejected value into the DEBUG log of the failure; the value never appears in a message.
+     */
+    public record Masking(@DefaultValue("") @NotNull String key) {
+
+        /** As for ADMIN_TOKEN: 128 bits and more when random (e.g. {@code openssl rand -hex 32}). */
+        public static final int MIN_LENGTH = 32;
+
+        public Masking {
+            if (!key.isEmpty() && !isAcceptable(key)) {
+                throw new InvalidSettingException("must be at least " + MIN_LENGTH + " characters, not one character "
+                        + "repeated (e.g. `openssl rand -hex 32`)");
+            }
+        }
+
+        public static boolean isAcceptable(String key) {
+            return key != null && key.length() >= MIN_LENGTH && key.chars().distinct().count() > 1;
+        }
+
+        @Override
+        public String toString() {
+            return "Masking[key=" + (key.isEmpty() ? "" : "(hidden)") + "]";
+        }
     }
 
     public record Parallel(

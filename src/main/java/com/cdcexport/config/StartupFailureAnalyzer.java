@@ -68,6 +68,9 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
             Map.entry("cdc.file-mode", "EXPORT_FILE_MODE"),
             Map.entry("cdc.console.session-timeout", "CONSOLE_SESSION_TIMEOUT"),
             Map.entry("cdc.public-url", "PUBLIC_URL"),
+            // The key is checked as its record is bound, which names the record.
+            Map.entry("cdc.masking", "MASKING_KEY"),
+            Map.entry("cdc.masking.key", "MASKING_KEY"),
             Map.entry("server.port", "PORT"),
             Map.entry("server.forward-headers-strategy", "FORWARD_HEADERS_STRATEGY"),
             Map.entry("logging.level.root", "LOG_LEVEL"),
@@ -75,7 +78,7 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
 
     /** Their values never appear in a message. */
     private static final java.util.Set<String> SECRETS = java.util.Set.of("cdc.auth.admin-token",
-            "cdc.auth.consumer-api-keys");
+            "cdc.auth.consumer-api-keys", "cdc.masking", "cdc.masking.key");
 
     private final Environment environment;
 

@@ -1,6 +1,7 @@
 package com.cdcexport.export.access;
 
 import java.util.List;
+import java.util.Map;
 
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.media.Content;
@@ -34,7 +35,7 @@ class TableAccessController {
         this.store = store;
     }
 
-    record RuleRequest(List<String> columns, List<FilterCondition> filter) {
+    record RuleRequest(List<String> columns, List<FilterCondition> filter, Map<String, String> masks) {
     }
 
     @Operation(summary = "Tables a consumer may export, with their column and row restrictions",
@@ -48,15 +49,21 @@ class TableAccessController {
     @Operation(summary = "Allow a consumer a table, optionally only some columns and rows",
             description = "columns: the columns it receives (the primary key always); filter: conditions "
                     + "{column, op, value|values} that all must hold, op one of =, <>, <, <=, >, >=, in, not in, "
-                    + "is null, is not null. Once a consumer has a rule, it may export only tables it has rules for.")
+                    + "is null, is not null; masks: {column: hmac-sha256 | null}, columns the consumer receives "
+                    + "masked (a keyed token of the value, or NULL; never a key column). Once a consumer has a rule, "
+                    + "it may export only tables it has rules for.")
     @ApiResponse(responseCode = "200", description = "The rule as stored")
     @ApiResponse(responseCode = "400", description = "A column that does not exist, an unknown operator, a value "
-            + "that does not fit its column's type", content = @Content(mediaType = "application/problem+json"))
+            + "that does not fit its column's type, an unknown mask, a masked key column or one not among columns",
+            content = @Content(mediaType = "application/problem+json"))
     @ApiResponse(responseCode = "404", description = "The table is not in EXPORT_TABLES",
+            content = @Content(mediaType = "application/problem+json"))
+    @ApiResponse(responseCode = "409", description = "An hmac-sha256 mask, and the service has no MASKING_KEY",
             content = @Content(mediaType = "application/problem+json"))
     @PutMapping("/consumers/{consumerId}/tables/{table}")
     TableRule put(@PathVariable String consumerId, @PathVariable String table, @RequestBody RuleRequest rule) {
-        return store.put(new ConsumerId(consumerId), tableName(table), rule.columns(), rule.filter());
+        return store.put(new ConsumerId(consumerId), tableName(table), rule.columns(), rule.filter(),
+                rule.masks());
     }
 
     @Operation(summary = "Remove a consumer's rule for a table")

@@ -6,9 +6,12 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import io.swagger.v3.oas.annotations.media.Schema;
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
@@ -20,8 +23,11 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Service;
 import org.springframework.web.ErrorResponseException;
 
+import com.cdcexport.config.CdcProperties;
 import com.cdcexport.consumer.ConsumerId;
 import com.cdcexport.export.capture.CapturedTables;
+import com.cdcexport.export.capture.Mask;
+import com.cdcexport.export.capture.MaskingKey;
 import com.cdcexport.export.capture.TableAccess;
 import com.cdcexport.export.capture.TableAccess.Condition;
 import com.cdcexport.export.capture.TableAccess.Operator;
@@ -39,11 +45,14 @@ public class TableAccessStore {
     private final JdbcClient jdbc;
     private final CapturedTables captured;
     private final Clock clock;
+    private final Optional<MaskingKey> maskingKey;
 
-    TableAccessStore(JdbcClient jdbc, CapturedTables captured, Clock clock) {
+    TableAccessStore(JdbcClient jdbc, CapturedTables captured, Clock clock, CdcProperties properties) {
         this.jdbc = jdbc;
         this.captured = captured;
         this.clock = clock;
+        String key = properties.masking().key();
+        this.maskingKey = key.isEmpty() ? Optional.empty() : Optional.of(MaskingKey.of(key));
     }
 
     /** A condition as the API carries it: {@code value} for one-value operators, {@code values} for in/not in. */
@@ -51,9 +60,15 @@ public class TableAccessStore {
                                   @Schema(nullable = true) List<String> values) {
     }
 
-    /** One table's rule as the API shows it. */
+    /** One table's rule as the API shows it; {@code masks} only when it has some. */
     public record TableRule(String table, @Schema(nullable = true, description = "null: every column")
-                            List<String> columns, List<FilterCondition> filter) {
+                            List<String> columns, List<FilterCondition> filter,
+                            @JsonInclude(JsonInclude.Include.NON_EMPTY) @Schema(description = "masked columns: "
+                                    + "column -> hmac-sha256 or null") Map<String, String> masks) {
+
+        public TableRule {
+            masks = masks == null ? Map.of() : masks;
+        }
     }
 
     /**
@@ -67,23 +82,24 @@ public class TableAccessStore {
             return TableAccess.ALL;
         }
         return rules.stream().filter(r -> r.table().equals(table.qualified())).findFirst()
-                .map(TableAccessStore::toAccess)
+                .map(this::toAccess)
                 .orElseThrow(() -> new TableNotAllowedException(consumer, table));
     }
 
     public List<TableRule> list(ConsumerId consumer) {
-        return jdbc.sql("SELECT table_name, columns, row_filter::text FROM consumer_tables WHERE consumer_id = :c"
-                        + " ORDER BY table_name")
+        return jdbc.sql("SELECT table_name, columns, row_filter::text, masks::text FROM consumer_tables"
+                        + " WHERE consumer_id = :c ORDER BY table_name")
                 .param("c", consumer.value()).query(TableAccessStore::rule).list();
     }
 
     /** Validates the rule against the table as it is now, then stores it. */
-    public TableRule put(ConsumerId consumer, TableName table, List<String> columns, List<FilterCondition> filter) {
+    public TableRule put(ConsumerId consumer, TableName table, List<String> columns, List<FilterCondition> filter,
+                         Map<String, String> masks) {
         if (!captured.isCaptured(table)) {
             throw new UnknownTableException(table);
         }
         List<FilterCondition> conditions = filter == null ? List.of() : filter;
-        TableAccess access = toAccess(new TableRule(table.qualified(), columns, conditions));
+        Map<String, String> masked = masks == null ? Map.of() : masks;
         List<String> existing = jdbc.sql("""
                 SELECT a.attname FROM pg_attribute a
                  WHERE a.attrelid = to_regclass(:table) AND a.attnum > 0 AND NOT a.attisdropped""")
@@ -91,6 +107,8 @@ public class TableAccessStore {
         for (String column : columns == null ? List.<String>of() : columns) {
             requireColumn(existing, column, table);
         }
+        requireMaskable(masked.keySet(), existing, columns, table);
+        TableAccess access = toAccess(new TableRule(table.qualified(), columns, conditions, masked));
         for (Condition condition : access.filter()) {
             requireColumn(existing, condition.column(), table);
         }
@@ -104,15 +122,44 @@ public class TableAccessStore {
             throw e;
         }
         jdbc.sql("""
-                INSERT INTO consumer_tables (consumer_id, table_name, columns, row_filter, updated_at)
-                VALUES (:c, :t, :columns::text[], CAST(:filter AS jsonb), :now)
+                INSERT INTO consumer_tables (consumer_id, table_name, columns, row_filter, masks, updated_at)
+                VALUES (:c, :t, :columns::text[], CAST(:filter AS jsonb), CAST(:masks AS jsonb), :now)
                 ON CONFLICT (consumer_id, table_name) DO UPDATE
-                   SET columns = EXCLUDED.columns, row_filter = EXCLUDED.row_filter, updated_at = EXCLUDED.updated_at""")
+                   SET columns = EXCLUDED.columns, row_filter = EXCLUDED.row_filter, masks = EXCLUDED.masks,
+                       updated_at = EXCLUDED.updated_at""")
                 .param("c", consumer.value()).param("t", table.qualified())
                 .param("columns", columns == null ? null : pgTextArray(columns))
                 .param("filter", conditions.isEmpty() ? null : json(conditions))
+                .param("masks", masked.isEmpty() ? null : JSON.writeValueAsString(masked))
                 .param("now", java.sql.Timestamp.from(clock.instant())).update();
-        return new TableRule(table.qualified(), columns, conditions);
+        return new TableRule(table.qualified(), columns, conditions, masked);
+    }
+
+    /**
+     * A masked column must exist and be one the consumer receives, and never be part of the primary key: the
+     * consumer needs the key to apply changes, and a token of it would still single out the row.
+     */
+    private void requireMaskable(java.util.Set<String> masked, List<String> existing, List<String> columns,
+                                 TableName table) {
+        if (masked.isEmpty()) {
+            return;
+        }
+        List<String> key = jdbc.sql("""
+                SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid
+                   AND a.attnum = ANY (i.indkey::int2[])
+                 WHERE i.indrelid = to_regclass(:table) AND i.indisprimary""")
+                .param("table", table.sql()).query(String.class).list();
+        for (String column : masked) {
+            requireColumn(existing, column, table);
+            if (key.contains(column)) {
+                throw badRule("Column '" + column + "' is part of the primary key of " + table + ", which a consumer "
+                        + "always receives as it is (it needs the key to apply changes); it cannot be masked");
+            }
+            if (columns != null && !columns.contains(column)) {
+                throw badRule("Column '" + column + "' is masked but not among the rule's columns: add it to "
+                        + "columns, or remove its mask");
+            }
+        }
     }
 
     /** @return whether there was a rule */
@@ -121,7 +168,7 @@ public class TableAccessStore {
                 .param("c", consumer.value()).param("t", table.qualified()).update() == 1;
     }
 
-    private static TableAccess toAccess(TableRule rule) {
+    private TableAccess toAccess(TableRule rule) {
         List<Condition> conditions = new ArrayList<>();
         for (FilterCondition c : rule.filter() == null ? List.<FilterCondition>of() : rule.filter()) {
             if (c == null || c.column() == null) {
@@ -136,7 +183,13 @@ public class TableAccessStore {
                 throw badRule(e.getMessage());
             }
         }
-        return new TableAccess(Optional.ofNullable(rule.columns()), conditions);
+        Map<String, Mask> masks = new LinkedHashMap<>();
+        rule.masks().forEach((column, name) -> masks.put(column, Mask.of(name).orElseThrow(() -> badRule(
+                "The mask of column '" + column + "' must be one of " + Mask.names() + " (as a string)"))));
+        if (masks.containsValue(Mask.HMAC_SHA256) && maskingKey.isEmpty()) {
+            throw new MaskingKeyMissingException(rule.table());
+        }
+        return new TableAccess(Optional.ofNullable(rule.columns()), conditions, masks, maskingKey);
     }
 
     private static void requireColumn(List<String> existing, String column, TableName table) {
@@ -164,8 +217,10 @@ public class TableAccessStore {
     private static TableRule rule(ResultSet rs, int row) throws SQLException {
         Array columns = rs.getArray(2);
         String filter = rs.getString(3);
+        String masks = rs.getString(4);
         return new TableRule(rs.getString(1), columns == null ? null : Arrays.asList((String[]) columns.getArray()),
-                filter == null ? List.of() : JSON.readValue(filter, new TypeReference<List<FilterCondition>>() { }));
+                filter == null ? List.of() : JSON.readValue(filter, new TypeReference<List<FilterCondition>>() { }),
+                masks == null ? Map.of() : JSON.readValue(masks, new TypeReference<LinkedHashMap<String, String>>() { }));
     }
 
     private static String json(List<FilterCondition> conditions) {
@@ -191,6 +246,19 @@ public class TableAccessStore {
         public UnknownTableException(TableName table) {
             super(HttpStatus.NOT_FOUND, ProblemDetail.forStatusAndDetail(HttpStatus.NOT_FOUND, "Table " + table
                     + " is not captured by this service (EXPORT_TABLES)"), null);
+        }
+    }
+
+    /**
+     * 409: a rule masks with hmac-sha256 but the service has no MASKING_KEY. Refused rather than exported unmasked:
+     * when setting the rule, and for every export of it (a key removed since) before anything is queued.
+     */
+    public static final class MaskingKeyMissingException extends ErrorResponseException {
+        MaskingKeyMissingException(String table) {
+            super(HttpStatus.CONFLICT, ProblemDetail.forStatusAndDetail(HttpStatus.CONFLICT, "The rule for " + table
+                    + " masks columns with hmac-sha256, which needs MASKING_KEY, and this service has none: set "
+                    + "MASKING_KEY (at least " + CdcProperties.Masking.MIN_LENGTH + " characters, the same on every "
+                    + "instance) and restart it"), null);
         }
     }
 

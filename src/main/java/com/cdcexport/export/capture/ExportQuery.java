@@ -40,6 +40,13 @@ final class ExportQuery {
         this.columns = access.columns()
                 .map(allowed -> shape.columns().stream().filter(c -> c.isKey() || allowed.contains(c.name())).toList())
                 .orElse(shape.columns());
+        // Rules refuse masked keys; a column that became the key since must not reach the file unmasked either.
+        for (Column key : shape.key()) {
+            if (access.masks().containsKey(key.name())) {
+                throw new IllegalStateException("The rule for " + shape.name() + " masks its primary key column '"
+                        + key.name() + "', which a consumer needs to apply changes; the admin must change the rule");
+            }
+        }
     }
 
     /** Full exports (and a first incremental or delta) read the whole table; no change log is involved. */
@@ -92,8 +99,29 @@ final class ExportQuery {
     }
 
     private FileColumn fileColumn(Column c) {
-        return new FileColumn(c.name(), c.type(), c.category(),
-                !c.notNull() || (type == ExportType.DELTA && !c.isKey()));
+        boolean nullable = !c.notNull() || (type == ExportType.DELTA && !c.isKey());
+        Mask mask = access.masks().get(c.name());
+        if (mask != null) {
+            // A token is text whatever the column's type (a string in parquet and JSON); a nulled column is NULL.
+            return new FileColumn(c.name(), "text", "S", nullable || mask == Mask.NULL, mask.slug());
+        }
+        return new FileColumn(c.name(), c.type(), c.category(), nullable);
+    }
+
+    /**
+     * A masked column's value. The token's input is the value's text exactly as an unmasked CSV export carries it
+     * (the type's output function under the capture's pinned settings, with the CSV's timestamp and boolean
+     * forms), so anyone holding the key can compute the token of a known value. num_nulls, not IS NULL: a
+     * composite value whose fields are all NULL is not NULL itself.
+     */
+    private String masked(Column c, Mask mask, String value) {
+        if (mask == Mask.NULL) {
+            return "NULL::text";
+        }
+        MaskingKey key = access.maskingKey().orElseThrow();
+        String text = "format('%s', " + ExportFormat.CSV.render(new FileColumn(c.name(), c.type(), c.category(), true),
+                value) + ")";
+        return "CASE WHEN num_nulls(" + value + ") = 0 THEN " + key.sql(text) + " END";
     }
 
     /**
@@ -233,6 +261,10 @@ final class ExportQuery {
                 value = "(" + value + " OR NOT " + changeAlias + ".present)";
             } else if (changeAlias != null && seed && c.name().equals("updated_at")) {
                 value = "CASE WHEN " + changeAlias + ".present THEN " + value + " ELSE " + changeAlias + ".deleted_at END";
+            }
+            Mask mask = access.masks().get(c.name());
+            if (mask != null) {
+                value = masked(c, mask, value);
             }
             out.add(format.render(fileColumn(c), value) + " AS " + c.sql());
         }

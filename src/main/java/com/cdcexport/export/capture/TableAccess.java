@@ -2,20 +2,34 @@ package com.cdcexport.export.capture;
 
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 
 /**
- * What one consumer may see of one table: some columns (the key columns always, so changes can be applied) and
- * the rows matching every condition. Conditions are data, rendered with quoted identifiers and literals; no text a
- * client sends is ever SQL.
+ * What one consumer may see of one table: some columns (the key columns always, so changes can be applied), the
+ * rows matching every condition, and columns it sees only masked. Conditions are data, rendered with quoted
+ * identifiers and literals; no text a client sends is ever SQL.
+ *
+ * @param masks      masked columns by name (never a key column)
+ * @param maskingKey MASKING_KEY, present whenever a mask is {@link Mask#HMAC_SHA256}
  */
-public record TableAccess(Optional<List<String>> columns, List<Condition> filter) {
+public record TableAccess(Optional<List<String>> columns, List<Condition> filter, Map<String, Mask> masks,
+                          Optional<MaskingKey> maskingKey) {
 
     public static final TableAccess ALL = new TableAccess(Optional.empty(), List.of());
 
     public TableAccess {
         columns = columns.map(List::copyOf);
         filter = List.copyOf(filter);
+        masks = Map.copyOf(masks);
+        if (maskingKey.isEmpty() && masks.containsValue(Mask.HMAC_SHA256)) {
+            throw new IllegalArgumentException("hmac-sha256 masking needs MASKING_KEY");
+        }
+    }
+
+    /** Without masks. */
+    public TableAccess(Optional<List<String>> columns, List<Condition> filter) {
+        this(columns, filter, Map.of(), Optional.empty());
     }
 
     public record Condition(String column, Operator op, List<String> values) {

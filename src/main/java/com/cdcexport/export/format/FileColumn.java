@@ -6,8 +6,14 @@ package com.cdcexport.export.format;
  * @param type     the PostgreSQL type as format_type() names it, e.g. {@code numeric(12,2)}
  * @param category pg_type.typcategory of the type (of a domain's base type): N numeric, S string, D date/time, ...
  * @param nullable whether the column may hold NULL in the file
+ * @param mask     how its values were masked ({@code hmac-sha256}, {@code null}); null when they are the table's
  */
-public record FileColumn(String name, String type, String category, boolean nullable) {
+public record FileColumn(String name, String type, String category, boolean nullable, String mask) {
+
+    /** An unmasked column. */
+    public FileColumn(String name, String type, String category, boolean nullable) {
+        this(name, type, category, nullable, null);
+    }
 
     /** The delta's first column. */
     public static final FileColumn OPERATION = new FileColumn("operation", "text", "S", false);

@@ -53,7 +53,9 @@ record Manifest(
                      String previousSnapshot, String snapshot, Map<String, Long> operations) {
     }
 
-    record Column(String name, String type) {
+    /** @param mask how the column's values were masked for this consumer ({@code hmac-sha256}, {@code null}) */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record Column(String name, String type, String mask) {
     }
 
     /** What was stored of one file: its size and SHA-256. */
@@ -70,7 +72,7 @@ record Manifest(
                     : previous.getOrDefault(table.table(), Optional.empty());
             files.add(new FileEntry(file.filename(), table.table().qualified(), table.rows(), stored.get(i).bytes(),
                     stored.get(i).sha256(),
-                    table.columns().stream().map(c -> new Column(c.name(), c.type())).toList(),
+                    table.columns().stream().map(c -> new Column(c.name(), c.type(), c.mask())).toList(),
                     since.map(Snapshot::text).orElse(null), result.snapshot().text(),
                     job.exportType() == ExportType.DELTA ? table.operations() : null));
         }
