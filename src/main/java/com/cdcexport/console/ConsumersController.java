@@ -120,7 +120,10 @@ class ConsumersController {
         List<ReceiveRow> receives = rules.isEmpty()
                 ? captured.all().stream().map(t -> new ReceiveRow(t.qualified(), "every column", "every row")).toList()
                 : rules.stream().map(r -> new ReceiveRow(r.table(),
-                        r.columns() == null ? "every column" : String.join(", ", r.columns()),
+                        (r.columns() == null ? "every column" : String.join(", ", r.columns()))
+                                + (r.masks().isEmpty() ? "" : r.masks().entrySet().stream()
+                                        .map(m -> m.getKey() + " (" + m.getValue() + ")")
+                                        .collect(Collectors.joining(", ", "; masked: ", ""))),
                         r.filter().isEmpty() ? "every row" : r.filter().stream().map(ConsumersController::condition)
                                 .collect(Collectors.joining(" and ")))).toList();
         List<String> neverExported = receives.stream().map(ReceiveRow::table).filter(t -> !byTable.containsKey(t))

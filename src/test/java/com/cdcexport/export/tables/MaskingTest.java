@@ -28,6 +28,9 @@ import com.github.luben.zstd.ZstdInputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import io.micrometer.core.instrument.MeterRegistry;
+
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.test.context.TestPropertySource;
@@ -46,7 +49,8 @@ import com.cdcexport.support.IntegrationTest;
  */
 @ExtendWith(OutputCaptureExtension.class)
 @TestPropertySource(properties = {"cdc.auth.admin-token=" + TableAccessTest.ADMIN_TOKEN,
-        "cdc.masking.key=" + MaskingTest.KEY, "logging.level.org.postgresql=trace"})
+        "cdc.masking.key=" + MaskingTest.KEY, "logging.level.org.postgresql=trace",
+        "cdc.parallel.parallelism=3", "cdc.parallel.readers=3", "cdc.parallel.min-rows=1000"})
 class MaskingTest extends IntegrationTest {
 
     static final String KEY = "masking-test-key-9f3c1a7e5b2d4c6e8a0b1c3d5e7f";
@@ -66,6 +70,9 @@ class MaskingTest extends IntegrationTest {
             throw new IllegalStateException(e);
         }
     }
+
+    @Autowired
+    private MeterRegistry registry;
 
     private Api.Response rule(String consumer, String table, String json) {
         return api.send("PUT", "/consumers/" + consumer + "/tables/" + table, ADMIN, json);
@@ -108,6 +115,24 @@ class MaskingTest extends IntegrationTest {
                 "bob@example.com");
         assertThat(output.getAll()).as("the log, with TRACE asked of PgJDBC")
                 .doesNotContain(KEY).doesNotContain(pad(0x36)).doesNotContain(pad(0x5c));
+    }
+
+    /** Connections reading key ranges of one export, each in its own session, compute the same tokens. */
+    @Test
+    void aParallelExportMasksEveryChunkAlike() {
+        insertUsers(3000);
+        jdbc.execute("ANALYZE users");
+        rule("chunked", "public.users", "{\"columns\": [\"email\"], \"masks\": {\"email\": \"hmac-sha256\"}}");
+        double chunksBefore = registry.counter("cdc.export.chunks").count();
+
+        List<String[]> rows = readCsv(runExport("full", "chunked", "csv", "public.users").field("outputFilename"));
+
+        assertThat(registry.counter("cdc.export.chunks").count() - chunksBefore).as("read in chunks")
+                .isGreaterThanOrEqualTo(3);
+        assertThat(rows).hasSize(3001);
+        for (String[] row : rows.subList(1, rows.size())) {
+            assertThat(row[1]).as("user %s", row[0]).isEqualTo(hmac("user" + row[0] + "@example.com"));
+        }
     }
 
     /** Every type's token is the HMAC of exactly the text an unmasked CSV export carries for it; NULL stays NULL. */
