@@ -118,7 +118,11 @@ public record CdcProperties(
 
     public record Console(
             /* A console session ends after this long without a request (sign in again). */
-            @DefaultValue("30m") @NotNull @DurationMin(minutes = 1) @DurationMax(days = 30) Duration sessionTimeout) {
+            @DefaultValue("30m") @NotNull @DurationMin(minutes = 1) @DurationMax(days = 30) Duration sessionTimeout,
+            /* Sessions one instance holds at most (only a sign-in opens one); beyond, a sign-in gets 503. */
+            @DefaultValue("1000") @Min(1) @Max(1_000_000) int maxSessions,
+            /* Requests to the sign-in page per remote address and minute (token bucket); 0 disables the limit. */
+            @DefaultValue("60") @Min(0) @Max(1_000_000) int signInPerMinute) {
     }
 
     /**

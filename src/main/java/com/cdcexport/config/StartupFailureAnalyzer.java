@@ -67,6 +67,8 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
             Map.entry("cdc.auth.failure-log-interval", "AUTH_FAILURE_LOG_INTERVAL"),
             Map.entry("cdc.file-mode", "EXPORT_FILE_MODE"),
             Map.entry("cdc.console.session-timeout", "CONSOLE_SESSION_TIMEOUT"),
+            Map.entry("cdc.console.max-sessions", "CONSOLE_MAX_SESSIONS"),
+            Map.entry("cdc.console.sign-in-per-minute", "CONSOLE_SIGN_IN_PER_MINUTE"),
             Map.entry("cdc.public-url", "PUBLIC_URL"),
             // The key is checked as its record is bound, which names the record.
             Map.entry("cdc.masking", "MASKING_KEY"),

@@ -76,6 +76,21 @@ class ConsoleErrors implements AccessDeniedHandler {
         render(request, response, HttpStatus.SERVICE_UNAVAILABLE, DATABASE_DOWN_TITLE, DATABASE_DOWN);
     }
 
+    /** Beyond CONSOLE_SIGN_IN_PER_MINUTE requests to the sign-in page from one address (SignInThrottle). */
+    void tooManySignInRequests(HttpServletRequest request, HttpServletResponse response, long retryAfterSeconds)
+            throws IOException {
+        response.setHeader("Retry-After", Long.toString(retryAfterSeconds));
+        render(request, response, HttpStatus.TOO_MANY_REQUESTS, "Too many requests",
+                "Too many requests to the sign-in page from this address. Try again in " + retryAfterSeconds + " s.");
+    }
+
+    /** A token or CSRF token in a URL (TokensInUrls): said without repeating the URL. */
+    void tokenInUrl(HttpServletRequest request, HttpServletResponse response) throws IOException {
+        render(request, response, HttpStatus.BAD_REQUEST, "Not understood", "Tokens are accepted only in the body "
+                + "of a form's POST, never in a URL, so this request was refused. A URL is kept in the browser's "
+                + "history and in proxies' logs: if it held a real token or key, replace it.");
+    }
+
     private void render(HttpServletRequest request, HttpServletResponse response, HttpStatus status, String title,
                         String message) throws IOException {
         response.setStatus(status.value());

@@ -3,11 +3,15 @@ package com.cdcexport.console;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import jakarta.servlet.http.HttpSession;
+import org.apache.catalina.session.TooManyActiveSessionsException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.http.HttpStatus;
 import org.springframework.security.core.context.SecurityContext;
 import org.springframework.security.core.context.SecurityContextHolder;
+import org.springframework.security.web.csrf.CsrfToken;
 import org.springframework.stereotype.Controller;
 import org.springframework.ui.Model;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -25,12 +29,16 @@ import com.cdcexport.config.CdcProperties;
 @Controller
 class SignInController {
 
+    private static final Logger log = LoggerFactory.getLogger(SignInController.class);
+
     private final SessionSignIn signIn;
     private final int sessionTimeoutSeconds;
+    private final int maxSessions;
 
     SignInController(SessionSignIn signIn, CdcProperties properties) {
         this.signIn = signIn;
         this.sessionTimeoutSeconds = (int) properties.console().sessionTimeout().toSeconds();
+        this.maxSessions = properties.console().maxSessions();
     }
 
     @GetMapping({"/console", "/console/"})
@@ -46,7 +54,13 @@ class SignInController {
 
     @GetMapping(ConsoleSecurity.SIGN_IN)
     String page(@RequestParam(name = "signed-out", required = false) String signedOut,
-                @RequestParam(name = "ended", required = false) String ended, Model model) {
+                @RequestParam(name = "ended", required = false) String ended, HttpServletRequest request,
+                Model model) {
+        // Made now, not while the page is written: its cookie (ConsoleCsrfTokens) must go out before the body.
+        CsrfToken csrf = (CsrfToken) request.getAttribute(CsrfToken.class.getName());
+        if (csrf != null) {
+            csrf.getToken();
+        }
         if (signedOut != null) {
             model.addAttribute("notice", "You have signed out.");
         } else if (ended != null) {
@@ -76,7 +90,18 @@ class SignInController {
         if (previous != null) {
             previous.invalidate();
         }
-        HttpSession session = request.getSession(true);
+        HttpSession session;
+        try {
+            session = request.getSession(true);
+        } catch (TooManyActiveSessionsException e) {
+            // The sessions in use are kept; this sign-in waits until some end (sign-out, timeout).
+            log.warn("Console sign-in refused: this instance holds CONSOLE_MAX_SESSIONS={} sessions", maxSessions);
+            response.setStatus(HttpStatus.SERVICE_UNAVAILABLE.value());
+            response.setHeader("Retry-After", "60");
+            model.addAttribute("error", "The console has as many sessions as it allows right now. Try again in a "
+                    + "minute, or sign out of a session you no longer use.");
+            return "console/sign-in";
+        }
         session.setMaxInactiveInterval(sessionTimeoutSeconds);
         SecurityContext context = SecurityContextHolder.createEmptyContext();
         context.setAuthentication(signedIn.authentication());

@@ -32,6 +32,8 @@ class StartupConfigurationTest {
             "cdc.jobs.queue-capacity, many, EXPORT_QUEUE_CAPACITY",
             "cdc.jobs.stale-after, soon, EXPORT_STALE_AFTER",
             "cdc.console.session-timeout, 10s, CONSOLE_SESSION_TIMEOUT",
+            "cdc.console.max-sessions, 0, CONSOLE_MAX_SESSIONS",
+            "cdc.console.sign-in-per-minute, -1, CONSOLE_SIGN_IN_PER_MINUTE",
             "cdc.parallel.parallelism, 99, EXPORT_PARALLELISM",
             "cdc.parallel.min-rows, -1, EXPORT_PARALLEL_MIN_ROWS",
             "cdc.parallel.readers, -2, EXPORT_READERS"})

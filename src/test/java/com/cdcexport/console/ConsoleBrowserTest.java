@@ -298,14 +298,24 @@ class ConsoleBrowserTest extends IntegrationTest {
     @Order(9)
     void theSessionCookieIsSecureOverTlsAndTheApiStaysStatelessAndClosedToSessions() throws Exception {
         HttpClient client = HttpClient.newHttpClient();
-        HttpResponse<String> viaTlsProxy = client.send(HttpRequest.newBuilder(URI.create(browser.url(
-                "/console/sign-in"))).header("X-Forwarded-Proto", "https").build(), BodyHandlers.ofString());
-        assertThat(viaTlsProxy.headers().firstValue("Set-Cookie")).get().asString()
-                .contains("CDC_CONSOLE_SESSION=", "Path=/console", "Secure", "HttpOnly", "SameSite=Strict");
-        HttpResponse<String> plain = client.send(HttpRequest.newBuilder(URI.create(browser.url("/console/sign-in")))
-                .build(), BodyHandlers.ofString());
-        assertThat(plain.headers().firstValue("Set-Cookie")).get().asString().doesNotContain("Secure");
-        assertThat(plain.headers().firstValue("Content-Security-Policy")).get().asString()
+        ConsoleClient viaTlsProxy = new ConsoleClient(port, null).viaTls();
+        HttpResponse<String> signInPage = viaTlsProxy.get("/console/sign-in");
+        assertThat(ConsoleClient.setCookie(signInPage, ConsoleClient.SESSION_COOKIE)).as("no session before sign-in")
+                .isNull();
+        assertThat(ConsoleClient.setCookie(signInPage, ConsoleCsrfTokens.COOKIE))
+                .contains("Path=/console/sign-in", "Secure", "HttpOnly", "SameSite=Strict");
+        HttpResponse<String> signedIn = viaTlsProxy.post("/console/sign-in",
+                Map.of("token", ADMIN_TOKEN, "_csrf", ConsoleClient.csrf(signInPage.body())));
+        assertThat(ConsoleClient.setCookie(signedIn, ConsoleClient.SESSION_COOKIE))
+                .contains("Path=/console", "Secure", "HttpOnly", "SameSite=Strict");
+        viaTlsProxy.signOut();
+        ConsoleClient plain = new ConsoleClient(port, null);
+        HttpResponse<String> plainPage = plain.get("/console/sign-in");
+        assertThat(ConsoleClient.setCookie(plainPage, ConsoleCsrfTokens.COOKIE)).doesNotContain("Secure");
+        assertThat(ConsoleClient.setCookie(plain.signIn(ADMIN_TOKEN), ConsoleClient.SESSION_COOKIE))
+                .doesNotContain("Secure");
+        plain.signOut();
+        assertThat(plainPage.headers().firstValue("Content-Security-Policy")).get().asString()
                 .contains("script-src 'self'", "frame-ancestors 'none'");
 
         String key = createConsumer("stateless-" + run);

@@ -47,6 +47,12 @@ class SoakIT {
     private static final JsonMapper JSON = JsonMapper.builder().build();
     /** Every export reads the three tables in one snapshot. */
     private static final String TABLES = "?table=users&table=app.orders&table=app.order_lines";
+    /** A delta consumer that sees each table through a row filter. */
+    private static final String FILTERED = "delta-filtered";
+    private static final Map<String, String> FILTERS = Map.of(
+            "public.users", "[{\"column\": \"name\", \"op\": \"<\", \"value\": \"M\"}]",
+            "app.orders", "[{\"column\": \"status\", \"op\": \"<\", \"value\": \"8\"}]",
+            "app.order_lines", "[{\"column\": \"sku\", \"op\": \"<\", \"value\": \"8\"}]");
 
     @TempDir
     Path output;
@@ -60,7 +66,11 @@ class SoakIT {
         List<SoakConsumer> consumers = List.of(
                 new SoakConsumer("delta-1", "delta"), new SoakConsumer("delta-2", "delta"),
                 new SoakConsumer("delta-3", "delta"), new SoakConsumer("incremental-1", "incremental"),
-                new SoakConsumer("incremental-2", "incremental"));
+                new SoakConsumer("incremental-2", "incremental"), new SoakConsumer(FILTERED, "delta"));
+        // Rows enter and leave this consumer's filters all the time: names are rewritten at random, and an order and
+        // its lines get a random tag (status, sku) with every change. Its replay must be the filtered tables.
+        FILTERS.forEach((table, filter) -> jdbc.update("INSERT INTO consumer_tables (consumer_id, table_name, row_filter,"
+                + " updated_at) VALUES (?, ?, CAST(? AS jsonb), now())", FILTERED, table, filter));
         List<Writer> writers = List.of(new Writer(INITIAL_USERS), new Writer(INITIAL_USERS), new Writer(INITIAL_USERS));
 
         // Two readers per export, and tables of a hundred rows or more read in key-range chunks: every full export
@@ -91,11 +101,13 @@ class SoakIT {
             totals.changes = writers.stream().mapToLong(w -> w.changes).sum();
             totals.restarts = chaos.restarts;
             totals.kills = chaos.kills;
-            Map<Long, String> table = liveRows();
-            Map<String, String> orders = appRows("SELECT id::text, customer || ',' || status FROM app.orders");
-            Map<String, String> lines = appRows("SELECT order_id || '/' || line_no, sku || ',' || qty"
-                    + " FROM app.order_lines");
             for (SoakConsumer consumer : consumers) {
+                boolean filtered = consumer.id.equals(FILTERED);
+                Map<Long, String> table = liveRows(filtered ? " AND name < 'M'" : "");
+                Map<String, String> orders = appRows("SELECT id::text, customer || ',' || status FROM app.orders"
+                        + (filtered ? " WHERE status < '8'" : ""));
+                Map<String, String> lines = appRows("SELECT order_id || '/' || line_no, sku || ',' || qty"
+                        + " FROM app.order_lines" + (filtered ? " WHERE sku < '8'" : ""));
                 Replay replay = replay(consumer);
                 replay.compare(table, consumer.type.equals("delta"));
                 TableReplay orderReplay = replayApp(consumer, "app.orders", 1, orders);
@@ -270,11 +282,11 @@ class SoakIT {
     }
 
     /** The table's live rows, rendered exactly as the CSV renders them. */
-    private static Map<Long, String> liveRows() {
+    private static Map<Long, String> liveRows(String filter) {
         return jdbc.query("SELECT id, name, email, "
                         + "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
                         + "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
-                        + "is_deleted::text FROM users WHERE NOT is_deleted",
+                        + "is_deleted::text FROM users WHERE NOT is_deleted" + filter,
                 rs -> {
                     Map<Long, String> rows = new HashMap<>();
                     while (rs.next()) {

@@ -26,12 +26,26 @@ public final class RawHttp {
 
     /** Sends "{@code method target HTTP/1.1}", Host (unless given) and {@code headers}, and reads the answer. */
     public static Response send(int port, String method, String target, Map<String, String> headers) {
+        return send(port, method, target, headers, null);
+    }
+
+    /** As above, with {@code formBody} (when not null) as an application/x-www-form-urlencoded body. */
+    public static Response send(int port, String method, String target, Map<String, String> headers,
+                                String formBody) {
         StringBuilder request = new StringBuilder(method).append(' ').append(target).append(" HTTP/1.1\r\n");
         if (headers.keySet().stream().noneMatch(h -> h.equalsIgnoreCase("Host"))) {
             request.append("Host: localhost:").append(port).append("\r\n");
         }
         headers.forEach((name, value) -> request.append(name).append(": ").append(value).append("\r\n"));
+        if (formBody != null) {
+            request.append("Content-Type: application/x-www-form-urlencoded\r\n")
+                    .append("Content-Length: ").append(formBody.getBytes(StandardCharsets.ISO_8859_1).length)
+                    .append("\r\n");
+        }
         request.append("Connection: close\r\n\r\n");
+        if (formBody != null) {
+            request.append(formBody);
+        }
         try (Socket socket = new Socket("localhost", port)) {
             socket.setSoTimeout(10_000);
             socket.getOutputStream().write(request.toString().getBytes(StandardCharsets.ISO_8859_1));
@@ -53,7 +67,9 @@ public final class RawHttp {
         Map<String, String> headers = new LinkedHashMap<>();
         for (int i = 1; i < lines.length; i++) {
             int colon = lines[i].indexOf(':');
-            headers.put(lines[i].substring(0, colon).strip().toLowerCase(Locale.ROOT), lines[i].substring(colon + 1).strip());
+            // A repeated header (Set-Cookie) keeps every value, one a line.
+            headers.merge(lines[i].substring(0, colon).strip().toLowerCase(Locale.ROOT),
+                    lines[i].substring(colon + 1).strip(), (first, next) -> first + "\n" + next);
         }
         byte[] body = java.util.Arrays.copyOfRange(raw, headerEnd + 4, raw.length);
         if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
@@ -81,7 +97,7 @@ public final class RawHttp {
         }
     }
 
-    /** @param headers by lowercase name */
+    /** @param headers by lowercase name; a repeated one with its values one a line */
     public record Response(int status, Map<String, String> headers, String body) {
 
         public String header(String name) {

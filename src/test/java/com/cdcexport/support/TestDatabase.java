@@ -40,7 +40,8 @@ public final class TestDatabase {
      */
     public static final String RESET_SQL = "TRUNCATE public.users RESTART IDENTITY; "
             + "TRUNCATE app.orders, app.order_lines, app.all_types; "
-            + "TRUNCATE cdc.change_log, cdc.watermarks, cdc.export_jobs, cdc.consumer_tables RESTART IDENTITY";
+            + "TRUNCATE cdc.change_log, cdc.watermarks, cdc.export_jobs, cdc.consumer_tables, cdc.held_rows, "
+            + "cdc.held_rows_pending RESTART IDENTITY";
 
     /** EXPORT_TABLES of the tests: the seed's users and an application's own tables in a schema of its own. */
     public static final String EXPORT_TABLES = "users,app.orders,app.order_lines,app.all_types";

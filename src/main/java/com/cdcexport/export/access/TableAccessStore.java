@@ -21,6 +21,8 @@ import org.springframework.http.ProblemDetail;
 import org.springframework.dao.DataAccessException;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Service;
+import org.springframework.transaction.annotation.Propagation;
+import org.springframework.transaction.annotation.Transactional;
 import org.springframework.web.ErrorResponseException;
 
 import com.cdcexport.config.CdcProperties;
@@ -32,6 +34,8 @@ import com.cdcexport.export.capture.TableAccess;
 import com.cdcexport.export.capture.TableAccess.Condition;
 import com.cdcexport.export.capture.TableAccess.Operator;
 import com.cdcexport.export.capture.TableName;
+import com.cdcexport.export.watermark.HeldRows;
+import com.cdcexport.export.watermark.WatermarkService;
 
 /**
  * Which tables a consumer may export and what it sees of each. A consumer without any entry sees every captured
@@ -45,12 +49,17 @@ public class TableAccessStore {
     private final JdbcClient jdbc;
     private final CapturedTables captured;
     private final Clock clock;
+    private final WatermarkService watermarks;
+    private final HeldRows held;
     private final Optional<MaskingKey> maskingKey;
 
-    TableAccessStore(JdbcClient jdbc, CapturedTables captured, Clock clock, CdcProperties properties) {
+    TableAccessStore(JdbcClient jdbc, CapturedTables captured, Clock clock, WatermarkService watermarks,
+                     HeldRows held, CdcProperties properties) {
         this.jdbc = jdbc;
         this.captured = captured;
         this.clock = clock;
+        this.watermarks = watermarks;
+        this.held = held;
         String key = properties.masking().key();
         this.maskingKey = key.isEmpty() ? Optional.empty() : Optional.of(MaskingKey.of(key));
     }
@@ -86,13 +95,48 @@ public class TableAccessStore {
                 .orElseThrow(() -> new TableNotAllowedException(consumer, table));
     }
 
+    /**
+     * What {@code consumer} sees of {@code table} now, with the table's rule locked until the caller's transaction
+     * ends: the commit of an export reads it so, to refuse a watermark taken under a row filter that has changed
+     * since the export read its rows (see {@link #put}).
+     */
+    @Transactional(propagation = Propagation.MANDATORY)
+    public TableAccess lockedAccessOf(ConsumerId consumer, TableName table) {
+        lock(consumer, table);
+        return accessOf(consumer, table);
+    }
+
+    /** Serializes changes of one consumer's rule on one table with the commits of its exports of that table. */
+    private void lock(ConsumerId consumer, TableName table) {
+        jdbc.sql("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+                .param("key", "cdc.consumer_tables:" + consumer.value() + ":" + table.qualified()).query().listOfRows();
+    }
+
+    /**
+     * A consumer's watermark of a table holds only for the row filter it was taken under: which rows the consumer
+     * holds, and so whether a later change is an INSERT, an UPDATE, a DELETE or nothing to it, depends on the
+     * filter. When the filter changes, the consumer's next export of the table starts over, as its first did.
+     */
+    private void startOverIfFilterChanges(ConsumerId consumer, TableName table, List<Condition> filter) {
+        List<Condition> before = list(consumer).stream().filter(r -> r.table().equals(table.qualified())).findFirst()
+                .map(r -> conditions(r.filter())).orElse(List.of());
+        if (!before.equals(filter)) {
+            watermarks.forget(consumer, table);
+            held.forget(consumer, table);
+        }
+    }
+
     public List<TableRule> list(ConsumerId consumer) {
         return jdbc.sql("SELECT table_name, columns, row_filter::text, masks::text FROM consumer_tables"
                         + " WHERE consumer_id = :c ORDER BY table_name")
                 .param("c", consumer.value()).query(TableAccessStore::rule).list();
     }
 
-    /** Validates the rule against the table as it is now, then stores it. */
+    /**
+     * Validates the rule against the table as it is now, then stores it. A changed row filter makes the consumer's
+     * next export of the table start over (see {@link #startOverIfFilterChanges}).
+     */
+    @Transactional
     public TableRule put(ConsumerId consumer, TableName table, List<String> columns, List<FilterCondition> filter,
                          Map<String, String> masks) {
         if (!captured.isCaptured(table)) {
@@ -121,6 +165,8 @@ public class TableAccessStore {
             }
             throw e;
         }
+        lock(consumer, table);
+        startOverIfFilterChanges(consumer, table, access.filter());
         jdbc.sql("""
                 INSERT INTO consumer_tables (consumer_id, table_name, columns, row_filter, masks, updated_at)
                 VALUES (:c, :t, :columns::text[], CAST(:filter AS jsonb), CAST(:masks AS jsonb), :now)
@@ -163,14 +209,28 @@ public class TableAccessStore {
     }
 
     /** @return whether there was a rule */
+    @Transactional
     public boolean remove(ConsumerId consumer, TableName table) {
+        lock(consumer, table);
+        startOverIfFilterChanges(consumer, table, List.of());
         return jdbc.sql("DELETE FROM consumer_tables WHERE consumer_id = :c AND table_name = :t")
                 .param("c", consumer.value()).param("t", table.qualified()).update() == 1;
     }
 
     private TableAccess toAccess(TableRule rule) {
+        List<Condition> conditions = conditions(rule.filter());
+        Map<String, Mask> masks = new LinkedHashMap<>();
+        rule.masks().forEach((column, name) -> masks.put(column, Mask.of(name).orElseThrow(() -> badRule(
+                "The mask of column '" + column + "' must be one of " + Mask.names() + " (as a string)"))));
+        if (masks.containsValue(Mask.HMAC_SHA256) && maskingKey.isEmpty()) {
+            throw new MaskingKeyMissingException(rule.table());
+        }
+        return new TableAccess(Optional.ofNullable(rule.columns()), conditions, masks, maskingKey);
+    }
+
+    private static List<Condition> conditions(List<FilterCondition> filter) {
         List<Condition> conditions = new ArrayList<>();
-        for (FilterCondition c : rule.filter() == null ? List.<FilterCondition>of() : rule.filter()) {
+        for (FilterCondition c : filter == null ? List.<FilterCondition>of() : filter) {
             if (c == null || c.column() == null) {
                 throw badRule("Every filter condition needs a column");
             }
@@ -183,13 +243,7 @@ public class TableAccessStore {
                 throw badRule(e.getMessage());
             }
         }
-        Map<String, Mask> masks = new LinkedHashMap<>();
-        rule.masks().forEach((column, name) -> masks.put(column, Mask.of(name).orElseThrow(() -> badRule(
-                "The mask of column '" + column + "' must be one of " + Mask.names() + " (as a string)"))));
-        if (masks.containsValue(Mask.HMAC_SHA256) && maskingKey.isEmpty()) {
-            throw new MaskingKeyMissingException(rule.table());
-        }
-        return new TableAccess(Optional.ofNullable(rule.columns()), conditions, masks, maskingKey);
+        return conditions;
     }
 
     private static void requireColumn(List<String> existing, String column, TableName table) {

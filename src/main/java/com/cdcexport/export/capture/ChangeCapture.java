@@ -61,13 +61,15 @@ public class ChangeCapture {
     }
 
     /** Streams each table's file, in {@code format}, into the output {@code outputs} opens for it. */
-    public CaptureResult export(ExportType type, ExportFormat format, List<TableExport> tables, Outputs outputs,
-                                CaptureProgress progress) throws SQLException, IOException {
+    public CaptureResult export(ExportType type, ExportFormat format, List<TableExport> tables, HeldRowsScope held,
+                                Outputs outputs, CaptureProgress progress) throws SQLException, IOException {
         try (ParallelCopy.Reader reader = parallel.awaitReader(progress);
              Connection connection = dataSource.getConnection()) {
             connection.setAutoCommit(false);
             connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
-            connection.setReadOnly(true);
+            // A consumer that sees a table through a row filter has what it holds staged in S (see ExportQuery),
+            // the one write of an export's transaction, into the service's own schema.
+            connection.setReadOnly(tables.stream().noneMatch(t -> !t.access().filter().isEmpty()));
             PGConnection pg = connection.unwrap(PGConnection.class);
             progress.attach(pg);
             try (Statement statement = connection.createStatement()) {
@@ -82,7 +84,7 @@ public class ChangeCapture {
                 List<Planned> plans = new ArrayList<>();
                 long total = 0;
                 for (TableExport table : tables) {
-                    Planned plan = plan(connection, statement, type, format, table);
+                    Planned plan = plan(connection, statement, type, format, table, held);
                     plans.add(plan);
                     total = plan.expected < 0 || total < 0 ? -1 : total + plan.expected;
                 }
@@ -100,6 +102,9 @@ public class ChangeCapture {
                             rows = CopyStream.copy(pg, plan.query.copySql(), true, out, progress);
                         }
                         out.finish();
+                    }
+                    if (plan.query.tracksHeldRows()) {
+                        statement.execute(plan.query.stageHeldRowsSql());
                     }
                     results.add(new TableResult(plan.table, rows, plan.maxUpdatedAt, plan.query.hasSeedSemantics(),
                             columns, plan.operations));
@@ -125,7 +130,7 @@ public class ChangeCapture {
     }
 
     private Planned plan(Connection connection, Statement statement, ExportType type, ExportFormat format,
-                         TableExport table) throws SQLException {
+                         TableExport table, HeldRowsScope held) throws SQLException {
         TableShape shape = TableShape.read(connection, schema, table.table())
                 .orElseThrow(() -> new IllegalStateException("Table " + table.table() + " no longer exists"));
         if (shape.key().isEmpty()) {
@@ -136,7 +141,7 @@ public class ChangeCapture {
         if (window && shape.keyChanged()) {
             throw new ResyncRequiredException(table.table(), "was re-created or its primary key changed");
         }
-        ExportQuery query = new ExportQuery(type, format, shape, table.since(), table.access(), schema);
+        ExportQuery query = new ExportQuery(type, format, shape, table.since(), table.access(), schema, held);
         if (window && single(statement, query.truncatedSql()).getBoolean(1)) {
             throw new ResyncRequiredException(table.table(), "was truncated");
         }

@@ -27,16 +27,20 @@ final class ExportQuery {
     private final String log;
     private final List<Column> columns;
     private final boolean seed;
+    private final HeldRowsScope held;
+    private final String schema;
 
     ExportQuery(ExportType type, ExportFormat format, TableShape shape, Optional<Snapshot> since, TableAccess access,
-                String schema) {
+                String schema, HeldRowsScope held) {
         this.type = type;
         this.format = format;
         this.shape = shape;
         this.since = type == ExportType.FULL ? Optional.empty() : since;
         this.access = access;
-        this.log = CapturedTables.quote(schema) + ".change_log";
+        this.schema = CapturedTables.quote(schema);
+        this.log = this.schema + ".change_log";
         this.seed = shape.hasSeedSemantics();
+        this.held = held;
         this.columns = access.columns()
                 .map(allowed -> shape.columns().stream().filter(c -> c.isKey() || allowed.contains(c.name())).toList())
                 .orElse(shape.columns());
@@ -183,13 +187,14 @@ final class ExportQuery {
         }
         StringBuilder sql = new StringBuilder("SELECT ");
         if (type == ExportType.DELTA) {
-            // No previous export: every row is new to this consumer.
-            sql.append(seed ? seedOperation("t") : "'INSERT'").append(" AS operation, ");
+            // No previous export: every row is new to this consumer. A filtered consumer gets the rows it may see
+            // and holds from now on, each an INSERT; the seed's rule would also list soft-deleted rows it never had.
+            sql.append(seed && !tracksHeldRows() ? seedOperation("t") : "'INSERT'").append(" AS operation, ");
         }
         sql.append(summary ? (seed ? "t.updated_at" : "NULL::timestamptz") + " AS updated_at_raw"
                 : rendered("t", columns, null))
                 .append(" FROM ").append(shape.name().sql()).append(" t WHERE ").append(access.predicate("t"));
-        if (type != ExportType.DELTA) {
+        if (type != ExportType.DELTA || tracksHeldRows()) {
             sql.append(" AND ").append(liveFilter("t"));
         }
         if (!readsWholeTable()) {
@@ -205,36 +210,77 @@ final class ExportQuery {
     }
 
     /**
-     * One row per key changed in the window: its state in S when it still exists (and passes the consumer's
-     * filter), else its last values from the change log, as DELETE. The first change in the window tells whether
-     * the row existed at P: a row born in the window is INSERT, one that was there is UPDATE; a row born and gone
-     * within the window is not reported at all.
+     * Whether what the consumer holds is kept in held_rows: for a consumer that sees the table through a row
+     * filter, "was the row inside the filter at P" is not "did the row exist at P", and only held_rows knows it.
+     */
+    boolean tracksHeldRows() {
+        return !access.filter().isEmpty();
+    }
+
+    /**
+     * Stages, in S, what the consumer holds of this table once the export commits: for a whole-table read every
+     * row it may see (the held rows are replaced), for a window every changed key with whether it may see the row
+     * now. The commit applies them (see HeldRows), so the held rows move with the watermark or not at all.
+     */
+    String stageHeldRowsSql() {
+        String staged = "INSERT INTO " + schema + ".held_rows_pending (job_id, attempt, table_name, key, held) SELECT "
+                + TableAccess.literal(held.jobId().toString()) + "::uuid, " + held.attempt() + ", "
+                + TableAccess.literal(shape.name().qualified()) + ", ";
+        String table = shape.name().sql();
+        if (readsWholeTable()) {
+            return staged + "jsonb_build_array(" + keyList("t") + "), TRUE FROM " + table + " t WHERE "
+                    + access.predicate("t") + " AND " + liveFilter("t");
+        }
+        return staged + heldKey("f") + ", EXISTS (SELECT 1 FROM " + table + " t WHERE " + keyJoin("t", "f") + " AND "
+                + access.predicate("t") + " AND " + liveFilter("t") + ") FROM (SELECT DISTINCT l.key FROM " + log
+                + " l WHERE l.table_oid = " + shape.relid() + " AND " + window("l") + ") f";
+    }
+
+    /** A change entry's key as held_rows keeps it: the typed key values, as JSON, in the export's session. */
+    private String heldKey(String entry) {
+        return "jsonb_build_array(" + keyFromLog(entry) + ")";
+    }
+
+    /**
+     * One row per key changed in the window, decided by what the consumer held at P and may see in S:
+     * held and visible: UPDATE; visible only: INSERT; held only: DELETE; neither: nothing, ever. "Visible" is the
+     * row existing in S and passing the consumer's row filter. "Held" is read from held_rows for a consumer with a
+     * row filter; without one it held every row that existed at P, which the first change in the window tells (a
+     * row born in the window starts with an I). A row that is visible carries its state in S; a DELETE carries the
+     * row's last values (its state in S, or the change log's values of a deleted row) only where the consumer may
+     * see them, i.e. they pass its filter, and the key alone otherwise, so a filter never leaks the values it hides.
      */
     private String deltaSql(boolean summary) {
         String table = shape.name().sql();
+        boolean filtered = tracksHeldRows();
         String present = "t." + shape.key().get(0).sql() + " IS NOT NULL";
+        String visible = filtered ? access.predicate("t") + " AND " + liveFilter("t") : access.predicate("t");
+        String heldAtP = filtered ? "EXISTS (SELECT 1 FROM " + schema + ".held_rows h WHERE h.consumer_id = "
+                + TableAccess.literal(held.consumerId()) + " AND h.table_name = "
+                + TableAccess.literal(shape.name().qualified()) + " AND h.key = " + heldKey("f") + ")"
+                : "f.first_op <> 'I'";
         String changes = "WITH w AS (SELECT key, op, old_row, changed_at, change_xid, seq FROM " + log + " l"
                 + " WHERE l.table_oid = " + shape.relid() + " AND " + window("l") + "),"
                 + " firsts AS (SELECT DISTINCT ON (key) key, op AS first_op FROM w ORDER BY key, change_xid, seq),"
                 + " lasts AS (SELECT DISTINCT ON (key) key, old_row, changed_at FROM w WHERE op = 'D'"
                 + " ORDER BY key, change_xid DESC, seq DESC),"
-                + " changed AS (SELECT f.first_op, " + present + " AS present, coalesce(" + access.predicate("t")
-                + ", FALSE) AS visible, l.changed_at AS deleted_at,"
+                + " changed AS (SELECT " + present + " AS present, coalesce(" + present + " AND " + visible
+                + ", FALSE) AS visible, " + heldAtP + " AS held, l.changed_at AS deleted_at,"
                 + " CASE WHEN " + present + " THEN t ELSE jsonb_populate_record(NULL::" + table + ", l.old_row) END AS r"
                 + " FROM firsts f LEFT JOIN " + table + " t ON " + keyJoin("t", "f")
-                + " LEFT JOIN lasts l ON l.key = f.key OFFSET 0)"
+                + " LEFT JOIN lasts l ON l.key = f.key OFFSET 0),"
+                + " decided AS (SELECT c.*, " + (filtered ? "c.visible OR coalesce(" + access.predicate("(c.r)")
+                + ", FALSE)" : "TRUE") + " AS shown FROM changed c WHERE c.visible OR c.held)"
                 + " SELECT ";
-        String gone = "NOT (c.present AND c.visible)";
-        String operation = "CASE WHEN " + gone + " THEN 'DELETE' ELSE "
-                + (seed ? seedOperation("(c.r)") : "CASE WHEN c.first_op = 'I' THEN 'INSERT' ELSE 'UPDATE' END")
+        String operation = "CASE WHEN NOT c.visible THEN 'DELETE' ELSE "
+                + (seed && !filtered ? seedOperation("(c.r)") : "CASE WHEN c.held THEN 'UPDATE' ELSE 'INSERT' END")
                 + " END";
-        String where = " FROM changed c WHERE (c.present AND c.visible) OR c.first_op <> 'I'";
         if (summary) {
-            return changes + operation + " AS operation, "
-                    + (seed ? "CASE WHEN c.present THEN (c.r).updated_at ELSE c.deleted_at END" : "NULL::timestamptz")
-                    + " AS updated_at_raw" + where;
+            return changes + operation + " AS operation, " + (seed ? "CASE WHEN NOT c.shown THEN NULL"
+                    + " WHEN c.present THEN (c.r).updated_at ELSE c.deleted_at END" : "NULL::timestamptz")
+                    + " AS updated_at_raw FROM decided c";
         }
-        return changes + operation + " AS operation, " + rendered("(c.r)", columns, "c") + where
+        return changes + operation + " AS operation, " + rendered("(c.r)", columns, "c") + " FROM decided c"
                 + " ORDER BY " + keyList("(c.r)");
     }
 
@@ -261,6 +307,11 @@ final class ExportQuery {
                 value = "(" + value + " OR NOT " + changeAlias + ".present)";
             } else if (changeAlias != null && seed && c.name().equals("updated_at")) {
                 value = "CASE WHEN " + changeAlias + ".present THEN " + value + " ELSE " + changeAlias + ".deleted_at END";
+            }
+            if (changeAlias != null && tracksHeldRows() && !c.isKey()) {
+                // A DELETE of values the filter hides carries the key alone (a seed table's still says is_deleted).
+                value = "CASE WHEN " + changeAlias + ".shown THEN " + value + " ELSE "
+                        + (seed && c.name().equals("is_deleted") ? "TRUE" : "NULL") + " END";
             }
             Mask mask = access.masks().get(c.name());
             if (mask != null) {

@@ -11,29 +11,38 @@ import org.springframework.transaction.annotation.Transactional;
 
 import com.cdcexport.export.capture.CaptureResult;
 import com.cdcexport.export.capture.CaptureResult.TableResult;
+import com.cdcexport.export.access.TableAccessStore;
+import com.cdcexport.export.capture.TableExport;
 import com.cdcexport.export.capture.TableName;
 import com.cdcexport.export.capture.Snapshot;
+import com.cdcexport.export.watermark.HeldRows;
 import com.cdcexport.export.watermark.WatermarkService;
 
 /**
- * The single transaction that makes an export count: the job completes and every table's watermark moves, or
- * nothing does.
+ * The single transaction that makes an export count: the job completes and every table's watermark moves (with
+ * what a filtered consumer holds of it), or nothing does.
  */
 @Component
 class ExportCommitter {
 
     private final JobTable jobs;
     private final WatermarkService watermarks;
+    private final HeldRows held;
+    private final TableAccessStore access;
     private final Clock clock;
 
-    ExportCommitter(JobTable jobs, WatermarkService watermarks, Clock clock) {
+    ExportCommitter(JobTable jobs, WatermarkService watermarks, HeldRows held, TableAccessStore access, Clock clock) {
         this.jobs = jobs;
         this.watermarks = watermarks;
+        this.held = held;
+        this.access = access;
         this.clock = clock;
     }
 
+    /** @param tables the tables as the export read them, with the consumer's rules it read them under */
     @Transactional
-    public void commit(ExportJob job, Map<TableName, Optional<Snapshot>> previous, CaptureResult result) {
+    public void commit(ExportJob job, List<TableExport> tables, Map<TableName, Optional<Snapshot>> previous,
+                       CaptureResult result) {
         Instant now = clock.instant();
         List<JobFile> files = job.files().stream().map(f -> new JobFile(f.table(), f.filename(),
                 result.tables().stream().filter(t -> t.table().qualified().equals(f.table()))
@@ -42,6 +51,17 @@ class ExportCommitter {
             throw new IllegalStateException("Job " + job.id() + " is no longer this runner's (cancelled, or taken "
                     + "for dead after missing heartbeats); its files are discarded");
         }
+        for (TableExport table : tables) {
+            if (!access.lockedAccessOf(job.consumerId(), table.table()).filter().equals(table.access().filter())) {
+                throw new IllegalStateException("The row filter of consumer " + job.consumerId() + " on "
+                        + table.table() + " changed during this export; run the export again");
+            }
+        }
         watermarks.advance(job.consumerId(), previous, result, now);
+        for (TableExport table : tables) {
+            held.apply(job.consumerId(), table.table(), job.id(), job.attempts(), !table.access().filter().isEmpty(),
+                    table.since().isEmpty());
+        }
+        held.discardStaged(job.id());
     }
 }

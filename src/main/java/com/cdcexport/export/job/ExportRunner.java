@@ -23,6 +23,7 @@ import com.cdcexport.export.ExportType;
 import com.cdcexport.export.capture.CaptureProgress;
 import com.cdcexport.export.capture.CaptureResult;
 import com.cdcexport.export.capture.ChangeCapture;
+import com.cdcexport.export.capture.HeldRowsScope;
 import com.cdcexport.export.capture.Snapshot;
 import com.cdcexport.export.capture.TableExport;
 import com.cdcexport.export.capture.TableName;
@@ -30,6 +31,7 @@ import com.cdcexport.export.access.TableAccessStore;
 import com.cdcexport.export.watermark.Watermark;
 import com.cdcexport.export.file.ExportFileStore;
 import com.cdcexport.export.file.ExportFileStore.PendingFile;
+import com.cdcexport.export.watermark.HeldRows;
 import com.cdcexport.export.watermark.WatermarkService;
 
 /**
@@ -54,18 +56,20 @@ class ExportRunner {
     private final ExportMetrics metrics;
     private final RetryTemplate bookkeeping;
     private final TableAccessStore access;
+    private final HeldRows held;
     private final Clock clock;
     /** The service's version, for manifests: from the build's build-info, else the jar's manifest. */
     private final String version;
 
     ExportRunner(JobTable jobs, JobFiles jobFiles, WatermarkService watermarks, ChangeCapture capture,
                  ExportFileStore files, ExportCommitter committer, RunningJobs running, ExportMetrics metrics,
-                 RetryTemplate bookkeepingRetry, TableAccessStore access, Clock clock,
+                 RetryTemplate bookkeepingRetry, TableAccessStore access, HeldRows held, Clock clock,
                  ObjectProvider<BuildProperties> build) {
         BuildProperties info = build.getIfAvailable();
         this.version = info != null && info.getVersion() != null ? info.getVersion()
                 : Optional.ofNullable(ExportRunner.class.getPackage().getImplementationVersion()).orElse("unknown");
         this.access = access;
+        this.held = held;
         this.jobs = jobs;
         this.jobFiles = jobFiles;
         this.watermarks = watermarks;
@@ -105,7 +109,7 @@ class ExportRunner {
         ExportEvents.started(job);
         try {
             CaptureResult result = captureAndPublish(job, tables, previous, progress);
-            commitOrDiscard(job, previous, result);
+            commitOrDiscard(job, tables, previous, result);
             double seconds = (System.nanoTime() - start) / 1e9;
             ExportEvents.completed(job, result.rows(), seconds);
             metrics.completed(job.exportType(), result.rows(), seconds);
@@ -141,7 +145,8 @@ class ExportRunner {
         List<DigestingStream> digests = new ArrayList<>();
         List<String> published = new ArrayList<>();
         try {
-            CaptureResult result = capture.export(job.exportType(), job.format(), tables, table -> {
+            CaptureResult result = capture.export(job.exportType(), job.format(), tables,
+                    new HeldRowsScope(job.consumerId().value(), job.id(), job.attempts()), table -> {
                 PendingFile file = files.create(names.get(table.qualified()), job.attempts());
                 pending.add(file);
                 DigestingStream digest = new DigestingStream(file.stream());
@@ -190,9 +195,10 @@ class ExportRunner {
         }
     }
 
-    private void commitOrDiscard(ExportJob job, Map<TableName, Optional<Snapshot>> previous, CaptureResult result) {
+    private void commitOrDiscard(ExportJob job, List<TableExport> tables, Map<TableName, Optional<Snapshot>> previous,
+                                 CaptureResult result) {
         try {
-            committer.commit(job, previous, result);
+            committer.commit(job, tables, previous, result);
         } catch (RuntimeException e) {
             switch (outcomeAfter(job, e)) {
                 case COMMITTED -> {
@@ -243,6 +249,7 @@ class ExportRunner {
                         + "and the job was queued again)" : describe(job, e);
         try {
             retried(() -> jobs.fail(job, error, clock.instant()));
+            held.discardAbandoned();
         } catch (RuntimeException markFailed) {
             log.warn("Could not record failure of job {} ({}); the reaper will", job.id(), markFailed.toString());
         }

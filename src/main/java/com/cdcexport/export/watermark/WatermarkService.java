@@ -81,6 +81,12 @@ public class WatermarkService {
         }
     }
 
+    /** The consumer's next export of {@code table} reads it whole, as its first did. */
+    public void forget(ConsumerId consumer, TableName table) {
+        jdbc.sql("DELETE FROM watermarks WHERE consumer_id = :consumer AND table_name = :table")
+                .param("consumer", consumer.value()).param("table", table.qualified()).update();
+    }
+
     private static Watermark watermark(ResultSet rs, int row) throws SQLException {
         return new Watermark(rs.getString(1), TableName.parse(rs.getString(2)).orElseThrow(),
                 rs.getTimestamp(3).toInstant(), new Snapshot(rs.getString(4)));

@@ -278,7 +278,7 @@ class ParallelExportTest extends IntegrationTest {
                 new SimpleMeterRegistry());
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         new ChangeCapture(dataSource, capturedTables, never).export(type, format,
-                List.of(new TableExport(table, since, TableAccess.ALL)), t -> out, new CaptureProgress());
+                List.of(new TableExport(table, since, TableAccess.ALL)), null, t -> out, new CaptureProgress());
         return out.toByteArray();
     }
 

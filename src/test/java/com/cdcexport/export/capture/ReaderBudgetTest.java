@@ -134,7 +134,7 @@ class ReaderBudgetTest extends IntegrationTest {
 
     private byte[] export(ParallelCopy copy, ByteArrayOutputStream out) throws SQLException, IOException {
         new ChangeCapture(dataSource, capturedTables, copy).export(ExportType.FULL, ExportFormat.CSV,
-                List.of(new TableExport(TableName.USERS, Optional.empty(), TableAccess.ALL)), t -> out,
+                List.of(new TableExport(TableName.USERS, Optional.empty(), TableAccess.ALL)), null, t -> out,
                 new CaptureProgress());
         return out.toByteArray();
     }

@@ -42,7 +42,7 @@ class ExportFileStoreTest {
                 new CdcProperties.Jobs(2, 10, Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofMillis(500), 3, null),
                 new CdcProperties.Auth(CdcProperties.AuthMode.OFF, "", "", Duration.ofHours(24), 0, 0,
                         Duration.ZERO),
-                new CdcProperties.Console(Duration.ofMinutes(30)), new CdcProperties.Masking(""),
+                new CdcProperties.Console(Duration.ofMinutes(30), 1000, 60), new CdcProperties.Masking(""),
                 CdcProperties.Sink.LOCAL, s3Defaults(),
                 new CdcProperties.Parallel(1, 0, "", 0));
     }
