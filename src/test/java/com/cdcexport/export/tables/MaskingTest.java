@@ -190,6 +190,23 @@ class MaskingTest extends IntegrationTest {
                 "5", List.of("Eve", "INSERT")));
     }
 
+    /** Through a row filter, a row that leaves it is a DELETE with the key alone: no token of what it hides. */
+    @Test
+    void aFilteredDeltaMasksWhatItShowsAndSendsNoTokenOfWhatItHides() {
+        order(1, "Ada", "10.00");
+        order(2, "Bob", "20.00");
+        rule("filtered", "app.orders", "{\"columns\": [\"customer\"], \"masks\": {\"customer\": \"hmac-sha256\"}, "
+                + "\"filter\": [{\"column\": \"total\", \"op\": \"<=\", \"value\": \"50\"}]}");
+        runExport("delta", "filtered", "csv", "app.orders");
+        jdbc.update("UPDATE app.orders SET customer = 'Ada L', total = 11 WHERE id = 1");
+        jdbc.update("UPDATE app.orders SET customer = 'Bob B', total = 999 WHERE id = 2");
+
+        List<String[]> delta = readCsv(runExport("delta", "filtered", "csv", "app.orders").field("outputFilename"));
+
+        assertThat(delta.stream().skip(1).map(r -> String.join(" ", r))).containsExactly(
+                "UPDATE 1 " + hmac("Ada L"), "DELETE 2 ");
+    }
+
     @Test
     void theManifestSaysWhichColumnsAreMaskedAndHow() {
         order(1, "Ada", "1.00");
