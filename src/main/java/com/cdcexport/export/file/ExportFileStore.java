@@ -147,7 +147,7 @@ public class ExportFileStore implements DisposableBean {
         return name;
     }
 
-    /** {@code name.<attempt>.part} as the local sink names a temporary file and the S3 sink an upload's marker. */
+    /** {@code name.<attempt>.part}: the local sink's temporary file, the key of the S3 sink's upload. */
     static String partName(String name, int attempt) {
         return name + "." + attempt + PART_SUFFIX;
     }

@@ -110,6 +110,7 @@ class ExportRunner {
         try {
             CaptureResult result = captureAndPublish(job, tables, previous, progress);
             commitOrDiscard(job, tables, previous, result);
+            StepPause.after(StepPause.Step.COMMITTED, job, progress);
             double seconds = (System.nanoTime() - start) / 1e9;
             ExportEvents.completed(job, result.rows(), seconds);
             metrics.completed(job.exportType(), result.rows(), seconds);
@@ -153,11 +154,13 @@ class ExportRunner {
                 digests.add(digest);
                 return digest;
             }, progress);
+            StepPause.after(StepPause.Step.WRITTEN, job, progress);
             for (int i = 0; i < pending.size(); i++) {
                 String name = job.files().get(i).filename();
                 publish(job, pending.get(i), name);
                 published.add(name);
             }
+            StepPause.after(StepPause.Step.PUBLISHED, job, progress);
             if (job.manifestFilename() != null) {
                 List<Manifest.Stored> stored = digests.stream()
                         .map(d -> new Manifest.Stored(d.bytes(), d.sha256())).toList();
@@ -167,6 +170,7 @@ class ExportRunner {
                 file.stream().write(manifest);
                 publish(job, file, job.manifestFilename());
                 published.add(job.manifestFilename());
+                StepPause.after(StepPause.Step.MANIFEST, job, progress);
             }
             return result;
         } catch (IOException | SQLException | RuntimeException | Error e) {

@@ -134,7 +134,8 @@ class S3SinkIT extends LargeTableProcessTest {
             service.kill();
         }
         String key = prefix + started.field("outputFilename");
-        assertThat(s3.keys(BUCKET, prefix)).as("nothing published, only the upload's marker").doesNotContain(key);
+        assertThat(s3.keys(BUCKET, prefix)).as("nothing published: the upload is under the attempt's own key")
+                .doesNotContain(key);
         assertThat(s3.openUploads(BUCKET, prefix)).as("the kill left its upload open").hasSize(1);
         assertThat(TestDatabase.jobStatus(started.field("jobId"))).isEqualTo("running");
         assertThat(watermarks(consumer)).isZero();
