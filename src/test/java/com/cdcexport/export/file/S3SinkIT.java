@@ -110,6 +110,10 @@ class S3SinkIT extends LargeTableProcessTest {
                             Map.of("X-Consumer-ID", remote, "Range", "bytes=999999999-"), null);
                     assertThat(beyond.status()).isEqualTo(416);
                     assertThat(beyond.header("Content-Range")).isEqualTo("bytes */" + body.length());
+                    Api.Response otherUnit = onS3.api().send("GET", "/exports/jobs/" + b.field("jobId") + "/file",
+                            Map.of("X-Consumer-ID", remote, "Range", "items=0-5"), null);
+                    assertThat(otherUnit.status()).as("an unknown range unit is ignored").isEqualTo(200);
+                    assertThat(otherUnit.body()).isEqualTo(body);
                 }
             }
             assertThat(s3.openUploads(BUCKET, prefix)).isEmpty();
