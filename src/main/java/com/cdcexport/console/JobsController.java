@@ -158,13 +158,16 @@ class JobsController {
             for (TableName name : names) {
                 access.accessOf(target, name);
             }
-            ExportJob job = jobs.submit(exportType, wantedFormat, target, names);
+            // A consumer's own request counts against its EXPORTS_PER_HOUR, as through the API; the admin's does not.
+            ExportJob job = viewer.admin() ? jobs.submit(exportType, wantedFormat, target, names)
+                    : jobs.request(exportType, wantedFormat, target, names);
             redirect.addFlashAttribute("notice", "Export started.");
             return "redirect:/console/jobs/" + job.id();
         } catch (ExportJobService.ConsumerBusyException e) {
             redirect.addFlashAttribute("error", e.getMessage());
             return "redirect:/console/jobs/" + e.activeJobId();
-        } catch (ExportJobService.QueueFullException | TableAccessStore.TableNotAllowedException e) {
+        } catch (ExportJobService.QueueFullException | ExportJobService.ExportRateLimitedException
+                 | TableAccessStore.TableNotAllowedException e) {
             redirect.addFlashAttribute("error", e instanceof TableAccessStore.TableNotAllowedException refused
                     ? refused.getBody().getDetail() : e.getMessage());
             return "redirect:/console/jobs";

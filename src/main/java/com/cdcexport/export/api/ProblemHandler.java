@@ -27,6 +27,7 @@ import com.cdcexport.export.api.JobController.InvalidParameterException;
 import com.cdcexport.export.api.JobController.JobNotCompletedException;
 import com.cdcexport.export.api.JobController.JobNotFoundException;
 import com.cdcexport.export.job.ExportJobService.ConsumerBusyException;
+import com.cdcexport.export.job.ExportJobService.ExportRateLimitedException;
 import com.cdcexport.export.job.ExportJobService.JobFinishedException;
 import com.cdcexport.export.job.ExportJobService.QueueFullException;
 
@@ -66,6 +67,13 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
     @ExceptionHandler(FileGoneException.class)
     ResponseEntity<ProblemDetail> gone(FileGoneException e) {
         return problem(HttpStatus.GONE, e.getMessage(), HttpHeaders.EMPTY);
+    }
+
+    @ExceptionHandler(ExportRateLimitedException.class)
+    ResponseEntity<ProblemDetail> exportRateLimited(ExportRateLimitedException e) {
+        HttpHeaders headers = new HttpHeaders();
+        headers.set(HttpHeaders.RETRY_AFTER, String.valueOf(e.retryAfterSeconds()));
+        return problem(HttpStatus.TOO_MANY_REQUESTS, e.getMessage(), headers);
     }
 
     @ExceptionHandler(QueueFullException.class)

@@ -29,12 +29,15 @@ public class ExportJobService {
     private final RunningJobs running;
     private final InstanceIdentity instance;
     private final ConsumerFormats formats;
+    private final ExportRateLimit rateLimit;
     private final int queueCapacity;
     private final Clock clock;
 
     ExportJobService(JobTable jobs, ExportFileStore files, JobDispatcher dispatcher, RunningJobs running,
-                     InstanceIdentity instance, ConsumerFormats formats, CdcProperties properties, Clock clock) {
+                     InstanceIdentity instance, ConsumerFormats formats, ExportRateLimit rateLimit,
+                     CdcProperties properties, Clock clock) {
         this.formats = formats;
+        this.rateLimit = rateLimit;
         this.jobs = jobs;
         this.files = files;
         this.dispatcher = dispatcher;
@@ -77,6 +80,24 @@ public class ExportJobService {
                     // finished between our insert and the lookup: try again.
                 }
             }
+        }
+    }
+
+    /**
+     * As {@link #submit}, for an export the consumer asks for itself (through the API or its console session): it
+     * counts against the consumer's EXPORTS_PER_HOUR. One that is not accepted (409, a full queue) does not count.
+     * Scheduled exports and those the admin starts do not count either.
+     *
+     * @throws ExportRateLimitedException when the consumer has spent its allowance
+     */
+    public ExportJob request(ExportType type, Optional<ExportFormat> format, ConsumerId consumer,
+                             List<TableName> tables) {
+        rateLimit.take(consumer);
+        try {
+            return submit(type, format, consumer, tables);
+        } catch (RuntimeException notAccepted) {
+            rateLimit.giveBack(consumer);
+            throw notAccepted;
         }
     }
 
@@ -145,6 +166,19 @@ public class ExportJobService {
     public static final class QueueFullException extends RuntimeException {
         QueueFullException() {
             super("Too many exports are queued; retry later");
+        }
+    }
+
+    public static final class ExportRateLimitedException extends RuntimeException {
+        private final long retryAfterSeconds;
+
+        ExportRateLimitedException(String message, long retryAfterSeconds) {
+            super(message);
+            this.retryAfterSeconds = retryAfterSeconds;
+        }
+
+        public long retryAfterSeconds() {
+            return retryAfterSeconds;
         }
     }
 

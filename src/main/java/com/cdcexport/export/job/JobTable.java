@@ -178,10 +178,23 @@ class JobTable {
                 .query((rs, n) -> rs.getString(1)).list();
     }
 
-    List<ExportJob> finishedBefore(Instant cutoff) {
-        return jdbc.sql("SELECT " + COLUMNS + " FROM export_jobs WHERE status IN ('completed', 'failed', "
-                        + "'cancelled') AND finished_at < ?")
-                .param(timestamp(cutoff)).query(JobTable::job).list();
+    /**
+     * Finished jobs older than {@code cutoff} that retention may delete: all of them but, per consumer and table,
+     * the newest completed one, the export the consumer's watermark of that table points to (watermarks move only
+     * with a job's commit, and a consumer's jobs run one at a time).
+     */
+    List<ExportJob> expiredBefore(Instant cutoff) {
+        return jdbc.sql("SELECT " + COLUMNS + " " + """
+                         FROM export_jobs j
+                        WHERE j.status IN ('completed', 'failed', 'cancelled') AND j.finished_at < :cutoff
+                          AND NOT (j.status = 'completed' AND EXISTS (
+                              SELECT 1 FROM unnest(j.tables) AS t(name)
+                               WHERE NOT EXISTS (
+                                   SELECT 1 FROM export_jobs later
+                                    WHERE later.consumer_id = j.consumer_id AND later.status = 'completed'
+                                      AND later.tables @> ARRAY[t.name]
+                                      AND (later.finished_at, later.id) > (j.finished_at, j.id))))""")
+                .param("cutoff", timestamp(cutoff)).query(JobTable::job).list();
     }
 
     void delete(UUID id) {
