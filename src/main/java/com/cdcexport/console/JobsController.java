@@ -97,14 +97,23 @@ class JobsController {
     @GetMapping("/console/jobs/{jobId}")
     String job(@PathVariable UUID jobId, Model model) {
         model.addAttribute("job", rows.of(visibleJob(jobId)));
+        addErrorDetail(jobId, model);
         return "console/job";
     }
 
     @GetMapping("/console/jobs/{jobId}/summary")
     String summary(@PathVariable UUID jobId, Model model, HttpServletResponse response) {
         model.addAttribute("job", rows.of(visibleJob(jobId)));
+        addErrorDetail(jobId, model);
         response.setHeader(FRAGMENT_HEADER, "summary");
         return "console/job :: summary";
+    }
+
+    /** The admin also sees what a failed job's consumer is not told: the database's or file system's own message. */
+    private void addErrorDetail(UUID jobId, Model model) {
+        if (Viewer.current().admin()) {
+            jobs.errorDetail(jobId).ifPresent(detail -> model.addAttribute("errorDetail", detail));
+        }
     }
 
     @GetMapping("/console/jobs/{jobId}/files/{index}")

@@ -106,6 +106,14 @@ public class ExportJobService {
     }
 
     /**
+     * Why a failed job failed, in the detail its consumer does not see (the database's or the file system's own
+     * message); for the admin only.
+     */
+    public Optional<String> errorDetail(UUID jobId) {
+        return jobs.errorDetail(jobId);
+    }
+
+    /**
      * Cancels a queued or running job, on whichever instance runs it; nothing it did takes effect.
      *
      * @throws JobFinishedException when the job has already finished

@@ -197,6 +197,12 @@ class JobTable {
                 .param("cutoff", timestamp(cutoff)).query(JobTable::job).list();
     }
 
+    /** What went wrong in detail, for the admin: the database's or file system's own message, if it had one. */
+    Optional<String> errorDetail(UUID id) {
+        return jdbc.sql("SELECT error_detail FROM export_jobs WHERE id = ? AND error_detail IS NOT NULL").param(id)
+                .query(String.class).optional();
+    }
+
     void delete(UUID id) {
         jdbc.sql("DELETE FROM export_jobs WHERE id = ?").param(id).update();
     }
@@ -205,7 +211,8 @@ class JobTable {
     @Transactional(propagation = Propagation.MANDATORY)
     public boolean complete(ExportJob job, List<JobFile> files, long rows, String snapshot, Instant now) {
         return jdbc.sql("UPDATE export_jobs SET status = 'completed', rows_exported = :rows, total_rows = :rows, "
-                        + "files = CAST(:files AS jsonb), snapshot = :snapshot, finished_at = :now, error = NULL "
+                        + "files = CAST(:files AS jsonb), snapshot = :snapshot, finished_at = :now, error = NULL, "
+                        + "error_detail = NULL "
                         + "WHERE id = :id" + RUNNING_ATTEMPT)
                 .param("rows", rows).param("files", JobFile.json(files)).param("snapshot", snapshot)
                 .param("now", timestamp(now))
@@ -213,10 +220,11 @@ class JobTable {
                 .update() == 1;
     }
 
-    boolean fail(ExportJob job, String error, Instant now) {
-        return jdbc.sql("UPDATE export_jobs SET status = 'failed', error = :error, finished_at = :now WHERE id = :id"
-                        + RUNNING_ATTEMPT)
-                .param("error", error).param("now", timestamp(now))
+    /** The job's error is what its consumer reads; the detail only the admin (console) and the log. */
+    boolean fail(ExportJob job, JobFailure failure, Instant now) {
+        return jdbc.sql("UPDATE export_jobs SET status = 'failed', error = :error, error_detail = :detail, "
+                        + "finished_at = :now WHERE id = :id" + RUNNING_ATTEMPT)
+                .param("error", failure.message()).param("detail", failure.detail()).param("now", timestamp(now))
                 .param("id", job.id()).param("attempt", job.attempts())
                 .update() == 1;
     }
