@@ -7,6 +7,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 
 import io.swagger.v3.oas.annotations.media.Schema;
@@ -37,6 +38,16 @@ import com.cdcexport.export.watermark.WatermarkService;
  */
 @Service
 public class TableAccessStore {
+
+    /**
+     * Values in one rule's filter, all conditions together. Every export of the consumer renders them into its
+     * query: 1.5 million of them made each export take 23 s.
+     */
+    public static final int MAX_VALUES = 1_000;
+    /** Conditions in one rule's filter. */
+    public static final int MAX_CONDITIONS = 100;
+    /** Entries of a rule's column list: PostgreSQL's own limit of columns in a table. */
+    public static final int MAX_COLUMNS = 1_600;
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
@@ -127,6 +138,7 @@ public class TableAccessStore {
             throw new UnknownTableException(table);
         }
         List<FilterCondition> conditions = filter == null ? List.of() : filter;
+        requireWithinLimits(columns, conditions);
         TableAccess access = toAccess(new TableRule(table.qualified(), columns, conditions));
         List<String> existing = jdbc.sql("""
                 SELECT a.attname FROM pg_attribute a
@@ -168,6 +180,35 @@ public class TableAccessStore {
         startOverIfFilterChanges(consumer, table, List.of());
         return jdbc.sql("DELETE FROM consumer_tables WHERE consumer_id = :c AND table_name = :t")
                 .param("c", consumer.value()).param("t", table.qualified()).update() == 1;
+    }
+
+    /** Refuses nulls where names and values belong, and rules beyond the limits, before anything reads them. */
+    private static void requireWithinLimits(List<String> columns, List<FilterCondition> conditions) {
+        if (columns != null) {
+            if (columns.size() > MAX_COLUMNS) {
+                throw badRule("A rule names at most " + String.format(Locale.ROOT, "%,d", MAX_COLUMNS) + " columns");
+            }
+            if (columns.contains(null)) {
+                throw badRule("columns must be column names; null is not one");
+            }
+        }
+        if (conditions.size() > MAX_CONDITIONS) {
+            throw badRule("A rule's filter has at most " + MAX_CONDITIONS + " conditions");
+        }
+        long values = 0;
+        for (FilterCondition c : conditions) {
+            if (c != null && c.values() != null) {
+                if (c.values().contains(null)) {
+                    throw badRule("Filter values must be text; null is not a value (use the operators is null "
+                            + "and is not null)");
+                }
+                values += c.values().size();
+            }
+        }
+        if (values > MAX_VALUES) {
+            throw badRule("A rule's filter holds at most " + String.format(Locale.ROOT, "%,d", MAX_VALUES)
+                    + " values in all its conditions; this one has " + String.format(Locale.ROOT, "%,d", values));
+        }
     }
 
     private static TableAccess toAccess(TableRule rule) {

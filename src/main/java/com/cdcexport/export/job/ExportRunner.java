@@ -248,9 +248,9 @@ class ExportRunner {
     }
 
     private void fail(ExportJob job, Throwable e, CaptureProgress progress, long start) {
-        String error = progress.isCancelled() ? "Cancelled on request"
-                : progress.isClaimLost() ? "Stopped: the job is no longer this runner's (it missed its heartbeats "
-                        + "and the job was queued again)" : describe(job, e);
+        JobFailure error = progress.isCancelled() ? new JobFailure("Cancelled on request", null)
+                : progress.isClaimLost() ? new JobFailure("Stopped: the job is no longer this runner's (it missed its "
+                        + "heartbeats and the job was queued again)", null) : JobFailure.of(job, e, files.location());
         try {
             retried(() -> jobs.fail(job, error, clock.instant()));
             held.discardAbandoned();
@@ -273,15 +273,5 @@ class ExportRunner {
 
     private <T> T retried(Supplier<T> statement) {
         return bookkeeping.invoke(statement);
-    }
-
-    private String describe(ExportJob job, Throwable e) {
-        String message = e.getMessage() == null ? "" : e.getMessage();
-        if (e instanceof IOException) {
-            // File-system messages are terse ("No space left on device", a bare path): say what was being done.
-            return "Cannot write export file " + job.outputFilename() + " in " + files.location() + ": "
-                    + e.getClass().getSimpleName() + (message.isEmpty() ? "" : ": " + message);
-        }
-        return message.isEmpty() ? e.getClass().getSimpleName() : message;
     }
 }
