@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -143,6 +144,28 @@ class StartupConfigurationTest {
                             + "process or set PORT to a free port");
         }
         StartupChecks.checkPort("0", null);
+    }
+
+    @Test
+    void aMissingDatabaseFailsAtOnceAndARefusedConnectionWithinSeconds() throws IOException {
+        DatabaseUrl test = DatabaseUrl.parse(TestDatabase.url());
+        DatabaseUrl missing = new DatabaseUrl(test.jdbcUrl().replaceFirst("^(jdbc:postgresql://[^/]+/)[^?]*",
+                "$1no_such_database"), test.username(), test.password());
+        long started = System.nanoTime();
+        assertThatThrownBy(() -> FirstConnection.check(missing)).hasMessage("DATABASE_URL: database "
+                + "\"no_such_database\" does not exist; create it (createdb) or name an existing database in DATABASE_URL");
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).as("no retries").isLessThan(Duration.ofSeconds(3));
+
+        int closed;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            closed = socket.getLocalPort();
+        }
+        started = System.nanoTime();
+        assertThatThrownBy(() -> FirstConnection.check(DatabaseUrl.parse("postgresql://u@127.0.0.1:" + closed + "/d")))
+                .hasMessage("Cannot use the database of DATABASE_URL: Connection to 127.0.0.1:" + closed + " refused; "
+                        + "check that PostgreSQL is running and DATABASE_URL names its host, port, database and user");
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).as("retried briefly, as a server may be starting")
+                .isBetween(FirstConnection.RETRY_FOR, FirstConnection.RETRY_FOR.plusSeconds(3));
     }
 
     @Test
