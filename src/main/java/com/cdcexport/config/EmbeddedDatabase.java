@@ -127,6 +127,8 @@ public final class EmbeddedDatabase implements AutoCloseable {
             }
             if (user.isOther()) {
                 admitServerUser(home, binaries);
+            } else {
+                Files.setPosixFilePermissions(binaries, PosixFilePermissions.fromString("rwx------"));
             }
             if (!Files.exists(dataDir.resolve("PG_VERSION"))) {
                 run("initdb", List.of("-A", "trust", "-U", "postgres", "-D", dataDir.toString(), "-E", "UTF-8"));
