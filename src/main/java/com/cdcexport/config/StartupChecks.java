@@ -23,8 +23,9 @@ import org.springframework.stereotype.Component;
 @Component
 public class StartupChecks {
 
-    StartupChecks(CdcProperties properties, Environment environment, ApplicationContext context,
-                  ObjectProvider<SettingsCheck> checks) {
+    /** @param logFormat LOG_FORMAT: a parameter, so that it is bound (and checked) now, not whenever */
+    StartupChecks(CdcProperties properties, LogFormat.Setting logFormat, Environment environment,
+                  ApplicationContext context, ObjectProvider<SettingsCheck> checks) {
         if (!properties.databaseUrl().isBlank()) {
             DatabaseUrl.parse(properties.databaseUrl());
         }

@@ -101,7 +101,8 @@ class StartupConfigurationTest {
             "--cdc.sink=s3 | S3_BUCKET is not set",
             "--cdc.jobs.workers=0 | EXPORT_WORKERS='0'",
             "--spring.lifecycle.timeout-per-shutdown-phase=soon | EXPORT_SHUTDOWN_GRACE='soon'",
-            "--logging.level.root=loud | LOG_LEVEL: must be one of trace, debug, info"})
+            "--logging.level.root=loud | LOG_LEVEL: must be one of trace, debug, info",
+            "--cdc.log.format=xml | LOG_FORMAT='xml': must be one of auto, text, json"})
     void anInvalidSettingStopsStartupBeforeAnythingIsWrittenToTheDatabase(String setting, String message,
                                                                           @TempDir Path directory,
                                                                           CapturedOutput output) throws IOException {
