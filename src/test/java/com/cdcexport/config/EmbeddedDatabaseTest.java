@@ -26,6 +26,7 @@ import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.util.FileSystemUtils;
 
 import com.cdcexport.CdcExportApplication;
+import com.cdcexport.support.OpenDirectories;
 
 /**
  * The embedded PostgreSQL as the service starts it (as root in CI): its server holds nothing of root's, and it asks
@@ -34,7 +35,7 @@ import com.cdcexport.CdcExportApplication;
 @ExtendWith(OutputCaptureExtension.class)
 class EmbeddedDatabaseTest {
 
-    /** Under target/: as root the server's user must pass through every directory above (/tmp may be 0700). */
+    /** As root the server's user must pass through every directory above (see OpenDirectories). */
     private static Path directory;
 
     private static EmbeddedDatabase embedded;
@@ -42,9 +43,7 @@ class EmbeddedDatabaseTest {
 
     @BeforeAll
     static void start() throws Exception {
-        directory = Files.createTempDirectory(Files.createDirectories(Path.of("target").toAbsolutePath()), "embedded-");
-        // Created 0700; a checkout or /var/lib is 0755, which the server's user may pass through.
-        Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwxr-xr-x"));
+        directory = OpenDirectories.create("embedded-");
         embedded = new EmbeddedDatabase();
         url = embedded.start(directory.resolve(".data/postgres"));
     }

@@ -31,6 +31,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.springframework.util.FileSystemUtils;
 
 import com.cdcexport.support.Api;
+import com.cdcexport.support.OpenDirectories;
 import com.cdcexport.support.ServiceProcess;
 
 /**
@@ -45,8 +46,8 @@ class ReadmeIT {
     private static final Pattern EMBEDDED_PORT = Pattern.compile("embedded PostgreSQL on localhost:(\\d+) \\(fsync on\\)");
 
     /**
-     * Under target/ and 0755, as a checkout is: as root the embedded PostgreSQL runs as nobody, who must pass through
-     * it (JUnit's temporary directories are 0700, and /tmp may be too).
+     * 0755, as a checkout is: as root the embedded PostgreSQL runs as nobody, who must pass through it (JUnit's
+     * temporary directories are 0700, and /tmp may be too; see OpenDirectories).
      */
     static Path project;
 
@@ -54,8 +55,7 @@ class ReadmeIT {
 
     @BeforeAll
     static void project() throws IOException {
-        project = Files.createTempDirectory(Files.createDirectories(Path.of("target").toAbsolutePath()), "readme-");
-        Files.setPosixFilePermissions(project, PosixFilePermissions.fromString("rwxr-xr-x"));
+        project = OpenDirectories.create("readme-");
     }
 
     @AfterAll
