@@ -66,7 +66,7 @@ start_service() {
   local t0
   t0=$(now)
   DATABASE_URL="postgresql://$PGUSER@$PGHOST:$PGPORT/$1" EXPORT_TABLES=${EXPORT_TABLES:-users} PORT=$PORT EXPORT_OUTPUT_DIR="$WORK/out" SEED_USERS=$2 \
-    EXPORT_WORKERS=4 AUTH_MODE=off RATE_LIMIT_PER_MINUTE=0 java $3 > "$WORK/${SERVICE_LOG:-service.log}" 2>&1 &
+    EXPORT_WORKERS=4 AUTH_MODE=off RATE_LIMIT_PER_MINUTE=0 EXPORTS_PER_HOUR=0 java $3 > "$WORK/${SERVICE_LOG:-service.log}" 2>&1 &
   SVC=$!
   until curl -sf "localhost:$PORT/health" >/dev/null; do
     kill -0 "$SVC" 2>/dev/null || { tail -20 "$WORK/${SERVICE_LOG:-service.log}"; exit 1; }

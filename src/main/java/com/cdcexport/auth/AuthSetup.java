@@ -34,6 +34,17 @@ class AuthSetup implements SmartInitializingSingleton {
 
     @Override
     public void afterSingletonsInstantiated() {
+        // Always, so that emptying CONSUMER_API_KEYS revokes the keys it used to hold.
+        consumers.reconcileEnvironmentKeys(checked(settings));
+        if (settings.mode() == AuthMode.OFF) {
+            log.warn("AUTH_MODE=off: /exports trusts the X-Consumer-ID header, so anyone who can reach this service "
+                    + "can export every user's personal data and move any consumer's watermark. Use it for local "
+                    + "demos only; set AUTH_MODE=api-key anywhere else.");
+        }
+    }
+
+    /** The keys of CONSUMER_API_KEYS, once ADMIN_TOKEN, the keys and AUTH_MODE are found to work together. */
+    static List<EnvironmentKey> checked(CdcProperties.Auth settings) {
         String adminToken = settings.adminToken();
         if (!adminToken.isEmpty() && (!ApiKeys.isWellFormed(adminToken) || ApiKeys.isOneRepeatedCharacter(adminToken))) {
             throw new InvalidSettingException("ADMIN_TOKEN must be at least " + ApiKeys.MIN_LENGTH
@@ -46,13 +57,7 @@ class AuthSetup implements SmartInitializingSingleton {
                     + "or CONSUMER_API_KEYS (consumer=key;...); for a local demo without authentication set "
                     + "AUTH_MODE=off");
         }
-        // Always, so that emptying CONSUMER_API_KEYS revokes the keys it used to hold.
-        consumers.reconcileEnvironmentKeys(keys);
-        if (settings.mode() == AuthMode.OFF) {
-            log.warn("AUTH_MODE=off: /exports trusts the X-Consumer-ID header, so anyone who can reach this service "
-                    + "can export every user's personal data and move any consumer's watermark. Use it for local "
-                    + "demos only; set AUTH_MODE=api-key anywhere else.");
-        }
+        return keys;
     }
 
     /** consumer=key entries separated by ';' (the form of EXPORT_SCHEDULES). */

@@ -2,6 +2,7 @@ package com.cdcexport.config;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
@@ -95,8 +96,20 @@ public record CdcProperties(
             @DefaultValue("500ms") @NotNull Duration pollInterval,
             /* Claims of one job before it is failed rather than queued again. */
             @DefaultValue("3") @Min(1) @Max(100) int maxAttempts,
-            /* Completed files and finished job rows older than this are deleted; empty keeps them forever. */
-            Duration retention) {
+            /*
+             * Finished jobs older than this are deleted with their files, but for the newest completed export of each
+             * consumer and table (the one its watermark points to); 0 keeps them forever.
+             */
+            @DefaultValue("7d") @DurationMin(seconds = 0) Duration retention,
+            /* Exports one consumer may request an hour (a token bucket per instance); 0: no limit. */
+            @DefaultValue("60") @Min(0) @Max(1_000_000) int exportsPerHour,
+            /* How many of them it may request at once: the bucket's size. */
+            @DefaultValue("10") @Min(1) @Max(1_000_000) int exportBurst) {
+
+        /** EXPORT_RETENTION, unless it keeps jobs forever (0). */
+        public Optional<Duration> effectiveRetention() {
+            return retention == null || retention.isZero() ? Optional.empty() : Optional.of(retention);
+        }
     }
 
     public record Auth(

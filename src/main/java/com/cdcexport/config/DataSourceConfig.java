@@ -16,10 +16,12 @@ import org.springframework.context.annotation.Configuration;
 public class DataSourceConfig {
 
     @Bean(destroyMethod = "close")
-    public HikariDataSource dataSource(CdcProperties properties, EmbeddedDatabase embedded) {
+    public HikariDataSource dataSource(CdcProperties properties, EmbeddedDatabase embedded, StartupChecks checked) {
+        // `checked`: every setting is checked before the embedded PostgreSQL starts or anything reaches the database.
         DatabaseUrl url = properties.databaseUrl().isBlank()
                 ? embedded.start(properties.embeddedDataDir())
                 : DatabaseUrl.parse(properties.databaseUrl());
+        FirstConnection.check(url);
         HikariConfig config = new HikariConfig();
         config.setPoolName("cdc");
         config.setJdbcUrl(url.jdbcUrl());
@@ -41,7 +43,9 @@ public class DataSourceConfig {
         // Unqualified names in the service's SQL are its own tables; the user's tables are always qualified.
         config.setSchema(properties.schema());
         config.setConnectionTimeout(10_000);
-        config.setInitializationFailTimeout(30_000);
+        // FirstConnection has just connected (and waited for a server that was starting): the pool's first
+        // connection gets one attempt, rather than 30 s of retrying an error that cannot heal.
+        config.setInitializationFailTimeout(1);
         return new HikariDataSource(config);
     }
 

@@ -54,6 +54,8 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
             Map.entry("cdc.jobs.poll-interval", "EXPORT_POLL_INTERVAL"),
             Map.entry("cdc.jobs.max-attempts", "EXPORT_MAX_ATTEMPTS"),
             Map.entry("cdc.jobs.retention", "EXPORT_RETENTION"),
+            Map.entry("cdc.jobs.exports-per-hour", "EXPORTS_PER_HOUR"),
+            Map.entry("cdc.jobs.export-burst", "EXPORT_BURST"),
             Map.entry("cdc.parallel.parallelism", "EXPORT_PARALLELISM"),
             Map.entry("cdc.parallel.min-rows", "EXPORT_PARALLEL_MIN_ROWS"),
             Map.entry("cdc.parallel.chunk-dir", "EXPORT_CHUNK_DIR"),

@@ -97,14 +97,23 @@ class JobsController {
     @GetMapping("/console/jobs/{jobId}")
     String job(@PathVariable UUID jobId, Model model) {
         model.addAttribute("job", rows.of(visibleJob(jobId)));
+        addErrorDetail(jobId, model);
         return "console/job";
     }
 
     @GetMapping("/console/jobs/{jobId}/summary")
     String summary(@PathVariable UUID jobId, Model model, HttpServletResponse response) {
         model.addAttribute("job", rows.of(visibleJob(jobId)));
+        addErrorDetail(jobId, model);
         response.setHeader(FRAGMENT_HEADER, "summary");
         return "console/job :: summary";
+    }
+
+    /** The admin also sees what a failed job's consumer is not told: the database's or file system's own message. */
+    private void addErrorDetail(UUID jobId, Model model) {
+        if (Viewer.current().admin()) {
+            jobs.errorDetail(jobId).ifPresent(detail -> model.addAttribute("errorDetail", detail));
+        }
     }
 
     @GetMapping("/console/jobs/{jobId}/files/{index}")
@@ -158,13 +167,16 @@ class JobsController {
             for (TableName name : names) {
                 access.accessOf(target, name);
             }
-            ExportJob job = jobs.submit(exportType, wantedFormat, target, names);
+            // A consumer's own request counts against its EXPORTS_PER_HOUR, as through the API; the admin's does not.
+            ExportJob job = viewer.admin() ? jobs.submit(exportType, wantedFormat, target, names)
+                    : jobs.request(exportType, wantedFormat, target, names);
             redirect.addFlashAttribute("notice", "Export started.");
             return "redirect:/console/jobs/" + job.id();
         } catch (ExportJobService.ConsumerBusyException e) {
             redirect.addFlashAttribute("error", e.getMessage());
             return "redirect:/console/jobs/" + e.activeJobId();
-        } catch (ExportJobService.QueueFullException | TableAccessStore.TableNotAllowedException e) {
+        } catch (ExportJobService.QueueFullException | ExportJobService.ExportRateLimitedException
+                 | TableAccessStore.TableNotAllowedException e) {
             redirect.addFlashAttribute("error", e instanceof TableAccessStore.TableNotAllowedException refused
                     ? refused.getBody().getDetail() : e.getMessage());
             return "redirect:/console/jobs";

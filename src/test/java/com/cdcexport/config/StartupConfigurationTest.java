@@ -3,11 +3,19 @@ package com.cdcexport.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -77,6 +85,90 @@ class StartupConfigurationTest {
         assertThatThrownBy(() -> run(settings.split(" ")).close()).hasStackTraceContaining(message);
         assertThat(output.getAll()).contains(message).doesNotContain("tooShortSecretValue1")
                 .doesNotContain("tttttttttttttttt");
+    }
+
+    /**
+     * Settings checked late used to fail after Flyway had made the service's schema and capture was installed: each
+     * must stop start-up before anything reaches the database.
+     */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "--cdc.auth.admin-token=tooShortSecretValue1 | ADMIN_TOKEN must be at least 32 characters",
+            "--cdc.auth.admin-token= | AUTH_MODE=api-key needs ADMIN_TOKEN",
+            "--cdc.schedules=warehouse=weekly | EXPORT_SCHEDULES entry 'warehouse=weekly' is not",
+            "--cdc.export-tables=a.b.c | EXPORT_TABLES entry 'a.b.c' is not [schema.]table",
+            "--cdc.output-dir={file}/out | EXPORT_OUTPUT_DIR={file}/out is not a writable directory",
+            "--cdc.file-mode=0777 | EXPORT_FILE_MODE='0777' must be an octal file mode",
+            "--cdc.parallel.chunk-dir={file}/chunks | EXPORT_CHUNK_DIR={file}/chunks is not a usable directory",
+            "--cdc.sink=s3 | S3_BUCKET is not set",
+            "--cdc.jobs.workers=0 | EXPORT_WORKERS='0'",
+            "--spring.lifecycle.timeout-per-shutdown-phase=soon | EXPORT_SHUTDOWN_GRACE='soon'",
+            "--logging.level.root=loud | LOG_LEVEL: must be one of trace, debug, info",
+            "--cdc.log.format=xml | LOG_FORMAT='xml': must be one of auto, text, json"})
+    void anInvalidSettingStopsStartupBeforeAnythingIsWrittenToTheDatabase(String setting, String message,
+                                                                          @TempDir Path directory,
+                                                                          CapturedOutput output) throws IOException {
+        String file = Files.writeString(directory.resolve("a-file"), "not a directory").toString();
+        String database = TestDatabase.scratchDatabase("untouched_in_process");
+        try {
+            // A healthy configuration but for the one setting (the same name twice would make a list of both).
+            Map<String, String> settings = new LinkedHashMap<>(Map.of("--cdc.database-url", database,
+                    "--cdc.auth.admin-token", "0123456789abcdef".repeat(2), "--cdc.seed-users", "0",
+                    "--cdc.output-dir", directory.resolve("output").toString(),
+                    "--cdc.parallel.parallelism", "2", "--cdc.parallel.readers", "4"));
+            String[] bad = setting.replace("{file}", file).split("=", 2);
+            settings.put(bad[0], bad[1]);
+            assertThatThrownBy(() -> new SpringApplicationBuilder(CdcExportApplication.class)
+                    .web(WebApplicationType.NONE)
+                    .run(settings.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toArray(String[]::new))
+                    .close())
+                    .isNotNull();
+            assertThat(output.getAll()).contains(message.replace("{file}", file));
+            assertThat(TestDatabase.jdbc(database).queryForList("SELECT nspname FROM pg_namespace WHERE nspname "
+                    + "NOT IN ('public', 'pg_catalog', 'information_schema', 'pg_toast')", String.class))
+                    .as("schemas made before the setting was found wrong").isEmpty();
+            assertThat(TestDatabase.jdbc(database).queryForList("SELECT relname FROM pg_class c JOIN pg_namespace n "
+                    + "ON n.oid = c.relnamespace WHERE n.nspname = 'public'", String.class))
+                    .as("tables made before the setting was found wrong").isEmpty();
+        } finally {
+            TestDatabase.dropScratchDatabase(database);
+        }
+    }
+
+    @Test
+    void aPortOutsideTheRangeOrInUseIsRefusedBeforeAnythingStarts() throws IOException {
+        assertThatThrownBy(() -> StartupChecks.checkPort("99999", null))
+                .hasMessage("Invalid configuration: PORT='99999': must be between 0 and 65535 (0: any free port); "
+                        + "fix PORT and start again");
+        assertThatThrownBy(() -> StartupChecks.checkPort("-1", null)).hasMessageContaining("PORT='-1'");
+        try (ServerSocket taken = new ServerSocket(0)) {
+            assertThatThrownBy(() -> StartupChecks.checkPort(String.valueOf(taken.getLocalPort()), null))
+                    .hasMessage("PORT=" + taken.getLocalPort() + " is already in use by another process; stop that "
+                            + "process or set PORT to a free port");
+        }
+        StartupChecks.checkPort("0", null);
+    }
+
+    @Test
+    void aMissingDatabaseFailsAtOnceAndARefusedConnectionWithinSeconds() throws IOException {
+        DatabaseUrl test = DatabaseUrl.parse(TestDatabase.url());
+        DatabaseUrl missing = new DatabaseUrl(test.jdbcUrl().replaceFirst("^(jdbc:postgresql://[^/]+/)[^?]*",
+                "$1no_such_database"), test.username(), test.password());
+        long started = System.nanoTime();
+        assertThatThrownBy(() -> FirstConnection.check(missing)).hasMessage("DATABASE_URL: database "
+                + "\"no_such_database\" does not exist; create it (createdb) or name an existing database in DATABASE_URL");
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).as("no retries").isLessThan(Duration.ofSeconds(3));
+
+        int closed;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            closed = socket.getLocalPort();
+        }
+        started = System.nanoTime();
+        assertThatThrownBy(() -> FirstConnection.check(DatabaseUrl.parse("postgresql://u@127.0.0.1:" + closed + "/d")))
+                .hasMessage("Cannot use the database of DATABASE_URL: Connection to 127.0.0.1:" + closed + " refused; "
+                        + "check that PostgreSQL is running and DATABASE_URL names its host, port, database and user");
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).as("retried briefly, as a server may be starting")
+                .isBetween(FirstConnection.RETRY_FOR, FirstConnection.RETRY_FOR.plusSeconds(3));
     }
 
     @Test

@@ -350,6 +350,36 @@ class ConsoleBrowserTest extends IntegrationTest {
         assertThat(status).isEqualTo(429);
     }
 
+    /** The detail behind a failed job's error (PostgreSQL's own text) is the admin's; its consumer sees the message. */
+    @Test
+    @Order(10)
+    void aFailedJobsPageShowsTheAdminTheDetailBehindItsError() {
+        String dave = "dave-" + run;
+        String daveKey = createConsumer(dave);
+        String jobId = UUID.randomUUID().toString();
+        jdbc.update("""
+                INSERT INTO export_jobs (id, consumer_id, export_type, status, output_filename, tables, files,
+                                         instance_id, heartbeat_at, created_at, started_at, finished_at, attempts,
+                                         error, error_detail)
+                VALUES (?::uuid, ?, 'full', 'failed', ?, ARRAY['app.orders'],
+                        jsonb_build_array(jsonb_build_object('table', 'app.orders', 'filename', ?::text)),
+                        'elsewhere', now(), now(), now(), now(), 1, 'A table of this export changed its shape',
+                        'ERROR: column t.status does not exist')""",
+                jobId, dave, "full_" + dave + ".csv", "full_" + dave + ".csv");
+
+        browser.signIn(ADMIN_TOKEN);
+        browser.go("/console/jobs/" + jobId);
+        assertThat(browser.pageText()).contains("A table of this export changed its shape");
+        assertThat(browser.text(By.id("error-detail"))).isEqualTo("ERROR: column t.status does not exist");
+
+        browser.signOut();
+        browser.signIn(daveKey);
+        browser.go("/console/jobs/" + jobId);
+        assertThat(browser.pageText()).contains("A table of this export changed its shape")
+                .doesNotContain("does not exist");
+        assertThat(browser.present(By.id("error-detail"))).isFalse();
+    }
+
     /** Fills in the console's start form and returns the new job's id, from the job page it leads to. */
     private String startExport(String consumer, String type, String... tables) {
         browser.go("/console/jobs");

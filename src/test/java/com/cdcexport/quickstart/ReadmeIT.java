@@ -22,13 +22,16 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.io.TempDir;
+
+import org.springframework.util.FileSystemUtils;
 
 import com.cdcexport.support.Api;
+import com.cdcexport.support.OpenDirectories;
 import com.cdcexport.support.ServiceProcess;
 
 /**
@@ -42,16 +45,25 @@ class ReadmeIT {
     private static final Path README = Path.of("README.md").toAbsolutePath();
     private static final Pattern EMBEDDED_PORT = Pattern.compile("embedded PostgreSQL on localhost:(\\d+) \\(fsync on\\)");
 
-    @TempDir
+    /**
+     * 0755, as a checkout is: as root the embedded PostgreSQL runs as nobody, who must pass through it (JUnit's
+     * temporary directories are 0700, and /tmp may be too; see OpenDirectories).
+     */
     static Path project;
 
     private static ServiceProcess service;
+
+    @BeforeAll
+    static void project() throws IOException {
+        project = OpenDirectories.create("readme-");
+    }
 
     @AfterAll
     static void stop() {
         if (service != null) {
             service.close();
         }
+        FileSystemUtils.deleteRecursively(project.toFile());
     }
 
     @Test
@@ -71,9 +83,14 @@ class ReadmeIT {
                 .contains("set DATABASE_URL=postgresql://");
         assertThat(lines).noneMatch(line -> line.contains("\"level\":\"WARN\"") || line.contains("\"level\":\"ERROR\""));
 
-        assertThat(mode(project.resolve(".data"))).isEqualTo("rwx------");
+        // As root the server runs as nobody: it may pass through .data (not list it) and run the binaries.
+        boolean root = "root".equals(System.getProperty("user.name"));
+        assertThat(mode(project.resolve(".data"))).isEqualTo(root ? "rwx--x--x" : "rwx------");
         assertThat(mode(project.resolve(".data/postgres"))).isEqualTo("rwx------");
-        assertThat(mode(project.resolve(".data/postgres-bin"))).isEqualTo("rwx------");
+        assertThat(mode(project.resolve(".data/postgres-bin"))).isEqualTo(root ? "rwxr-xr-x" : "rwx------");
+        if (root) {
+            assertThat(Files.getOwner(project.resolve(".data/postgres")).getName()).isEqualTo("nobody");
+        }
         for (String secret : List.of("admin-token", "consumer-1.key", "postgres-password")) {
             assertThat(mode(project.resolve(".data").resolve(secret))).as(secret).isEqualTo("rw-------");
         }

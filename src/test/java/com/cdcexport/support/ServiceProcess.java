@@ -78,6 +78,7 @@ public final class ServiceProcess implements AutoCloseable {
                 "SEED_USERS", "0",
                 "AUTH_MODE", "off",
                 "RATE_LIMIT_PER_MINUTE", "0",
+                "EXPORTS_PER_HOUR", "0",
                 "PORT", String.valueOf(freePort())));
         env.putAll(environment);
         ProcessBuilder builder = containerCommand();

@@ -1,5 +1,6 @@
 package com.cdcexport.export.api;
 
+import jakarta.servlet.DispatcherType;
 import jakarta.servlet.RequestDispatcher;
 import jakarta.servlet.http.HttpServletRequest;
 
@@ -76,6 +77,10 @@ class ErrorResponses {
 
         @RequestMapping("${server.error.path:/error}")
         ResponseEntity<ProblemDetail> error(HttpServletRequest request) {
+            if (request.getDispatcherType() != DispatcherType.ERROR) {
+                // Asked for directly (GET /error): there is no error to report, and no such resource.
+                return ProblemHandler.problem(HttpStatus.NOT_FOUND, "No such resource", HttpHeaders.EMPTY);
+            }
             Object code = request.getAttribute(RequestDispatcher.ERROR_STATUS_CODE);
             HttpStatus status = code instanceof Integer c && HttpStatus.resolve(c) != null
                     ? HttpStatus.resolve(c) : HttpStatus.INTERNAL_SERVER_ERROR;

@@ -96,7 +96,7 @@ class ExportController {
         for (TableName t : tables) {
             access.accessOf(consumer, t); // 403 before anything is queued
         }
-        ExportJob job = jobs.submit(exportType, requested, consumer, tables);
+        ExportJob job = jobs.request(exportType, requested, consumer, tables);
         return new ExportAccepted(job.id().toString(), "started", job.exportType().slug(), job.format().slug(),
                 job.outputFilename(), job.files(), job.manifestFilename());
     }

@@ -12,6 +12,7 @@ import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 
+import org.springframework.core.io.InputStreamResource;
 import org.springframework.core.io.Resource;
 import org.springframework.http.ContentDisposition;
 import org.springframework.http.HttpHeaders;
@@ -46,6 +47,8 @@ import com.cdcexport.export.job.ExportJobService;
 class JobController {
 
     private static final int MAX_LIMIT = 100;
+    /** The one range unit downloads support (Spring's HttpRange parses it, case as RFC 9110 writes it). */
+    private static final String BYTES_UNIT = "bytes=";
 
     private final ExportJobService jobs;
     private final ExportFileStore files;
@@ -159,16 +162,23 @@ class JobController {
     private ResponseEntity<Resource> download(JobView job, String name, MediaType type, String range)
             throws IOException {
         Resource resource = files.published(name).orElseThrow(() -> new FileGoneException(job));
+        ResponseEntity.BodyBuilder ok = ResponseEntity.ok()
+                .contentType(type)
+                .header(HttpHeaders.CONTENT_DISPOSITION,
+                        ContentDisposition.attachment().filename(name).build().toString());
+        if (range != null && !range.startsWith(BYTES_UNIT)) {
+            // RFC 9110 (14.2): a Range in a unit the server does not support is ignored: the whole file, 200. Spring
+            // applies any Range to a Resource body (416 for every unit but bytes), so this body is a plain stream
+            // of the file, its length said here.
+            return ok.contentLength(resource.contentLength()).header(HttpHeaders.ACCEPT_RANGES, "bytes")
+                    .body(new InputStreamResource(resource.getInputStream()));
+        }
         if (range != null && !satisfiable(range, resource)) {
             // Spring would answer 416 but still send the whole file as its body; a 416 carries none.
             return ResponseEntity.status(HttpStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
                     .header(HttpHeaders.CONTENT_RANGE, "bytes */" + resource.contentLength()).build();
         }
-        return ResponseEntity.ok()
-                .contentType(type)
-                .header(HttpHeaders.CONTENT_DISPOSITION,
-                        ContentDisposition.attachment().filename(name).build().toString())
-                .body(resource);
+        return ok.body(resource);
     }
 
     private static boolean satisfiable(String range, Resource resource) {

@@ -78,6 +78,10 @@ class OpenApiConfig {
                     responses.putIfAbsent("503", new ApiResponse().description("The database is unavailable; "
                             + "retry after Retry-After seconds").addHeaderObject("Retry-After", retryAfter()));
                 }
+                if (operation.getRequestBody() != null) {
+                    responses.putIfAbsent("413", new ApiResponse().description("The request body is larger than "
+                            + "1 MiB"));
+                }
                 if (path.startsWith("/exports") || path.startsWith("/consumers")) {
                     responses.putIfAbsent("401", new ApiResponse().description("No key, or a key that is not valid"));
                     responses.putIfAbsent("403", new ApiResponse().description("The key may not do this"));

@@ -10,6 +10,9 @@ import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
 import org.springframework.jdbc.CannotGetJdbcConnectionException;
 import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.converter.HttpMessageNotReadableException;
+import org.springframework.web.context.request.WebRequest;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.ExceptionHandler;
@@ -24,6 +27,7 @@ import com.cdcexport.export.api.JobController.InvalidParameterException;
 import com.cdcexport.export.api.JobController.JobNotCompletedException;
 import com.cdcexport.export.api.JobController.JobNotFoundException;
 import com.cdcexport.export.job.ExportJobService.ConsumerBusyException;
+import com.cdcexport.export.job.ExportJobService.ExportRateLimitedException;
 import com.cdcexport.export.job.ExportJobService.JobFinishedException;
 import com.cdcexport.export.job.ExportJobService.QueueFullException;
 
@@ -65,14 +69,45 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
         return problem(HttpStatus.GONE, e.getMessage(), HttpHeaders.EMPTY);
     }
 
+    @ExceptionHandler(ExportRateLimitedException.class)
+    ResponseEntity<ProblemDetail> exportRateLimited(ExportRateLimitedException e) {
+        HttpHeaders headers = new HttpHeaders();
+        headers.set(HttpHeaders.RETRY_AFTER, String.valueOf(e.retryAfterSeconds()));
+        return problem(HttpStatus.TOO_MANY_REQUESTS, e.getMessage(), headers);
+    }
+
     @ExceptionHandler(QueueFullException.class)
     ResponseEntity<ProblemDetail> queueFull(QueueFullException e) {
         return problem(HttpStatus.TOO_MANY_REQUESTS, e.getMessage(), retryAfter());
     }
 
+    /** A body that passed {@link RequestBodyLimit} while it was read (chunked): 413, else Spring's 400. */
+    @Override
+    protected ResponseEntity<Object> handleHttpMessageNotReadable(HttpMessageNotReadableException e,
+                                                                  HttpHeaders headers, HttpStatusCode status,
+                                                                  WebRequest request) {
+        if (tooLarge(e)) {
+            return ResponseEntity.status(HttpStatus.CONTENT_TOO_LARGE)
+                    .body(problem(HttpStatus.CONTENT_TOO_LARGE, RequestBodyLimit.TOO_LARGE, HttpHeaders.EMPTY).getBody());
+        }
+        return super.handleHttpMessageNotReadable(e, headers, status, request);
+    }
+
+    private static boolean tooLarge(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof RequestBodyLimit.BodyTooLargeException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Only our own faults reach here, and database outages; the client gets no internals. */
     @ExceptionHandler(Exception.class)
     ResponseEntity<ProblemDetail> unexpected(Exception e) {
+        if (tooLarge(e)) {
+            return problem(HttpStatus.CONTENT_TOO_LARGE, RequestBodyLimit.TOO_LARGE, HttpHeaders.EMPTY);
+        }
         String dataError = sqlState(e, "22");
         if (dataError != null) {
             // A data exception (value out of range, bad encoding, ...): request values are the only data a request

@@ -111,16 +111,13 @@ public class ParallelCopy implements DisposableBean {
         Gauge.builder("cdc.export.readers.limit", () -> readerCount)
                 .description("EXPORT_READERS: connections all running exports of this instance read with at once")
                 .register(registry);
-        String configured = settings.chunkDir();
-        this.base = Path.of(configured.isBlank() ? System.getProperty("java.io.tmpdir") : configured)
-                .toAbsolutePath().normalize();
-        // While workers read, their export's coordinator holds a reader too: at most EXPORT_READERS - 1 at once.
-        int threads = Math.min(exports * (parallelism - 1), readerCount - 1);
-        if (parallelism == 1 || threads < 1) {
+        this.base = chunkBase(settings);
+        int threads = workerThreads(settings, exports);
+        if (threads < 1) {
             workers = null;
             return;
         }
-        prepareBase(configured.isBlank() ? "java.io.tmpdir" : "EXPORT_CHUNK_DIR");
+        prepareBase(base, settings);
         workers = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
                 new CustomizableThreadFactory("export-chunk-"));
         workers.allowCoreThreadTimeOut(true);
@@ -422,12 +419,32 @@ public class ParallelCopy implements DisposableBean {
                 : Files.createTempDirectory(base, prefix);
     }
 
+    /** EXPORT_CHUNK_DIR (or java.io.tmpdir), when this instance's exports read with workers; else nothing to check. */
+    public static void checkChunkDirectory(CdcProperties.Parallel settings, int exports) {
+        if (workerThreads(settings, exports) >= 1) {
+            prepareBase(chunkBase(settings), settings);
+        }
+    }
+
+    private static Path chunkBase(CdcProperties.Parallel settings) {
+        String configured = settings.chunkDir();
+        return Path.of(configured.isBlank() ? System.getProperty("java.io.tmpdir") : configured)
+                .toAbsolutePath().normalize();
+    }
+
+    /** While workers read, their export's coordinator holds a reader too: at most EXPORT_READERS - 1 at once. */
+    private static int workerThreads(CdcProperties.Parallel settings, int exports) {
+        int parallelism = settings.effectiveParallelism();
+        return parallelism == 1 ? 0 : Math.min(exports * (parallelism - 1), settings.effectiveReaders() - 1);
+    }
+
     /**
      * Creates the chunk directory's parent and removes what exports of an earlier life of this process left there
      * (killed mid-export): directories named after a process id that is not running, or that is ours (a restarted
      * container's process often gets its predecessor's id).
      */
-    private void prepareBase(String setting) {
+    private static void prepareBase(Path base, CdcProperties.Parallel settings) {
+        String setting = settings.chunkDir().isBlank() ? "java.io.tmpdir" : "EXPORT_CHUNK_DIR";
         try {
             Files.createDirectories(base);
             long self = ProcessHandle.current().pid();

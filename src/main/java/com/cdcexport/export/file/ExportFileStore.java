@@ -20,6 +20,7 @@ import org.springframework.core.io.Resource;
 import org.springframework.stereotype.Component;
 
 import com.cdcexport.config.CdcProperties;
+import com.cdcexport.config.SettingsCheck;
 import com.cdcexport.consumer.ConsumerId;
 import com.cdcexport.export.ExportType;
 import com.cdcexport.export.capture.TableName;
@@ -31,7 +32,7 @@ import com.cdcexport.export.format.ExportFormat;
  * step that refuses to replace an existing file: readers never see half a file and no export overwrites another.
  */
 @Component
-public class ExportFileStore implements DisposableBean {
+public class ExportFileStore implements DisposableBean, SettingsCheck {
 
     static final String PART_SUFFIX = ".part";
     static final String MANIFEST_SUFFIX = ".manifest.json";
@@ -44,6 +45,14 @@ public class ExportFileStore implements DisposableBean {
     public ExportFileStore(CdcProperties properties) {
         this.sink = properties.sink() == CdcProperties.Sink.S3
                 ? new S3Sink(properties.s3()) : new LocalDirectory(properties);
+    }
+
+    /**
+     * Nothing more: making the sink checked its settings (EXPORT_OUTPUT_DIR writable, EXPORT_FILE_MODE, the S3
+     * bucket there and reachable). Being a {@link SettingsCheck} has it made before the database is touched.
+     */
+    @Override
+    public void checkSettings() {
     }
 
     /**
@@ -147,7 +156,7 @@ public class ExportFileStore implements DisposableBean {
         return name;
     }
 
-    /** {@code name.<attempt>.part} as the local sink names a temporary file and the S3 sink an upload's marker. */
+    /** {@code name.<attempt>.part}: the local sink's temporary file, the key of the S3 sink's upload. */
     static String partName(String name, int attempt) {
         return name + "." + attempt + PART_SUFFIX;
     }

@@ -3,14 +3,13 @@ package com.cdcexport.export.file;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Supplier;
@@ -32,6 +31,7 @@ import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
+import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.MultipartUpload;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
@@ -46,23 +46,24 @@ import com.cdcexport.export.file.ExportFileStore.PendingFile;
 
 /**
  * EXPORT_SINK=s3: files are objects under S3_PREFIX in S3_BUCKET. A file is streamed into a multipart upload
- * ({@link S3Upload}) and becomes visible only when the upload completes, refusing to replace an object; a small
- * file is one conditional PUT at publish time instead.
+ * ({@link S3Upload}) of the attempt's own key, {@code name.<attempt>.part}, as the local sink writes its
+ * {@code name.<attempt>.part} file, and becomes visible under its final name only when published: a copy inside
+ * the store that refuses to replace an object. A small file is one conditional PUT of the final name instead.
  *
- * <p>Attempts are told apart as the local sink tells its {@code name.<attempt>.part} files apart: beside an open
- * upload lies a small marker object of that name holding the upload's id (S3 lists open uploads by key, and the
- * key is the final name, shared by every attempt). So clean-up lists the markers, and aborting attempt n's upload
- * never touches attempt n+1's. An upload without a marker (the process died between creating the upload and
- * writing its marker, a few milliseconds) is listed as attempt 0 once it is older than {@link #ORPHAN_AGE}.
+ * <p>So everything an attempt leaves behind (an open upload, an uploaded object not yet copied) lies under a key
+ * of that attempt alone: removing it never touches the final name, which other attempts of the job publish to.
+ * That holds on stores that keep the uploads of a key together with its object (S3Mock: aborting any upload of a
+ * key deletes the key's object), where uploads to the shared final name let one attempt's clean-up delete the
+ * file another attempt had published and committed. The final name is removed only by {@link #deletePublished}
+ * (which the caller fences, see JobFiles) and {@link #deleteAll} (a job that has finished).
  */
 final class S3Sink implements ExportSink {
 
-    /** Longer than writing one marker can take, and than the clock skew SigV4 tolerates (15 minutes). */
-    static final Duration ORPHAN_AGE = Duration.ofMinutes(20);
-    /** An attempt number no job has: stands for uploads without a marker. */
-    static final int UNMARKED = 0;
     static final DataSize MIN_PART = DataSize.ofMegabytes(5);
     static final DataSize MAX_PART = DataSize.ofMegabytes(512);
+    /** The largest object one CopyObject request copies; larger ones are copied in parts of {@link #COPY_PART}. */
+    static final long MAX_SINGLE_COPY = DataSize.ofGigabytes(5).toBytes();
+    static final long COPY_PART = DataSize.ofGigabytes(1).toBytes();
 
     private static final Logger log = LoggerFactory.getLogger(S3Sink.class);
 
@@ -74,16 +75,14 @@ final class S3Sink implements ExportSink {
     private final int partSize;
     private final int partsInFlight;
     private final ExecutorService uploads;
-    private final Clock clock;
 
     S3Sink(CdcProperties.S3 settings) {
-        this(validated(settings), client(settings), Clock.systemUTC());
+        this(validated(settings), client(settings));
     }
 
-    S3Sink(CdcProperties.S3 settings, S3Client client, Clock clock) {
+    S3Sink(CdcProperties.S3 settings, S3Client client) {
         validated(settings);
         this.s3 = client;
-        this.clock = clock;
         this.bucket = settings.bucket().strip();
         this.prefix = settings.normalizedPrefix();
         this.location = settings.location();
@@ -271,29 +270,59 @@ final class S3Sink implements ExportSink {
         return new S3Upload(this, name, attempt);
     }
 
-    /** The marker naming attempt {@code attempt}'s open upload of {@code name}. */
-    String markerKey(String name, int attempt) {
+    /** The key attempt {@code attempt} uploads {@code name} to: its alone, never the final name. */
+    String stagingKey(String name, int attempt) {
         return key(ExportFileStore.partName(name, attempt));
     }
 
-    void writeMarker(String name, int attempt, String uploadId) throws IOException {
-        String marker = markerKey(name, attempt);
-        call("PUT", marker, () -> s3.putObject(b -> b.bucket(bucket).key(marker).contentType("text/plain"),
-                RequestBody.fromString(uploadId)));
+    /**
+     * Copies an uploaded object to its final name inside the store, refusing to replace an object there: one
+     * request up to 5 GiB (S3's limit for it), a multipart copy above.
+     */
+    void copy(String from, String to, long size) throws IOException {
+        if (size <= MAX_SINGLE_COPY) {
+            call("COPY", to, () -> s3.copyObject(b -> b.sourceBucket(bucket).sourceKey(from)
+                    .destinationBucket(bucket).destinationKey(to).ifNoneMatch("*")));
+            return;
+        }
+        String uploadId = call("CREATE upload", to, () -> s3.createMultipartUpload(b -> b.bucket(bucket).key(to))
+                .uploadId());
+        try {
+            List<CompletedPart> parts = new ArrayList<>();
+            for (long offset = 0; offset < size; offset += COPY_PART) {
+                int number = parts.size() + 1;
+                String range = "bytes=" + offset + "-" + (Math.min(size, offset + COPY_PART) - 1);
+                String etag = call("COPY part", to, () -> s3.uploadPartCopy(b -> b.sourceBucket(bucket)
+                        .sourceKey(from).destinationBucket(bucket).destinationKey(to).uploadId(uploadId)
+                        .partNumber(number).copySourceRange(range))).copyPartResult().eTag();
+                parts.add(CompletedPart.builder().partNumber(number).eTag(etag).build());
+            }
+            call("COMPLETE upload", to, () -> s3.completeMultipartUpload(b -> b.bucket(bucket).key(to)
+                    .uploadId(uploadId).ifNoneMatch("*").multipartUpload(m -> m.parts(parts))));
+        } catch (IOException e) {
+            try {
+                abort(to, uploadId);
+            } catch (IOException abortFailed) {
+                // Left open under the final name: the fenced removal of that name (deletePublished) aborts it.
+                e.addSuppressed(abortFailed);
+            }
+            throw e;
+        }
     }
 
+    /** Removes what attempt {@code attempt} wrote: its open upload and its uploaded object, both under its key. */
     @Override
     public void deletePart(String name, int attempt) {
+        String staging = stagingKey(name, attempt);
         try {
-            if (attempt == UNMARKED) {
-                abortUnmarked(key(name));
-                return;
+            for (MultipartUpload upload : openUploads(staging)) {
+                if (upload.key().equals(staging)) {
+                    abort(staging, upload.uploadId());
+                }
             }
-            String marker = markerKey(name, attempt);
-            Optional<String> uploadId = uploadIdIn(marker);
-            if (uploadId.isPresent()) {
-                abort(key(name), uploadId.get());
-                delete(marker);
+            if (head(staging).isPresent()) {
+                delete(staging);
+                log.info("Removed uncommitted upload of export file {} (attempt {})", name, attempt);
             }
         } catch (IOException e) {
             log.warn("Could not remove the upload of {} (attempt {}): {}; clean-up tries again later", name,
@@ -319,21 +348,19 @@ final class S3Sink implements ExportSink {
         }
     }
 
-    private void abortUnmarked(String key) throws IOException {
-        Set<String> marked = markedUploadIds();
-        Instant cutoff = clock.instant().minus(ORPHAN_AGE);
-        for (MultipartUpload upload : openUploads(key)) {
-            if (upload.key().equals(key) && !marked.contains(upload.uploadId())
-                    && upload.initiated().isBefore(cutoff)) {
-                abort(key, upload.uploadId());
-            }
-        }
-    }
-
+    /**
+     * Removes the object under the final name, and an upload to it that a multipart copy left open (a process that
+     * died while publishing a file over 5 GiB). The caller fences: no attempt that may still commit published it.
+     */
     @Override
     public void deletePublished(String name) {
         String key = key(name);
         try {
+            for (MultipartUpload upload : openUploads(key)) {
+                if (upload.key().equals(key)) {
+                    abort(key, upload.uploadId());
+                }
+            }
             if (head(key).isPresent()) {
                 delete(key);
                 log.info("Removed uncommitted export file {}", location(key));
@@ -343,74 +370,47 @@ final class S3Sink implements ExportSink {
         }
     }
 
+    /** The object and everything every attempt left of a job that has finished. */
     @Override
     public void deleteAll(String name) {
         String key = key(name);
         try {
-            for (S3Object marker : objects(key + ".")) {
-                ExportFileStore.parsePartName(marker.key().substring(prefix.length()))
-                        .filter(p -> p.name().equals(name))
-                        .ifPresent(p -> deletePart(name, p.attempt()));
+            Set<Integer> attempts = new TreeSet<>();
+            for (S3Object object : objects(key + ".")) {
+                ExportFileStore.parsePartName(object.key().substring(prefix.length()))
+                        .filter(p -> p.name().equals(name)).ifPresent(p -> attempts.add(p.attempt()));
             }
-            // Uploads of a finished job: none may complete any more, marked or not.
             for (MultipartUpload upload : openUploads(key)) {
-                if (upload.key().equals(key)) {
-                    abort(key, upload.uploadId());
-                }
+                ExportFileStore.parsePartName(upload.key().substring(prefix.length()))
+                        .filter(p -> p.name().equals(name)).ifPresent(p -> attempts.add(p.attempt()));
             }
-            delete(key);
+            attempts.forEach(attempt -> deletePart(name, attempt));
+            deletePublished(name);
         } catch (IOException e) {
             log.warn("Could not remove {}: {}", location(key), e.getMessage());
         }
     }
 
-    /** Every marker under the prefix, then uploads no marker names (attempt {@link #UNMARKED}). */
+    /** What attempts left under their own keys: uploaded objects and open uploads named {@code name.<n>.part}. */
     @Override
     public List<PartFile> partFiles() {
         try {
-            List<PartFile> parts = new ArrayList<>();
+            Set<PartFile> parts = new LinkedHashSet<>();
             for (S3Object object : objects(prefix)) {
-                String name = object.key().substring(prefix.length());
-                if (!name.contains("/")) {
-                    ExportFileStore.parsePartName(name).ifPresent(parts::add);
-                }
+                partFile(object.key()).ifPresent(parts::add);
             }
-            Set<String> marked = markedUploadIds();
-            Set<String> unmarked = new HashSet<>();
             for (MultipartUpload upload : openUploads(prefix)) {
-                String name = upload.key().substring(prefix.length());
-                if (!name.contains("/") && !marked.contains(upload.uploadId()) && unmarked.add(name)) {
-                    parts.add(new PartFile(name, UNMARKED));
-                }
+                partFile(upload.key()).ifPresent(parts::add);
             }
-            return parts;
+            return List.copyOf(parts);
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
     }
 
-    private Set<String> markedUploadIds() throws IOException {
-        Set<String> ids = new HashSet<>();
-        for (S3Object object : objects(prefix)) {
-            String name = object.key().substring(prefix.length());
-            if (!name.contains("/") && ExportFileStore.parsePartName(name).isPresent()) {
-                uploadIdIn(object.key()).ifPresent(ids::add);
-            }
-        }
-        return ids;
-    }
-
-    /** The upload id a marker holds; empty when the marker is gone (its attempt cleaned up meanwhile). */
-    private Optional<String> uploadIdIn(String marker) throws IOException {
-        try {
-            return Optional.of(call("GET", marker, () -> s3.getObjectAsBytes(b -> b.bucket(bucket).key(marker))
-                    .asUtf8String().strip()));
-        } catch (IOException e) {
-            if (e.getCause() instanceof NoSuchKeyException) {
-                return Optional.empty();
-            }
-            throw e;
-        }
+    private Optional<PartFile> partFile(String key) {
+        String name = key.substring(prefix.length());
+        return name.contains("/") ? Optional.empty() : ExportFileStore.parsePartName(name);
     }
 
     private List<S3Object> objects(String keyPrefix) throws IOException {

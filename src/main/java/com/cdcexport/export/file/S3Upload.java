@@ -24,12 +24,16 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
 import com.cdcexport.export.file.ExportFileStore.PendingFile;
 
 /**
- * One attempt's file on the S3 sink. The content streams into a multipart upload: parts of S3_PART_SIZE, at most
- * S3_PARTS_IN_FLIGHT buffers alive at once (the one being filled included), so memory is bounded by their product
- * whatever the file's size. The upload starts only when the first part is full; a file smaller than that is one
- * PUT at publish time. Either way the object appears only on publish, with If-None-Match: * (never replacing an
- * object) after a HEAD that finds the name free (for stores that ignore the condition). Closing without publishing
- * aborts the upload and removes its marker (see {@link S3Sink}).
+ * One attempt's file on the S3 sink. The content streams into a multipart upload of the attempt's own key,
+ * {@code name.<attempt>.part}: parts of S3_PART_SIZE, at most S3_PARTS_IN_FLIGHT buffers alive at once (the one
+ * being filled included), so memory is bounded by their product whatever the file's size. The upload starts only
+ * when the first part is full; a file smaller than that is one PUT of the final name at publish time. A large file
+ * is published by completing its upload (an object under the attempt's key) and copying that object inside the
+ * store to the final name; either way with If-None-Match: * (never replacing an object) after a HEAD that finds the
+ * name free (for stores that ignore the condition). Nothing but the publishing request ever touches the final
+ * name, so removing what an attempt left (aborting its upload, deleting its object) can never remove another
+ * attempt's file, whatever the store keeps together with a key. Closing without publishing aborts the upload and
+ * removes the attempt's object.
  */
 final class S3Upload implements PendingFile {
 
@@ -42,6 +46,8 @@ final class S3Upload implements PendingFile {
     private final String name;
     private final int attempt;
     private final String key;
+    /** Where this attempt's upload goes: a key no other attempt writes or removes. */
+    private final String stagingKey;
     private final Semaphore buffers;
     private final List<Future<CompletedPart>> parts = new ArrayList<>();
     private final Stream stream = new Stream();
@@ -49,7 +55,10 @@ final class S3Upload implements PendingFile {
     private String uploadId;
     private byte[] buffer;
     private int filled;
+    private long size;
     private boolean sealed;
+    /** The upload completed: the content is the object at {@link #stagingKey}, still to be copied. */
+    private boolean staged;
     private boolean published;
 
     S3Upload(S3Sink sink, String name, int attempt) {
@@ -57,6 +66,7 @@ final class S3Upload implements PendingFile {
         this.name = name;
         this.attempt = attempt;
         this.key = sink.key(name);
+        this.stagingKey = sink.stagingKey(name, attempt);
         this.buffers = new Semaphore(sink.partsInFlight());
     }
 
@@ -124,10 +134,11 @@ final class S3Upload implements PendingFile {
         int number = parts.size() + 1;
         buffer = null;
         filled = 0;
+        size += length;
         parts.add(sink.uploads().submit(() -> {
             try {
-                String etag = sink.client().uploadPart(b -> b.bucket(sink.bucket()).key(key).uploadId(uploadId)
-                                .partNumber(number).contentLength((long) length),
+                String etag = sink.client().uploadPart(b -> b.bucket(sink.bucket()).key(stagingKey)
+                                .uploadId(uploadId).partNumber(number).contentLength((long) length),
                         RequestBody.fromContentProvider(() -> new ByteArrayInputStream(bytes, 0, length), length,
                                 "application/octet-stream")).eTag();
                 return CompletedPart.builder().partNumber(number).eTag(etag).build();
@@ -138,21 +149,9 @@ final class S3Upload implements PendingFile {
     }
 
     private void startUpload() throws IOException {
-        uploadId = sink.call("CREATE upload", key, () -> sink.client().createMultipartUpload(b -> b
-                .bucket(sink.bucket()).key(key).metadata(Map.of("cdc-attempt", String.valueOf(attempt))))
+        uploadId = sink.call("CREATE upload", stagingKey, () -> sink.client().createMultipartUpload(b -> b
+                .bucket(sink.bucket()).key(stagingKey).metadata(Map.of("cdc-attempt", String.valueOf(attempt))))
                 .uploadId());
-        try {
-            sink.writeMarker(name, attempt, uploadId);
-        } catch (IOException e) {
-            try {
-                sink.abort(key, uploadId);
-            } catch (IOException abortFailed) {
-                // Without a marker the upload is listed as attempt 0 and aborted by clean-up once it is old.
-                e.addSuppressed(abortFailed);
-            }
-            uploadId = null;
-            throw e;
-        }
     }
 
     /** A failed part fails the file at the next write rather than at publish, so the export stops early. */
@@ -173,7 +172,7 @@ final class S3Upload implements PendingFile {
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof software.amazon.awssdk.core.exception.SdkException sdk) {
-                throw sink.failure("UPLOAD part", key, sdk);
+                throw sink.failure("UPLOAD part", stagingKey, sdk);
             }
             throw new IOException("Upload of part of " + name + " failed: " + cause, cause);
         }
@@ -199,11 +198,17 @@ final class S3Upload implements PendingFile {
         if (published) {
             return;
         }
-        List<CompletedPart> completed = new ArrayList<>();
-        for (Future<CompletedPart> part : parts) {
-            completed.add(result(part));
+        if (uploadId != null && !staged) {
+            List<CompletedPart> completed = new ArrayList<>();
+            for (Future<CompletedPart> part : parts) {
+                completed.add(result(part));
+            }
+            completed.sort(Comparator.comparing(CompletedPart::partNumber));
+            sink.call("COMPLETE upload", stagingKey, () -> sink.client().completeMultipartUpload(b -> b
+                    .bucket(sink.bucket()).key(stagingKey).uploadId(uploadId)
+                    .multipartUpload(m -> m.parts(completed))));
+            staged = true;
         }
-        completed.sort(Comparator.comparing(CompletedPart::partNumber));
         // For stores that ignore If-None-Match: then two attempts publishing at the same moment is the one race
         // left, as with the local sink's check-then-rename fallback.
         if (sink.head(key).isPresent()) {
@@ -218,9 +223,7 @@ final class S3Upload implements PendingFile {
                         RequestBody.fromContentProvider(() -> new ByteArrayInputStream(body, 0, length), length,
                                 "application/octet-stream")));
             } else {
-                sink.call("COMPLETE upload", key, () -> sink.client().completeMultipartUpload(b -> b
-                        .bucket(sink.bucket()).key(key).uploadId(uploadId).ifNoneMatch("*")
-                        .multipartUpload(m -> m.parts(completed))));
+                sink.copy(stagingKey, key, size);
             }
         } catch (IOException e) {
             if (e.getCause() instanceof S3Exception s && (s.statusCode() == 412 || s.statusCode() == 409
@@ -231,12 +234,13 @@ final class S3Upload implements PendingFile {
         }
         published = true;
         release();
-        if (uploadId != null) {
+        if (staged) {
             try {
-                sink.delete(sink.markerKey(name, attempt));
+                sink.delete(stagingKey);
             } catch (IOException e) {
-                // The marker then names a completed upload: clean-up's abort finds nothing and removes it.
-                log.warn("Could not remove the upload marker of {}: {}", name, e.getMessage());
+                // A copy of a published file under the attempt's key: clean-up removes it once the attempt is over.
+                log.warn("Could not remove the uploaded copy of {} (attempt {}): {}", name, attempt,
+                        e.getMessage());
             }
         }
     }
@@ -257,10 +261,12 @@ final class S3Upload implements PendingFile {
         release();
         if (uploadId != null) {
             try {
-                sink.abort(key, uploadId);
-                sink.delete(sink.markerKey(name, attempt));
+                if (!staged) {
+                    sink.abort(stagingKey, uploadId);
+                }
+                sink.delete(stagingKey);
             } catch (IOException e) {
-                // The marker stays, so start-up or the periodic sweep aborts the upload once the store answers.
+                // The upload or object under name.<attempt>.part stays: start-up or the periodic sweep removes it.
                 log.warn("Could not abort the upload of {} (attempt {}): {}; clean-up tries again later", name,
                         attempt, e.getMessage());
             }

@@ -31,4 +31,14 @@ final class ExportEvents {
     static void failed(ExportJob job, String error) {
         log.error("export_failed", kv("event", "export_failed"), kv("jobId", job.id()), kv("error", error));
     }
+
+    /** The consumer's message as {@code error}, and what the operator needs to act on as {@code detail}. */
+    static void failed(ExportJob job, JobFailure failure) {
+        if (failure.detail() == null) {
+            failed(job, failure.message());
+        } else {
+            log.error("export_failed", kv("event", "export_failed"), kv("jobId", job.id()),
+                    kv("error", failure.message()), kv("detail", failure.detail()));
+        }
+    }
 }

@@ -29,12 +29,15 @@ public class ExportJobService {
     private final RunningJobs running;
     private final InstanceIdentity instance;
     private final ConsumerFormats formats;
+    private final ExportRateLimit rateLimit;
     private final int queueCapacity;
     private final Clock clock;
 
     ExportJobService(JobTable jobs, ExportFileStore files, JobDispatcher dispatcher, RunningJobs running,
-                     InstanceIdentity instance, ConsumerFormats formats, CdcProperties properties, Clock clock) {
+                     InstanceIdentity instance, ConsumerFormats formats, ExportRateLimit rateLimit,
+                     CdcProperties properties, Clock clock) {
         this.formats = formats;
+        this.rateLimit = rateLimit;
         this.jobs = jobs;
         this.files = files;
         this.dispatcher = dispatcher;
@@ -80,8 +83,34 @@ public class ExportJobService {
         }
     }
 
+    /**
+     * As {@link #submit}, for an export the consumer asks for itself (through the API or its console session): it
+     * counts against the consumer's EXPORTS_PER_HOUR. One that is not accepted (409, a full queue) does not count.
+     * Scheduled exports and those the admin starts do not count either.
+     *
+     * @throws ExportRateLimitedException when the consumer has spent its allowance
+     */
+    public ExportJob request(ExportType type, Optional<ExportFormat> format, ConsumerId consumer,
+                             List<TableName> tables) {
+        rateLimit.take(consumer);
+        try {
+            return submit(type, format, consumer, tables);
+        } catch (RuntimeException notAccepted) {
+            rateLimit.giveBack(consumer);
+            throw notAccepted;
+        }
+    }
+
     public Optional<JobView> find(UUID jobId) {
         return jobs.find(jobId).map(this::view);
+    }
+
+    /**
+     * Why a failed job failed, in the detail its consumer does not see (the database's or the file system's own
+     * message); for the admin only.
+     */
+    public Optional<String> errorDetail(UUID jobId) {
+        return jobs.errorDetail(jobId);
     }
 
     /**
@@ -145,6 +174,19 @@ public class ExportJobService {
     public static final class QueueFullException extends RuntimeException {
         QueueFullException() {
             super("Too many exports are queued; retry later");
+        }
+    }
+
+    public static final class ExportRateLimitedException extends RuntimeException {
+        private final long retryAfterSeconds;
+
+        ExportRateLimitedException(String message, long retryAfterSeconds) {
+            super(message);
+            this.retryAfterSeconds = retryAfterSeconds;
+        }
+
+        public long retryAfterSeconds() {
+            return retryAfterSeconds;
         }
     }
 

@@ -110,6 +110,7 @@ class ExportRunner {
         try {
             CaptureResult result = captureAndPublish(job, tables, previous, progress);
             commitOrDiscard(job, tables, previous, result);
+            StepPause.after(StepPause.Step.COMMITTED, job, progress);
             double seconds = (System.nanoTime() - start) / 1e9;
             ExportEvents.completed(job, result.rows(), seconds);
             metrics.completed(job.exportType(), result.rows(), seconds);
@@ -153,11 +154,13 @@ class ExportRunner {
                 digests.add(digest);
                 return digest;
             }, progress);
+            StepPause.after(StepPause.Step.WRITTEN, job, progress);
             for (int i = 0; i < pending.size(); i++) {
                 String name = job.files().get(i).filename();
                 publish(job, pending.get(i), name);
                 published.add(name);
             }
+            StepPause.after(StepPause.Step.PUBLISHED, job, progress);
             if (job.manifestFilename() != null) {
                 List<Manifest.Stored> stored = digests.stream()
                         .map(d -> new Manifest.Stored(d.bytes(), d.sha256())).toList();
@@ -167,6 +170,7 @@ class ExportRunner {
                 file.stream().write(manifest);
                 publish(job, file, job.manifestFilename());
                 published.add(job.manifestFilename());
+                StepPause.after(StepPause.Step.MANIFEST, job, progress);
             }
             return result;
         } catch (IOException | SQLException | RuntimeException | Error e) {
@@ -244,9 +248,9 @@ class ExportRunner {
     }
 
     private void fail(ExportJob job, Throwable e, CaptureProgress progress, long start) {
-        String error = progress.isCancelled() ? "Cancelled on request"
-                : progress.isClaimLost() ? "Stopped: the job is no longer this runner's (it missed its heartbeats "
-                        + "and the job was queued again)" : describe(job, e);
+        JobFailure error = progress.isCancelled() ? new JobFailure("Cancelled on request", null)
+                : progress.isClaimLost() ? new JobFailure("Stopped: the job is no longer this runner's (it missed its "
+                        + "heartbeats and the job was queued again)", null) : JobFailure.of(job, e, files.location());
         try {
             retried(() -> jobs.fail(job, error, clock.instant()));
             held.discardAbandoned();
@@ -269,15 +273,5 @@ class ExportRunner {
 
     private <T> T retried(Supplier<T> statement) {
         return bookkeeping.invoke(statement);
-    }
-
-    private String describe(ExportJob job, Throwable e) {
-        String message = e.getMessage() == null ? "" : e.getMessage();
-        if (e instanceof IOException) {
-            // File-system messages are terse ("No space left on device", a bare path): say what was being done.
-            return "Cannot write export file " + job.outputFilename() + " in " + files.location() + ": "
-                    + e.getClass().getSimpleName() + (message.isEmpty() ? "" : ": " + message);
-        }
-        return message.isEmpty() ? e.getClass().getSimpleName() : message;
     }
 }

@@ -15,8 +15,10 @@ import com.cdcexport.config.CdcProperties;
 import com.cdcexport.export.file.ExportFileStore;
 
 /**
- * With EXPORT_RETENTION set, deletes finished jobs older than that, with their files. Watermarks do not depend
- * on job rows, so consumers lose nothing but the history.
+ * Deletes finished jobs older than EXPORT_RETENTION (7 days unless set), with their files, so that exports do not
+ * pile up personal data on disk forever. Per consumer and table the newest completed export stays whatever its age:
+ * it is what the consumer's watermark points to, the file its data last matched. Watermarks do not depend on job
+ * rows, so consumers lose nothing else but the history.
  */
 @Component
 class JobRetention {
@@ -37,12 +39,12 @@ class JobRetention {
 
     @Scheduled(initialDelay = 1, fixedDelay = 10, timeUnit = TimeUnit.MINUTES)
     void applyRetention() {
-        if (settings.retention() == null) {
+        if (settings.effectiveRetention().isEmpty()) {
             return;
         }
         try {
-            Instant cutoff = clock.instant().minus(settings.retention());
-            List<ExportJob> expired = jobs.finishedBefore(cutoff);
+            Instant cutoff = clock.instant().minus(settings.effectiveRetention().get());
+            List<ExportJob> expired = jobs.expiredBefore(cutoff);
             for (ExportJob job : expired) {
                 job.storedNames().forEach(files::deleteAll);
                 jobs.delete(job.id());

@@ -178,10 +178,29 @@ class JobTable {
                 .query((rs, n) -> rs.getString(1)).list();
     }
 
-    List<ExportJob> finishedBefore(Instant cutoff) {
-        return jdbc.sql("SELECT " + COLUMNS + " FROM export_jobs WHERE status IN ('completed', 'failed', "
-                        + "'cancelled') AND finished_at < ?")
-                .param(timestamp(cutoff)).query(JobTable::job).list();
+    /**
+     * Finished jobs older than {@code cutoff} that retention may delete: all of them but, per consumer and table,
+     * the newest completed one, the export the consumer's watermark of that table points to (watermarks move only
+     * with a job's commit, and a consumer's jobs run one at a time).
+     */
+    List<ExportJob> expiredBefore(Instant cutoff) {
+        return jdbc.sql("SELECT " + COLUMNS + " " + """
+                         FROM export_jobs j
+                        WHERE j.status IN ('completed', 'failed', 'cancelled') AND j.finished_at < :cutoff
+                          AND NOT (j.status = 'completed' AND EXISTS (
+                              SELECT 1 FROM unnest(j.tables) AS t(name)
+                               WHERE NOT EXISTS (
+                                   SELECT 1 FROM export_jobs later
+                                    WHERE later.consumer_id = j.consumer_id AND later.status = 'completed'
+                                      AND later.tables @> ARRAY[t.name]
+                                      AND (later.finished_at, later.id) > (j.finished_at, j.id))))""")
+                .param("cutoff", timestamp(cutoff)).query(JobTable::job).list();
+    }
+
+    /** What went wrong in detail, for the admin: the database's or file system's own message, if it had one. */
+    Optional<String> errorDetail(UUID id) {
+        return jdbc.sql("SELECT error_detail FROM export_jobs WHERE id = ? AND error_detail IS NOT NULL").param(id)
+                .query(String.class).optional();
     }
 
     void delete(UUID id) {
@@ -192,7 +211,8 @@ class JobTable {
     @Transactional(propagation = Propagation.MANDATORY)
     public boolean complete(ExportJob job, List<JobFile> files, long rows, String snapshot, Instant now) {
         return jdbc.sql("UPDATE export_jobs SET status = 'completed', rows_exported = :rows, total_rows = :rows, "
-                        + "files = CAST(:files AS jsonb), snapshot = :snapshot, finished_at = :now, error = NULL "
+                        + "files = CAST(:files AS jsonb), snapshot = :snapshot, finished_at = :now, error = NULL, "
+                        + "error_detail = NULL "
                         + "WHERE id = :id" + RUNNING_ATTEMPT)
                 .param("rows", rows).param("files", JobFile.json(files)).param("snapshot", snapshot)
                 .param("now", timestamp(now))
@@ -200,10 +220,11 @@ class JobTable {
                 .update() == 1;
     }
 
-    boolean fail(ExportJob job, String error, Instant now) {
-        return jdbc.sql("UPDATE export_jobs SET status = 'failed', error = :error, finished_at = :now WHERE id = :id"
-                        + RUNNING_ATTEMPT)
-                .param("error", error).param("now", timestamp(now))
+    /** The job's error is what its consumer reads; the detail only the admin (console) and the log. */
+    boolean fail(ExportJob job, JobFailure failure, Instant now) {
+        return jdbc.sql("UPDATE export_jobs SET status = 'failed', error = :error, error_detail = :detail, "
+                        + "finished_at = :now WHERE id = :id" + RUNNING_ATTEMPT)
+                .param("error", failure.message()).param("detail", failure.detail()).param("now", timestamp(now))
                 .param("id", job.id()).param("attempt", job.attempts())
                 .update() == 1;
     }

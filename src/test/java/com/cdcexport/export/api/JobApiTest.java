@@ -100,6 +100,29 @@ class JobApiTest extends IntegrationTest {
         assertThat(head.body()).hasSize(10);
     }
 
+    /** RFC 9110 (14.2): a server ignores a Range in a unit it does not support, and sends the whole file. */
+    @Test
+    void aRangeInAnUnknownUnitIsIgnored() throws Exception {
+        insertUsers(100);
+        Api.Response started = startExport("full", "ranger");
+        awaitJob(started.field("jobId"));
+        String path = "/exports/jobs/" + started.field("jobId") + "/file";
+        String stored = Files.readString(OUTPUT_DIR.resolve(started.field("outputFilename")));
+
+        for (String unit : List.of("items=0-5", "lines=1-2", "none")) {
+            Api.Response whole = api.send("GET", path, Map.of("Range", unit), null);
+
+            assertThat(whole.status()).as(unit).isEqualTo(200);
+            assertThat(whole.body()).as(unit).isEqualTo(stored);
+            assertThat(whole.header("Content-Length")).as(unit).isEqualTo(String.valueOf(stored.length()));
+            assertThat(whole.header("Content-Range")).as(unit).isNull();
+            assertThat(whole.header("Accept-Ranges")).as(unit).isEqualTo("bytes");
+        }
+        Api.Response bytes = api.send("GET", path, Map.of("Range", "bytes=0-5"), null);
+        assertThat(bytes.status()).isEqualTo(206);
+        assertThat(bytes.body()).isEqualTo(stored.substring(0, 6));
+    }
+
     @Test
     void downloadOfARemovedFileIsGone() throws Exception {
         Api.Response started = startExport("full", "c");

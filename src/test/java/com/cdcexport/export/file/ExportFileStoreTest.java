@@ -39,7 +39,7 @@ class ExportFileStoreTest {
     private static CdcProperties outputIn(Path output, String fileMode) {
         return new CdcProperties("", Path.of(".data/postgres"), output, fileMode, 0, "", "cdc", "users", "", "",
                 Duration.ofMinutes(10),
-                new CdcProperties.Jobs(2, 10, Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofMillis(500), 3, null),
+                new CdcProperties.Jobs(2, 10, Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofMillis(500), 3, null, 0, 1),
                 new CdcProperties.Auth(CdcProperties.AuthMode.OFF, "", "", Duration.ofHours(24), 0, 0,
                         Duration.ZERO),
                 new CdcProperties.Console(Duration.ofMinutes(30), 1000, 60), new CdcProperties.Masking(""),

@@ -30,8 +30,11 @@ class OutputFaultsTest extends IntegrationTest {
         try {
             Api.Response started = startExport("incremental", "warehouse");
             assertThat(awaitJob(started.field("jobId"))).isEqualTo("failed");
-            assertThat(jobRow(started.field("jobId")).get("error")).asString()
+            assertThat(jobRow(started.field("jobId")).get("error_detail")).asString()
                     .contains("Cannot write export file").contains(OUTPUT_DIR.toString());
+            assertThat(api.get("/exports/jobs/" + started.field("jobId"), "warehouse").field("error"))
+                    .as("the consumer is told what kind of failure, not the service's paths")
+                    .contains("could not be written").doesNotContain(OUTPUT_DIR.toString());
             assertThat(watermarkRow()).isEqualTo(watermark);
             assertThat(api.get("/actuator/health/readiness", null).status()).isEqualTo(503);
         } finally {
@@ -51,7 +54,8 @@ class OutputFaultsTest extends IntegrationTest {
             Api.Response started = startExport("full", "warehouse");
 
             assertThat(awaitJob(started.field("jobId"))).isEqualTo("failed");
-            assertThat(jobRow(started.field("jobId")).get("error")).asString().contains("No space left on device");
+            assertThat(jobRow(started.field("jobId")).get("error_detail")).asString()
+                    .contains("No space left on device");
             assertThat(outputFiles()).isEmpty();
             assertThat(jdbc.queryForObject("SELECT count(*) FROM watermarks", Long.class)).isZero();
         } finally {

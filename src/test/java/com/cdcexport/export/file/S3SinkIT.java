@@ -110,6 +110,10 @@ class S3SinkIT extends LargeTableProcessTest {
                             Map.of("X-Consumer-ID", remote, "Range", "bytes=999999999-"), null);
                     assertThat(beyond.status()).isEqualTo(416);
                     assertThat(beyond.header("Content-Range")).isEqualTo("bytes */" + body.length());
+                    Api.Response otherUnit = onS3.api().send("GET", "/exports/jobs/" + b.field("jobId") + "/file",
+                            Map.of("X-Consumer-ID", remote, "Range", "items=0-5"), null);
+                    assertThat(otherUnit.status()).as("an unknown range unit is ignored").isEqualTo(200);
+                    assertThat(otherUnit.body()).isEqualTo(body);
                 }
             }
             assertThat(s3.openUploads(BUCKET, prefix)).isEmpty();
@@ -134,7 +138,8 @@ class S3SinkIT extends LargeTableProcessTest {
             service.kill();
         }
         String key = prefix + started.field("outputFilename");
-        assertThat(s3.keys(BUCKET, prefix)).as("nothing published, only the upload's marker").doesNotContain(key);
+        assertThat(s3.keys(BUCKET, prefix)).as("nothing published: the upload is under the attempt's own key")
+                .doesNotContain(key);
         assertThat(s3.openUploads(BUCKET, prefix)).as("the kill left its upload open").hasSize(1);
         assertThat(TestDatabase.jobStatus(started.field("jobId"))).isEqualTo("running");
         assertThat(watermarks(consumer)).isZero();
@@ -165,7 +170,11 @@ class S3SinkIT extends LargeTableProcessTest {
                 assertThat(TestDatabase.awaitJob(started.field("jobId"))).isEqualTo("failed");
                 String error = service.api().get("/exports/jobs/" + started.field("jobId"), consumer)
                         .field("error");
-                assertThat(error).contains("S3_ENDPOINT=http://127.0.0.1:" + endpoint.port(), "Connection");
+                assertThat(error).as("the consumer's message names no endpoint").contains("could not be written")
+                        .doesNotContain("127.0.0.1");
+                assertThat(jdbc.queryForObject("SELECT error_detail FROM export_jobs WHERE id = ?::uuid",
+                        String.class, started.field("jobId")))
+                        .contains("S3_ENDPOINT=http://127.0.0.1:" + endpoint.port(), "Connection");
                 assertThat(watermarks(consumer)).isZero();
                 assertThat(service.api().get("/actuator/health/readiness", null).status()).isEqualTo(503);
 

@@ -7,9 +7,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
-import java.time.Clock;
-import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.Random;
 import java.util.UUID;
 
@@ -57,11 +54,7 @@ class S3SinkTest {
     @BeforeEach
     void freshPrefix() {
         prefix = "t-" + UUID.randomUUID() + "/";
-        sink = sink(Clock.systemUTC());
-    }
-
-    private S3Sink sink(Clock clock) {
-        return new S3Sink(settings(BUCKET, server.endpoint(), "5MB"), server.client(), clock);
+        sink = new S3Sink(settings(BUCKET, server.endpoint(), "5MB"), server.client());
     }
 
     private CdcProperties.S3 settings(String bucket, String endpoint, String partSize) {
@@ -81,8 +74,9 @@ class S3SinkTest {
             for (int i = 0; i < data.length; i += 8192) { // as COPY writes: in small pieces
                 file.stream().write(data, i, Math.min(8192, data.length - i));
             }
-            assertThat(server.keys(BUCKET, prefix)).containsExactly(prefix + "big.csv.1.part");
-            assertThat(server.openUploads(BUCKET, prefix)).hasSize(1);
+            assertThat(server.keys(BUCKET, prefix)).isEmpty();
+            assertThat(server.openUploads(BUCKET, prefix)).extracting(u -> u.key())
+                    .as("uploaded under the attempt's own key").containsExactly(prefix + "big.csv.1.part");
 
             file.publish();
         }
@@ -126,23 +120,55 @@ class S3SinkTest {
         assertThat(server.openUploads(BUCKET, prefix)).isEmpty();
     }
 
-    /*
-     * Only the single-PUT path here: S3Mock 4.11 keeps every upload of a key with the key's object, so deleting
-     * the object loses an open upload's parts, and aborting an upload deletes the object of its key. AWS S3 and
-     * MinIO keep uploads and objects apart; the service never relies on it but these tests cannot show more.
-     */
     @Test
     void publishCanBeRetriedOnceTheTakenNameIsFree() throws IOException {
-        s3.putObject(b -> b.bucket(BUCKET).key(prefix + "retry.csv"), RequestBody.fromString("left over"));
-        try (PendingFile file = sink.create("retry.csv", 2)) {
-            file.stream().write("mine".getBytes(StandardCharsets.UTF_8));
-            assertThatThrownBy(file::publish).isInstanceOf(FileAlreadyExistsException.class);
+        for (int size : new int[] {10, PART + 10}) {
+            String name = "retry-" + size + ".csv";
+            byte[] mine = bytes(size);
+            s3.putObject(b -> b.bucket(BUCKET).key(prefix + name), RequestBody.fromString("left over"));
+            try (PendingFile file = sink.create(name, 2)) {
+                file.stream().write(mine);
+                assertThatThrownBy(file::publish).isInstanceOf(FileAlreadyExistsException.class);
 
-            sink.deletePublished("retry.csv");
-            file.publish();
+                sink.deletePublished(name);
+                file.publish();
+            }
+            assertThat(server.object(BUCKET, prefix + name)).as("size %d", size).isEqualTo(mine);
         }
-        assertThat(new String(server.object(BUCKET, prefix + "retry.csv"), StandardCharsets.UTF_8))
-                .isEqualTo("mine");
+        assertThat(server.keys(BUCKET, prefix)).containsExactly(prefix + "retry-10.csv",
+                prefix + "retry-" + (PART + 10) + ".csv");
+        assertThat(server.openUploads(BUCKET, prefix)).isEmpty();
+    }
+
+    /*
+     * S3Mock 4.11 keeps every upload of a key together with the key's object: aborting any upload of a key deletes
+     * its object. Each attempt uploads to a key of its own, so removing what one attempt left never reaches the
+     * file another attempt published.
+     */
+    @Test
+    void removingWhatAnEarlierAttemptLeftNeverTouchesTheFileALaterAttemptPublished() throws IOException {
+        byte[] published = bytes(PART + 7);
+        PendingFile stalled = sink.create("shared.csv", 1);
+        stalled.stream().write(bytes(PART + 1));
+        PendingFile staged = sink.create("shared.csv", 2);
+        staged.stream().write(bytes(PART + 3));
+        try (PendingFile later = sink.create("shared.csv", 3)) {
+            later.stream().write(published);
+            later.publish();
+        }
+        assertThatThrownBy(staged::publish).isInstanceOf(FileAlreadyExistsException.class);
+        assertThat(sink.partFiles()).containsExactlyInAnyOrder(new PartFile("shared.csv", 1),
+                new PartFile("shared.csv", 2));
+
+        sink.deletePart("shared.csv", 2);
+        stalled.close();
+        staged.close();
+        sink.deletePart("shared.csv", 1);
+
+        assertThat(server.object(BUCKET, prefix + "shared.csv")).isEqualTo(published);
+        assertThat(server.keys(BUCKET, prefix)).containsExactly(prefix + "shared.csv");
+        assertThat(server.openUploads(BUCKET, prefix)).isEmpty();
+        assertThat(sink.partFiles()).isEmpty();
     }
 
     @Test
@@ -158,36 +184,19 @@ class S3SinkTest {
     void deletingOneAttemptsPartAbortsOnlyThatAttemptsUpload() throws IOException {
         try (PendingFile first = sink.create("shared.csv", 1); PendingFile second = sink.create("shared.csv", 2)) {
             first.stream().write(bytes(PART + 1));
-            second.stream().write(bytes(PART + 2));
+            byte[] data = bytes(PART + 2);
+            second.stream().write(data);
             assertThat(sink.partFiles()).containsExactlyInAnyOrder(new PartFile("shared.csv", 1),
                     new PartFile("shared.csv", 2));
-            String secondUpload = marker("shared.csv", 2);
 
             sink.deletePart("shared.csv", 1);
 
             assertThat(sink.partFiles()).containsExactly(new PartFile("shared.csv", 2));
-            assertThat(server.openUploads(BUCKET, prefix)).extracting(u -> u.uploadId())
-                    .containsExactly(secondUpload);
+            second.publish();
+            assertThat(server.object(BUCKET, prefix + "shared.csv")).isEqualTo(data);
         }
         assertThat(server.openUploads(BUCKET, prefix)).isEmpty();
-        assertThat(server.keys(BUCKET, prefix)).isEmpty();
-    }
-
-    private String marker(String name, int attempt) {
-        return new String(server.object(BUCKET, prefix + name + "." + attempt + ".part"), StandardCharsets.UTF_8);
-    }
-
-    @Test
-    void anUploadWithoutAMarkerIsAbortedOnlyOnceItIsOld() {
-        s3.createMultipartUpload(b -> b.bucket(BUCKET).key(prefix + "orphan.csv"));
-        assertThat(sink.partFiles()).containsExactly(new PartFile("orphan.csv", S3Sink.UNMARKED));
-
-        sink.deletePart("orphan.csv", S3Sink.UNMARKED);
-        assertThat(server.openUploads(BUCKET, prefix)).as("may be one being marked right now").hasSize(1);
-
-        Clock later = Clock.fixed(Instant.now().plus(S3Sink.ORPHAN_AGE).plusSeconds(60), ZoneOffset.UTC);
-        sink(later).deletePart("orphan.csv", S3Sink.UNMARKED);
-        assertThat(server.openUploads(BUCKET, prefix)).isEmpty();
+        assertThat(server.keys(BUCKET, prefix)).containsExactly(prefix + "shared.csv");
     }
 
     @Test
@@ -227,8 +236,7 @@ class S3SinkTest {
 
     @Test
     void aMissingBucketStopsStartUpNamingS3Bucket() {
-        assertThatThrownBy(() -> new S3Sink(settings("no-such-bucket", server.endpoint(), "8MB"), server.client(),
-                Clock.systemUTC()))
+        assertThatThrownBy(() -> new S3Sink(settings("no-such-bucket", server.endpoint(), "8MB"), server.client()))
                 .isInstanceOf(InvalidSettingException.class)
                 .hasMessageStartingWith("S3_BUCKET=no-such-bucket does not exist at S3_ENDPOINT=");
     }
@@ -236,8 +244,7 @@ class S3SinkTest {
     @Test
     void anEndpointThatDoesNotAnswerStopsStartUpNamingS3Endpoint() {
         String nowhere = "http://127.0.0.1:" + com.cdcexport.support.ServiceProcess.freePort();
-        assertThatThrownBy(() -> new S3Sink(settings(BUCKET, nowhere, "8MB"), S3MockProcess.client(nowhere),
-                Clock.systemUTC()))
+        assertThatThrownBy(() -> new S3Sink(settings(BUCKET, nowhere, "8MB"), S3MockProcess.client(nowhere)))
                 .isInstanceOf(InvalidSettingException.class)
                 .hasMessageStartingWith("Cannot reach S3 at S3_ENDPOINT=" + nowhere);
     }
@@ -249,6 +256,6 @@ class S3SinkTest {
     }
 
     private S3Sink sinkWithPart(String size) {
-        return new S3Sink(settings(BUCKET, server.endpoint(), size), server.client(), Clock.systemUTC());
+        return new S3Sink(settings(BUCKET, server.endpoint(), size), server.client());
     }
 }

@@ -74,19 +74,55 @@ class SchedulesAndRetentionTest extends IntegrationTest {
     @Test
     void retentionRemovesOldFinishedJobsAndTheirFilesOnly() throws Exception {
         String old = startExport("full", "old").field("jobId");
-        String recent = startExport("full", "recent").field("jobId");
         awaitJob(old);
+        String newest = startExport("full", "old").field("jobId");
+        String recent = startExport("full", "recent").field("jobId");
+        awaitJob(newest);
         awaitJob(recent);
         String oldFile = (String) jobRow(old).get("output_filename");
-        jdbc.update("UPDATE export_jobs SET finished_at = now() - interval '2 hours' WHERE id = ?",
-                UUID.fromString(old));
+        jdbc.update("UPDATE export_jobs SET finished_at = now() - interval '2 hours' WHERE id IN (?, ?)",
+                UUID.fromString(old), UUID.fromString(newest));
 
         retention.applyRetention();
 
-        assertThat(jdbc.queryForList("SELECT id::text FROM export_jobs", String.class)).containsExactly(recent);
+        assertThat(jdbc.queryForList("SELECT id::text FROM export_jobs", String.class))
+                .containsExactlyInAnyOrder(newest, recent);
         assertThat(Files.exists(OUTPUT_DIR.resolve(oldFile))).isFalse();
         assertThat(outputFiles()).as("the old job's manifest went with its file").containsExactlyInAnyOrder(
-                (String) jobRow(recent).get("output_filename"), (String) jobRow(recent).get("manifest_filename"));
+                (String) jobRow(recent).get("output_filename"), (String) jobRow(recent).get("manifest_filename"),
+                (String) jobRow(newest).get("output_filename"), (String) jobRow(newest).get("manifest_filename"));
         assertThat(lastExportedAt("old")).as("watermarks do not depend on job history").isNotNull();
+    }
+
+    /**
+     * However old, the newest completed export of each consumer and table stays: the watermark points to it. An
+     * export of two tables stays while it is the newest of either; failed and cancelled jobs have no such claim.
+     */
+    @Test
+    void retentionKeepsTheExportEachWatermarkPointsTo() throws Exception {
+        List<String> bothFiles = runExport("full", "keeper", null, "users", "app.orders").json().get("files")
+                .valueStream().map(f -> f.get("filename").asString()).toList();
+        String usersOnly = runExport("incremental", "keeper", null, "users").field("jobId");
+        String ordersAgain = runExport("delta", "keeper", null, "app.orders").field("jobId");
+        String cancelled;
+        try (UsersTableLock locker = UsersTableLock.acquire()) {
+            cancelled = startExport("full", "keeper").field("jobId");
+            api.send("DELETE", "/exports/jobs/" + cancelled, "keeper");
+            locker.release();
+            assertThat(awaitJob(cancelled)).isEqualTo("cancelled");
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+        jdbc.update("UPDATE export_jobs SET finished_at = finished_at - interval '30 days'");
+
+        retention.applyRetention();
+
+        assertThat(jdbc.queryForList("SELECT id::text FROM export_jobs", String.class))
+                .as("users' newest is the incremental, app.orders' the delta: the first full is no one's")
+                .containsExactlyInAnyOrder(usersOnly, ordersAgain);
+        assertThat(outputFiles()).as("two files and two manifests").hasSize(4)
+                .contains((String) jobRow(usersOnly).get("output_filename"),
+                        (String) jobRow(ordersAgain).get("output_filename"))
+                .doesNotContainAnyElementsOf(bothFiles);
     }
 }
