@@ -76,6 +76,10 @@ public class ChangeCapture {
                 for (String setting : SESSION) {
                     statement.execute(setting);
                 }
+                Optional<MaskingKey> masking = tables.stream().flatMap(t -> t.access().maskingKey().stream()).findFirst();
+                if (masking.isPresent()) {
+                    masking.get().apply(connection);
+                }
                 // The first query fixes the transaction's snapshot; pg_current_snapshot() reports that very one.
                 ResultSet taken = single(statement, "SELECT pg_current_snapshot()::text, now()");
                 progress.snapshotTaken();
@@ -96,7 +100,7 @@ public class ChangeCapture {
                     long rows;
                     try (EncodedOutput out = format.open(outputs.open(plan.table), columns)) {
                         if (parallel.worthIt(plan.query, plan.expected)) {
-                            shared = shared != null ? shared : ParallelCopy.share(statement, snapshot);
+                            shared = shared != null ? shared : ParallelCopy.share(statement, snapshot, masking);
                             rows = parallel.copy(connection, shared, plan.query, plan.expected, out, progress);
                         } else {
                             rows = CopyStream.copy(pg, plan.query.copySql(), true, out, progress);

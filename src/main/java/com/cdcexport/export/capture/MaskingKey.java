@@ -2,6 +2,9 @@ package com.cdcexport.export.capture;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
@@ -9,11 +12,17 @@ import com.cdcexport.config.CdcProperties;
 
 /**
  * MASKING_KEY, ready for SQL: HMAC-SHA256 (RFC 2104) built from core PostgreSQL's sha256(), since pgcrypto's hmac()
- * may not be installed in the user's database (and the service installs nothing outside its schema). The statement
- * carries the key's inner and outer pads as bytea literals, so its text is as secret as the key: it is never
- * logged nor put in a message, and this object's {@link #toString()} says nothing of it.
+ * may not be installed in the user's database (and the service installs nothing outside its schema). The key's inner
+ * and outer pads (from which the key is easily recovered) never appear in a statement's text: each export's
+ * transaction receives them as bind parameters of set_config(..., is_local) ({@link #apply}), and the statements read
+ * them with current_setting. So neither pg_stat_activity, nor the server log of a failing or cancelled export
+ * (log_min_error_statement), nor an error message shows them; this object's {@link #toString()} says nothing of them.
  */
 public final class MaskingKey {
+
+    /** Transaction-local settings holding the pads, as hex, for the export's statements. */
+    private static final String INNER_SETTING = "cdc.masking_inner_pad";
+    private static final String OUTER_SETTING = "cdc.masking_outer_pad";
 
     /** SHA-256's block size: the key is padded to it (or hashed first when longer). */
     private static final int BLOCK = 64;
@@ -49,13 +58,32 @@ public final class MaskingKey {
     }
 
     /**
+     * Gives the transaction of {@code connection} (an export's, or a worker's in its snapshot) the pads, as bind
+     * parameters; they last until that transaction ends.
+     */
+    void apply(Connection connection) throws SQLException {
+        try (PreparedStatement statement = connection.prepareStatement(
+                "SELECT set_config(?, ?, true), set_config(?, ?, true)")) {
+            statement.setString(1, INNER_SETTING);
+            statement.setString(2, innerPad);
+            statement.setString(3, OUTER_SETTING);
+            statement.setString(4, outerPad);
+            statement.execute();
+        }
+    }
+
+    /**
      * The SQL expression of the token of {@code text}, an expression of type text: lowercase hex of
-     * HMAC-SHA256(key, convert_to(text, 'UTF8')) = sha256((key ^ opad) || sha256((key ^ ipad) || message)).
-     * The literals rely on standard_conforming_strings, which every capture transaction sets.
+     * HMAC-SHA256(key, convert_to(text, 'UTF8')) = sha256((key ^ opad) || sha256((key ^ ipad) || message)), with
+     * the pads {@link #apply} gave the transaction (uncorrelated subqueries: decoded once per statement).
      */
     String sql(String text) {
-        return "encode(sha256('\\x" + outerPad + "'::bytea || sha256('\\x" + innerPad + "'::bytea || convert_to("
+        return "encode(sha256(" + pad(OUTER_SETTING) + " || sha256(" + pad(INNER_SETTING) + " || convert_to("
                 + text + ", 'UTF8'))), 'hex')";
+    }
+
+    private static String pad(String setting) {
+        return "(SELECT decode(current_setting('" + setting + "'), 'hex'))";
     }
 
     @Override

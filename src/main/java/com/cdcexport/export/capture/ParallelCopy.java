@@ -12,6 +12,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -123,8 +124,11 @@ public class ParallelCopy implements DisposableBean {
         workers.allowCoreThreadTimeOut(true);
     }
 
-    /** The export's snapshot as workers import it: its exported id and its text, which they must see too. */
-    record SharedSnapshot(String id, Snapshot snapshot) {
+    /**
+     * The export's snapshot as workers import it: its exported id and its text, which they must see too; and the
+     * masking key its statements need in their transaction, if any.
+     */
+    record SharedSnapshot(String id, Snapshot snapshot, Optional<MaskingKey> masking) {
 
         SharedSnapshot {
             if (!SNAPSHOT_ID.matcher(id).matches()) {
@@ -180,10 +184,11 @@ public class ParallelCopy implements DisposableBean {
     }
 
     /** Exports the coordinator's snapshot for workers; call in its transaction, after its snapshot was taken. */
-    static SharedSnapshot share(Statement coordinator, Snapshot snapshot) throws SQLException {
+    static SharedSnapshot share(Statement coordinator, Snapshot snapshot, Optional<MaskingKey> masking)
+            throws SQLException {
         try (ResultSet rs = coordinator.executeQuery("SELECT pg_export_snapshot()")) {
             rs.next();
-            return new SharedSnapshot(rs.getString(1), snapshot);
+            return new SharedSnapshot(rs.getString(1), snapshot, masking);
         }
     }
 
@@ -387,6 +392,9 @@ public class ParallelCopy implements DisposableBean {
             statement.execute("SET TRANSACTION SNAPSHOT " + TableAccess.literal(shared.id()));
             for (String setting : ChangeCapture.SESSION) {
                 statement.execute(setting);
+            }
+            if (shared.masking().isPresent()) {
+                shared.masking().get().apply(connection);
             }
             try (ResultSet rs = statement.executeQuery("SELECT pg_current_snapshot()::text")) {
                 rs.next();

@@ -253,7 +253,6 @@ class ExportRunner {
                         + "heartbeats and the job was queued again)", null) : JobFailure.of(job, e, files.location());
         try {
             retried(() -> jobs.fail(job, error, clock.instant()));
-            held.discardAbandoned();
         } catch (RuntimeException markFailed) {
             log.warn("Could not record failure of job {} ({}); the reaper will", job.id(), markFailed.toString());
         }
@@ -268,6 +267,12 @@ class ExportRunner {
             log.error("Export {} failed", job.id(), e);
         } else {
             log.debug("Export {} failed", job.id(), e);
+        }
+        try {
+            held.discardAbandoned();
+        } catch (RuntimeException notNow) {
+            log.debug("Could not remove what abandoned attempts staged for held rows ({}); the next failure will",
+                    notNow.toString());
         }
     }
 

@@ -62,8 +62,13 @@ class ExportLogEventsTest extends IntegrationTest {
         return log.lines().filter(l -> l.contains("\"level\":\"WARN\"") || l.contains("\"level\":\"ERROR\"")).toList();
     }
 
+    /** The one {@code event} of the job; its runner may log it a moment after the job's status changed. */
     private static JsonNode event(CapturedOutput output, String event, String jobId) {
         List<JsonNode> matches = events(output, event, jobId);
+        for (int i = 0; i < 100 && matches.isEmpty(); i++) {
+            sleep(50);
+            matches = events(output, event, jobId);
+        }
         assertThat(matches).as("%s for job %s", event, jobId).hasSize(1);
         return matches.get(0);
     }

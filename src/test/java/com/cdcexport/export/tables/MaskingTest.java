@@ -39,6 +39,7 @@ import tools.jackson.databind.json.JsonMapper;
 
 import com.cdcexport.support.Api;
 import com.cdcexport.support.IntegrationTest;
+import com.cdcexport.support.TestDatabase;
 
 /**
  * Per-consumer column masks: a keyed token (HMAC-SHA256 of the value's CSV text, keyed by MASKING_KEY) or NULL,
@@ -118,6 +119,50 @@ class MaskingTest extends IntegrationTest {
     }
 
     /** Connections reading key ranges of one export, each in its own session, compute the same tokens. */
+    /**
+     * The key's pads (from which the key follows) reach the export's transaction as bind parameters, never in a
+     * statement's text: what pg_stat_activity shows, and what the server logs of a statement that fails or is
+     * cancelled (log_min_error_statement), holds no secret.
+     */
+    @Test
+    void noStatementTextOfAnExportCarriesTheKey() throws Exception {
+        order(1, "ada@example.com", "10.50");
+        assertThat(rule("masked", "app.orders", "{\"masks\": {\"customer\": \"hmac-sha256\"}}").status())
+                .isEqualTo(200);
+        byte[] block = new byte[64];
+        byte[] key = KEY.getBytes(StandardCharsets.UTF_8);
+        System.arraycopy(key, 0, block, 0, key.length);
+        List<String> pads = new ArrayList<>();
+        for (int pad : new int[] {0x36, 0x5c}) {
+            byte[] padded = new byte[64];
+            for (int i = 0; i < 64; i++) {
+                padded[i] = (byte) (block[i] ^ pad);
+            }
+            pads.add(HexFormat.of().formatHex(padded));
+        }
+        String statement;
+        String jobId;
+        try (Connection locker = TestDatabase.connect(); Statement lock = locker.createStatement()) {
+            locker.setAutoCommit(false);
+            // The export's first statement that renders the masked column waits here, visible in pg_stat_activity.
+            lock.execute("LOCK TABLE app.orders IN ACCESS EXCLUSIVE MODE");
+            jobId = api.post("/exports/full?table=app.orders", "masked").field("jobId");
+            statement = null;
+            for (int i = 0; i < 200 && statement == null; i++) {
+                statement = jdbc.query("SELECT query FROM pg_stat_activity WHERE query LIKE '%sha256(%'"
+                        + " AND pid <> pg_backend_pid()", rs -> rs.next() ? rs.getString(1) : null);
+                sleep(50);
+            }
+            locker.rollback();
+        }
+        assertThat(statement).as("the export's statement rendering the mask").isNotNull()
+                .contains("current_setting('cdc.masking_inner_pad')");
+        for (String pad : pads) {
+            assertThat(statement.toLowerCase(java.util.Locale.ROOT)).doesNotContain(pad);
+        }
+        assertThat(awaitJob(jobId)).isEqualTo("completed");
+    }
+
     @Test
     void aParallelExportMasksEveryChunkAlike() {
         insertUsers(3000);
