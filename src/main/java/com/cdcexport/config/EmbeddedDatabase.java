@@ -19,7 +19,6 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.EnumSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
@@ -235,7 +234,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
                 } else {
                     Files.copy(tar, file);
                     // The archive's mode, without write for anyone but the owner.
-                    Files.setPosixFilePermissions(file, permissions(entry.getMode() & 0755 | 0400));
+                    Files.setPosixFilePermissions(file, FileModes.permissions(entry.getMode() & 0755 | 0400));
                 }
             }
             Files.setPosixFilePermissions(partial, PosixFilePermissions.fromString("rwxr-xr-x"));
@@ -248,17 +247,6 @@ public final class EmbeddedDatabase implements AutoCloseable {
             throw e;
         }
         return target;
-    }
-
-    private static Set<PosixFilePermission> permissions(int mode) {
-        Set<PosixFilePermission> permissions = EnumSet.noneOf(PosixFilePermission.class);
-        PosixFilePermission[] byBit = PosixFilePermission.values(); // OWNER_READ ... OTHERS_EXECUTE
-        for (int i = 0; i < byBit.length; i++) {
-            if ((mode & (0400 >> i)) != 0) {
-                permissions.add(byBit[i]);
-            }
-        }
-        return permissions;
     }
 
     private static String operatingSystem() {

@@ -43,6 +43,24 @@ public final class TestDatabase {
             + "TRUNCATE cdc.change_log, cdc.watermarks, cdc.export_jobs, cdc.consumer_tables, cdc.held_rows, "
             + "cdc.held_rows_pending RESTART IDENTITY";
 
+    /**
+     * Puts app.orders back as the test support made it, captured again under its new OID: for tests that drop,
+     * re-create or reshape it.
+     */
+    public static void recreateOrders() {
+        jdbc().execute("DROP TABLE IF EXISTS app.orders");
+        jdbc().execute("""
+                CREATE TABLE app.orders (
+                    id        BIGINT PRIMARY KEY,
+                    customer  TEXT NOT NULL,
+                    total     NUMERIC(12, 2),
+                    status    TEXT NOT NULL DEFAULT 'new',
+                    placed_at TIMESTAMPTZ NOT NULL DEFAULT now());
+                SELECT cdc.install_capture('app.orders');
+                UPDATE cdc.captured_tables SET relid = 'app.orders'::regclass
+                 WHERE schema_name = 'app' AND table_name = 'orders';""");
+    }
+
     /** EXPORT_TABLES of the tests: the seed's users and an application's own tables in a schema of its own. */
     public static final String EXPORT_TABLES = "users,app.orders,app.order_lines,app.all_types";
 

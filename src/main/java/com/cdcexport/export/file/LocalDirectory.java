@@ -28,6 +28,7 @@ import org.springframework.core.io.FileSystemResource;
 import org.springframework.core.io.Resource;
 
 import com.cdcexport.config.CdcProperties;
+import com.cdcexport.config.FileModes;
 import com.cdcexport.config.InvalidSettingException;
 import com.cdcexport.export.file.ExportFileStore.PartFile;
 import com.cdcexport.export.file.ExportFileStore.PendingFile;
@@ -65,7 +66,7 @@ final class LocalDirectory implements ExportSink {
         if ((mode & 0600) != 0600 || (mode & 0111) != 0) {
             throw badFileMode(text);
         }
-        return permissions(mode);
+        return FileModes.permissions(mode);
     }
 
     private static InvalidSettingException badFileMode(String text) {
@@ -75,23 +76,8 @@ final class LocalDirectory implements ExportSink {
 
     /** The directory lets in whoever may read the files: x (search) wherever the file mode has r. */
     static Set<PosixFilePermission> directoryMode(Set<PosixFilePermission> fileMode) {
-        int mode = mode(fileMode);
-        return permissions(mode | ((mode & 0444) >> 2));
-    }
-
-    private static Set<PosixFilePermission> permissions(int mode) {
-        Set<PosixFilePermission> permissions = EnumSet.noneOf(PosixFilePermission.class);
-        PosixFilePermission[] byBit = PosixFilePermission.values(); // OWNER_READ ... OTHERS_EXECUTE
-        for (int i = 0; i < byBit.length; i++) {
-            if ((mode & (0400 >> i)) != 0) {
-                permissions.add(byBit[i]);
-            }
-        }
-        return permissions;
-    }
-
-    private static int mode(Set<PosixFilePermission> permissions) {
-        return permissions.stream().mapToInt(p -> 0400 >> p.ordinal()).reduce(0, (a, b) -> a | b);
+        int mode = FileModes.mode(fileMode);
+        return FileModes.permissions(mode | ((mode & 0444) >> 2));
     }
 
     @Override

@@ -18,6 +18,7 @@ import tools.jackson.databind.json.JsonMapper;
 
 import com.cdcexport.support.Api;
 import com.cdcexport.support.IntegrationTest;
+import com.cdcexport.support.TestDatabase;
 
 /**
  * A failed job tells its consumer what kind of thing went wrong in a stable sentence, never PostgreSQL's own text
@@ -64,7 +65,7 @@ class FailureMessagesTest extends IntegrationTest {
             assertThat(logged.get("error").asString()).isEqualTo(error);
             assertThat(logged.get("detail").asString()).contains("does not exist");
         } finally {
-            restoreOrders();
+            TestDatabase.recreateOrders();
         }
     }
 
@@ -81,7 +82,7 @@ class FailureMessagesTest extends IntegrationTest {
             assertThat(jdbc.queryForObject("SELECT error_detail FROM export_jobs WHERE id = ?::uuid", String.class,
                     jobId)).contains("invalid input syntax");
         } finally {
-            restoreOrders();
+            TestDatabase.recreateOrders();
         }
     }
 
@@ -98,21 +99,6 @@ class FailureMessagesTest extends IntegrationTest {
         } finally {
             jdbc.execute("ALTER TABLE app.order_lines ADD PRIMARY KEY (order_id, line_no)");
         }
-    }
-
-    /** app.orders as the test support made it, captured again (as GenericTableExportTest restores it). */
-    private void restoreOrders() {
-        jdbc.execute("DROP TABLE app.orders");
-        jdbc.execute("""
-                CREATE TABLE app.orders (
-                    id        BIGINT PRIMARY KEY,
-                    customer  TEXT NOT NULL,
-                    total     NUMERIC(12, 2),
-                    status    TEXT NOT NULL DEFAULT 'new',
-                    placed_at TIMESTAMPTZ NOT NULL DEFAULT now());
-                SELECT cdc.install_capture('app.orders');
-                UPDATE cdc.captured_tables SET relid = 'app.orders'::regclass
-                 WHERE schema_name = 'app' AND table_name = 'orders';""");
     }
 
     private static JsonNode failedEvent(CapturedOutput output, String jobId) {

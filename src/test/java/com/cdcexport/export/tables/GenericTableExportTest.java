@@ -12,6 +12,7 @@ import org.postgresql.PGConnection;
 
 import com.cdcexport.support.Api;
 import com.cdcexport.support.IntegrationTest;
+import com.cdcexport.support.TestDatabase;
 
 /** Tables the service does not own, captured without touching their shape, with every guarantee users has. */
 class GenericTableExportTest extends IntegrationTest {
@@ -180,21 +181,9 @@ class GenericTableExportTest extends IntegrationTest {
             assertThat(delta.stream().skip(1).map(r -> r[0] + " " + r[1] + " " + r[2] + " " + r[3] + " " + r[6]))
                     .containsExactly("UPDATE 1 Ada 10.000 gift", "DELETE 2 Bob 20.000 ", "INSERT 3 Cy 3.000 ");
         } finally {
-            jdbc.execute("DROP TABLE app.orders");
-            jdbc.execute(TestDatabase_APP_ORDERS);
+            TestDatabase.recreateOrders();
         }
     }
-
-    private static final String TestDatabase_APP_ORDERS = """
-            CREATE TABLE app.orders (
-                id        BIGINT PRIMARY KEY,
-                customer  TEXT NOT NULL,
-                total     NUMERIC(12, 2),
-                status    TEXT NOT NULL DEFAULT 'new',
-                placed_at TIMESTAMPTZ NOT NULL DEFAULT now());
-            SELECT cdc.install_capture('app.orders');
-            UPDATE cdc.captured_tables SET relid = 'app.orders'::regclass
-             WHERE schema_name = 'app' AND table_name = 'orders';""";
 
     @Test
     void everyCommonTypeRoundTripsThroughPostgresCopyAndNullStaysApartFromEmptyText() throws Exception {
