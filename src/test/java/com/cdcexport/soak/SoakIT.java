@@ -115,19 +115,20 @@ class SoakIT {
                 replay.lost += orderReplay.lost + lineReplay.lost;
                 replay.duplicated += orderReplay.duplicated + lineReplay.duplicated;
                 replay.phantom += orderReplay.phantom + lineReplay.phantom;
+                replay.unheld += orderReplay.unheld + lineReplay.unheld;
                 totals.torn += torn(consumer);
                 System.out.printf(Locale.ROOT, "SOAK consumer=%s type=%s exports=%d rowsExported=%d lost=%d "
-                                + "duplicated=%d phantom=%d%n", consumer.id, consumer.type, replay.files, replay.rows,
-                        replay.lost, replay.duplicated, replay.phantom);
+                                + "duplicated=%d phantom=%d unheld=%d%n", consumer.id, consumer.type, replay.files,
+                        replay.rows, replay.lost, replay.duplicated, replay.phantom, replay.unheld);
                 totals.add(replay);
                 assertThat(replay.files).as("%s completed change exports", consumer.id).isGreaterThanOrEqualTo(3);
             }
             System.out.printf(Locale.ROOT, "SOAK consumers=%d seconds=%d changes=%d restarts=%d kills=%d "
-                            + "exports=%d rowsExported=%d lost=%d duplicated=%d phantom=%d torn=%d%n", consumers.size(),
-                    SECONDS, totals.changes, totals.restarts, totals.kills, totals.files, totals.rows, totals.lost,
-                    totals.duplicated, totals.phantom, totals.torn);
+                            + "exports=%d rowsExported=%d lost=%d duplicated=%d phantom=%d torn=%d unheld=%d%n",
+                    consumers.size(), SECONDS, totals.changes, totals.restarts, totals.kills, totals.files,
+                    totals.rows, totals.lost, totals.duplicated, totals.phantom, totals.torn, totals.unheld);
 
-            if (totals.lost + totals.duplicated + totals.phantom + totals.torn > 0) {
+            if (totals.lost + totals.duplicated + totals.phantom + totals.torn + totals.unheld > 0) {
                 keepEvidence();
             }
             assertThat(totals.changes).isPositive();
@@ -140,6 +141,8 @@ class SoakIT {
             assertThat(totals.duplicated).as("duplicated").isZero();
             assertThat(totals.phantom).as("phantom").isZero();
             assertThat(totals.torn).as("exports showing half of a two-table transaction").isZero();
+            assertThat(totals.unheld).as("a filtered consumer's DELETE of a row it did not hold, INSERT of one it "
+                    + "held or UPDATE of one it did not").isZero();
             assertOnlyCommittedFilesExist();
         }
     }
@@ -177,7 +180,7 @@ class SoakIT {
                 + "WHERE consumer_id = ? AND status = 'completed' ORDER BY finished_at", consumer.id);
         assertThat(jobs).isNotEmpty();
         assertThat(jobs.get(0).get("export_type")).as("%s starts with a full export", consumer.id).isEqualTo("full");
-        Replay replay = new Replay();
+        Replay replay = new Replay(consumer.id.equals(FILTERED));
         for (Map<String, Object> job : jobs) {
             List<String[]> rows = IntegrationTest.readCsv(output.resolve((String) job.get("output_filename")));
             boolean delta = job.get("export_type").equals("delta");
@@ -215,6 +218,9 @@ class SoakIT {
                 String values = table.equals("app.orders")
                         ? r[header.indexOf("customer")] + "," + r[header.indexOf("status")]
                         : r[header.indexOf("sku")] + "," + r[header.indexOf("qty")];
+                if (delta && consumer.id.equals(FILTERED) && !Replay.consistent(r[0], replay.state.containsKey(key))) {
+                    replay.unheld++;
+                }
                 if (delta && r[0].equals("DELETE")) {
                     replay.state.remove(key);
                 } else {
@@ -279,6 +285,7 @@ class SoakIT {
         long lost;
         long duplicated;
         long phantom;
+        long unheld;
     }
 
     /** The table's live rows, rendered exactly as the CSV renders them. */
@@ -356,11 +363,26 @@ class SoakIT {
 
         final Map<Long, String> state = new HashMap<>();
         final Set<String> seen = new HashSet<>();
+        /** A consumer with a row filter: its deltas must agree with what it holds, row by row. */
+        final boolean filtered;
         long files;
         long rows;
         long lost;
         long duplicated;
         long phantom;
+        long unheld;
+
+        Replay(boolean filtered) {
+            this.filtered = filtered;
+        }
+
+        /**
+         * A filtered consumer gets DELETE only for a row it holds, INSERT only for one it does not, UPDATE only for
+         * one it does: a row never inside its filter reaches it in no form.
+         */
+        static boolean consistent(String operation, boolean held) {
+            return operation.equals("INSERT") ? !held : held;
+        }
 
         void apply(List<String[]> records, boolean delta, boolean changeExport) {
             if (changeExport) {
@@ -377,6 +399,9 @@ class SoakIT {
                     duplicated++;
                 }
                 rows++;
+                if (delta && filtered && !consistent(r[0], state.containsKey(id))) {
+                    unheld++;
+                }
                 if (delta && r[0].equals("DELETE")) {
                     state.remove(id);
                 } else {
@@ -407,6 +432,7 @@ class SoakIT {
         long duplicated;
         long phantom;
         long torn;
+        long unheld;
 
         void add(Replay replay) {
             files += replay.files;
@@ -414,6 +440,7 @@ class SoakIT {
             lost += replay.lost;
             duplicated += replay.duplicated;
             phantom += replay.phantom;
+            unheld += replay.unheld;
         }
     }
 }
