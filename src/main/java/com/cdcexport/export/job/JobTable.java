@@ -179,21 +179,19 @@ class JobTable {
     }
 
     /**
-     * Finished jobs older than {@code cutoff} that retention may delete: all of them but, per consumer and table,
-     * the newest completed one, the export the consumer's watermark of that table points to (watermarks move only
-     * with a job's commit, and a consumer's jobs run one at a time).
+     * Finished jobs older than {@code cutoff} that retention may delete: all of them but the completed ones a
+     * consumer's watermark points to, i.e. whose snapshot is the watermark of one of its tables (the commit that
+     * completed the job wrote that very snapshot there; a later export of the table, or a filter change that
+     * restarted it, releases the job).
      */
     List<ExportJob> expiredBefore(Instant cutoff) {
         return jdbc.sql("SELECT " + COLUMNS + " " + """
                          FROM export_jobs j
                         WHERE j.status IN ('completed', 'failed', 'cancelled') AND j.finished_at < :cutoff
                           AND NOT (j.status = 'completed' AND EXISTS (
-                              SELECT 1 FROM unnest(j.tables) AS t(name)
-                               WHERE NOT EXISTS (
-                                   SELECT 1 FROM export_jobs later
-                                    WHERE later.consumer_id = j.consumer_id AND later.status = 'completed'
-                                      AND later.tables @> ARRAY[t.name]
-                                      AND (later.finished_at, later.id) > (j.finished_at, j.id))))""")
+                              SELECT 1 FROM watermarks w
+                               WHERE w.consumer_id = j.consumer_id AND w.table_name = ANY (j.tables)
+                                 AND w.snapshot::text = j.snapshot))""")
                 .param("cutoff", timestamp(cutoff)).query(JobTable::job).list();
     }
 
