@@ -2,8 +2,6 @@ package com.cdcexport.export.api;
 
 import java.io.IOException;
 import java.io.Writer;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.apache.catalina.connector.Request;
@@ -11,7 +9,6 @@ import org.apache.catalina.connector.Response;
 import org.apache.catalina.valves.ErrorReportValve;
 import org.apache.coyote.ActionCode;
 
-import tools.jackson.databind.json.JsonMapper;
 
 import org.springframework.http.HttpStatus;
 
@@ -20,8 +17,6 @@ import org.springframework.http.HttpStatus;
  * request line, headers too large) as problem+json instead of its HTML page. Installed by {@link ErrorResponses}.
  */
 public class ProblemJsonErrorReportValve extends ErrorReportValve {
-
-    private static final JsonMapper JSON = JsonMapper.builder().build();
 
     @Override
     protected void report(Request request, Response response, Throwable throwable) {
@@ -36,21 +31,18 @@ public class ProblemJsonErrorReportValve extends ErrorReportValve {
             return;
         }
         HttpStatus known = HttpStatus.resolve(status);
-        Map<String, Object> problem = new LinkedHashMap<>();
-        problem.put("type", "about:blank");
-        problem.put("title", known == null ? "Error" : known.getReasonPhrase());
-        problem.put("status", status);
+        String title = known == null ? "Error" : known.getReasonPhrase();
         // Tomcat's message may quote the request; a fixed text says enough and reflects nothing.
-        problem.put("detail", status == 400
+        String detail = status == 400
                 ? "The request is not valid HTTP or its target contains characters this service refuses "
                         + "(such as an encoded '/', '\\\\' or NUL), or its headers are too large"
-                : "The server could not process the request (" + problem.get("title") + ")");
+                : "The server could not process the request (" + title + ")";
         try {
             response.setContentType(ApiDocs.PROBLEM);
             response.setCharacterEncoding("UTF-8");
             Writer writer = response.getReporter();
             if (writer != null) {
-                writer.write(JSON.writeValueAsString(problem));
+                writer.write(ProblemJson.of(status, title, detail, null));
                 response.finishResponse();
             }
         } catch (IOException | IllegalStateException e) {

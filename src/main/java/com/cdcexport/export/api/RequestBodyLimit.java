@@ -5,8 +5,6 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ReadListener;
@@ -16,7 +14,6 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletRequestWrapper;
 import jakarta.servlet.http.HttpServletResponse;
 
-import tools.jackson.databind.json.JsonMapper;
 
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
@@ -37,8 +34,6 @@ class RequestBodyLimit {
     static final long MAX_BYTES = 1024 * 1024;
     static final String TOO_LARGE = "The request body is larger than 1 MiB (1,048,576 bytes), the most this service "
             + "accepts";
-
-    private static final JsonMapper JSON = JsonMapper.builder().build();
 
     @Bean
     FilterRegistrationBean<OncePerRequestFilter> requestBodyLimitFilter() {
@@ -61,16 +56,11 @@ class RequestBodyLimit {
                 throws ServletException, IOException {
             long declared = request.getContentLengthLong();
             if (declared > MAX_BYTES) {
-                Map<String, Object> problem = new LinkedHashMap<>();
-                problem.put("type", "about:blank");
-                problem.put("title", HttpStatus.CONTENT_TOO_LARGE.getReasonPhrase());
-                problem.put("status", HttpStatus.CONTENT_TOO_LARGE.value());
-                problem.put("detail", TOO_LARGE);
-                problem.put("instance", request.getRequestURI());
                 response.setStatus(HttpStatus.CONTENT_TOO_LARGE.value());
                 response.setContentType(ApiDocs.PROBLEM);
                 response.setCharacterEncoding("UTF-8");
-                response.getWriter().write(JSON.writeValueAsString(problem));
+                response.getWriter().write(ProblemJson.of(HttpStatus.CONTENT_TOO_LARGE.value(),
+                        HttpStatus.CONTENT_TOO_LARGE.getReasonPhrase(), TOO_LARGE, request.getRequestURI()));
                 return;
             }
             // Within a declared length the container stops at it; without one (chunked), count.
