@@ -36,8 +36,11 @@ public record CdcProperties(
         /* The service's own schema: its tables, functions and Flyway's history; nothing of it elsewhere. */
         @DefaultValue("cdc") @NotNull @Pattern(regexp = "[a-z_][a-z0-9_]{0,62}",
                 message = "must be a lowercase PostgreSQL identifier (letters, digits, _)") String schema,
-        /* Tables whose changes are captured and exported: [schema.]table entries separated by ','. */
+        /* Tables whose changes are captured and exported: [schema.]table[:trigger|:logical] entries separated by ','. */
         @DefaultValue("users") @NotNull String exportTables,
+        /* How tables without a :mode suffix in EXPORT_TABLES are captured: triggers, or the WAL through a slot. */
+        @DefaultValue("trigger") @NotNull CaptureMode captureMode,
+        @Valid @NotNull @DefaultValue Logical logical,
         /* The service's URL as clients reach it (https://exports.example.com), for the OpenAPI document; empty: "/". */
         @DefaultValue("") String publicUrl,
         /* Built-in schedules: consumer=type@cron entries separated by ';' (see ExportSchedules). */
@@ -55,6 +58,33 @@ public record CdcProperties(
 
     public enum Sink {
         LOCAL, S3
+    }
+
+    /** CAPTURE_MODE: see docs/capture.md ("Log-based capture"). */
+    public enum CaptureMode {
+        TRIGGER, LOGICAL;
+
+        public String slug() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** Log-based capture (CAPTURE_MODE=logical, or a table's :logical suffix). */
+    public record Logical(
+            /* The replication slot, and the publication of the same name; one per service schema and database. */
+            @DefaultValue("") @Pattern(regexp = "|[a-z0-9_]{1,63}",
+                    message = "must be a replication slot name (lowercase letters, digits, _)") String slot,
+            /* How long an export waits for the decoder to pass the marker it wrote into the WAL. */
+            @DefaultValue("60s") @NotNull @DurationMin(seconds = 1) @DurationMax(hours = 1) Duration catchUpTimeout,
+            /* WAL retained by the slot past which the decoder's lag is reported as a warning (and readiness DOWN). */
+            @DefaultValue("1GB") @NotNull DataSize lagWarning,
+            /* Source changes written to the change log per transaction of the decoder at most. */
+            @DefaultValue("10000") @Min(1) @Max(1_000_000) int batchSize) {
+
+        /** LOGICAL_SLOT, or the service schema's name followed by {@code _export}. */
+        public String slotName(String schema) {
+            return slot.isEmpty() ? schema + "_export" : slot;
+        }
     }
 
     /** EXPORT_SINK=s3. Credentials come from the AWS SDK's default chain (environment, profile, instance role). */

@@ -18,6 +18,7 @@ import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
 
 import com.cdcexport.config.CdcProperties;
+import com.cdcexport.config.CdcProperties.CaptureMode;
 import com.cdcexport.config.InvalidSettingException;
 
 /**
@@ -34,46 +35,97 @@ public class CapturedTables {
     private final JdbcClient jdbc;
     private final String schema;
     private final Map<TableName, Boolean> tables = new LinkedHashMap<>();
+    private final Map<TableName, CaptureMode> modes = new LinkedHashMap<>();
+    private final LogicalSlot slot;
     /** The service's database role, for messages that say what to grant it. */
     private String role;
 
     @Autowired
     public CapturedTables(JdbcClient jdbc, TransactionTemplate transactions, CdcProperties properties) {
-        this(jdbc, transactions, properties.schema(), properties.exportTables());
+        this(jdbc, transactions, properties.schema(), properties.exportTables(), properties.captureMode(),
+                properties.logical().slotName(properties.schema()));
     }
 
-    /** @param exportTables the EXPORT_TABLES setting */
+    /** @param exportTables the EXPORT_TABLES setting; every table captured by triggers unless it says otherwise */
     public CapturedTables(JdbcClient jdbc, TransactionTemplate transactions, String schema, String exportTables) {
+        this(jdbc, transactions, schema, exportTables, CaptureMode.TRIGGER, schema + "_export");
+    }
+
+    /**
+     * @param captureMode CAPTURE_MODE, for entries without a {@code :mode} suffix
+     * @param slotName the replication slot (and publication) of log-based capture
+     */
+    public CapturedTables(JdbcClient jdbc, TransactionTemplate transactions, String schema, String exportTables,
+                          CaptureMode captureMode, String slotName) {
         this.jdbc = jdbc;
         this.schema = schema;
-        List<TableName> configured = parse(exportTables);
+        this.slot = new LogicalSlot(jdbc, schema, slotName);
+        Map<TableName, CaptureMode> configured = parse(exportTables, captureMode);
+        if (configured.containsValue(CaptureMode.LOGICAL)) {
+            // Before the install transaction: creating a slot waits for every transaction holding an xid to end.
+            slot.prepare();
+        }
         transactions.executeWithoutResult(status -> {
             jdbc.sql("SELECT pg_advisory_xact_lock(hashtext(:lock))").param("lock", schema + ".install-capture")
                     .query().singleValue();
             role = jdbc.sql("SELECT current_user").query(String.class).single();
-            for (TableName table : configured) {
-                tables.put(table, install(table));
-            }
-            warnAboutTablesLeftOut(configured);
+            configured.forEach((table, mode) -> {
+                tables.put(table, install(table, mode));
+                modes.put(table, mode);
+            });
+            warnAboutTablesLeftOut(List.copyOf(configured.keySet()));
         });
     }
 
     static List<TableName> parse(String setting) {
-        List<TableName> parsed = new ArrayList<>();
+        return List.copyOf(parse(setting, CaptureMode.TRIGGER).keySet());
+    }
+
+    /** EXPORT_TABLES: {@code [schema.]table[:trigger|:logical]} entries, the mode defaulting to CAPTURE_MODE. */
+    static Map<TableName, CaptureMode> parse(String setting, CaptureMode defaultMode) {
+        Map<TableName, CaptureMode> parsed = new LinkedHashMap<>();
         for (String entry : setting.split(",")) {
             if (entry.isBlank()) {
                 continue;
             }
-            TableName table = TableName.parse(entry).orElseThrow(() -> new InvalidSettingException(
-                    "Invalid configuration: EXPORT_TABLES entry '" + entry.strip() + "' is not [schema.]table"));
-            if (!parsed.contains(table)) {
-                parsed.add(table);
+            String name = entry.strip();
+            CaptureMode mode = defaultMode;
+            int colon = name.lastIndexOf(':');
+            if (colon >= 0) {
+                String suffix = name.substring(colon + 1).strip();
+                mode = java.util.Arrays.stream(CaptureMode.values()).filter(m -> m.slug().equals(suffix)).findFirst()
+                        .orElseThrow(() -> new InvalidSettingException("Invalid configuration: EXPORT_TABLES entry '"
+                                + entry.strip() + "' ends in ':" + suffix + "'; a table's mode is :trigger or :logical"));
+                name = name.substring(0, colon);
+            }
+            TableName table = TableName.parse(name).orElseThrow(() -> new InvalidSettingException(
+                    "Invalid configuration: EXPORT_TABLES entry '" + entry.strip()
+                            + "' is not [schema.]table[:trigger|:logical]"));
+            CaptureMode earlier = parsed.putIfAbsent(table, mode);
+            if (earlier != null && earlier != mode) {
+                throw new InvalidSettingException("Invalid configuration: EXPORT_TABLES names " + table
+                        + " twice, once :" + earlier.slug() + " and once :" + mode.slug());
             }
         }
         if (parsed.isEmpty()) {
             throw new InvalidSettingException("Invalid configuration: EXPORT_TABLES is empty: name at least one table");
         }
         return parsed;
+    }
+
+    /** How a captured table's changes reach the change log. */
+    public CaptureMode mode(TableName table) {
+        return modes.getOrDefault(table, CaptureMode.TRIGGER);
+    }
+
+    /** Whether any table is captured from the WAL, so a decoder must run somewhere. */
+    public boolean anyLogical() {
+        return modes.containsValue(CaptureMode.LOGICAL);
+    }
+
+    /** The replication slot and publication of log-based capture. */
+    public LogicalSlot slot() {
+        return slot;
     }
 
     /** Captured tables in EXPORT_TABLES order. */
@@ -95,7 +147,7 @@ public class CapturedTables {
     }
 
     /** @return whether the service created the table */
-    private boolean install(TableName table) {
+    private boolean install(TableName table, CaptureMode mode) {
         Optional<Long> found = relid(table);
         boolean created = false;
         if (found.isEmpty()) {
@@ -121,7 +173,22 @@ public class CapturedTables {
                     + "needs one to name rows (add a primary key or remove the table from EXPORT_TABLES)");
         }
         boolean serviceOwned = register(table, relid, key, created);
-        installTriggers(table, relid, serviceOwned);
+        String current = jdbc.sql("SELECT capture_mode FROM captured_tables WHERE relid = :relid::oid")
+                .param("relid", relid).query(String.class).single();
+        if (mode == CaptureMode.LOGICAL) {
+            slot.publish(table, relid, role());
+            if (!current.equals(mode.slug()) || triggersPresent(relid)) {
+                switchMode(table, relid, mode);
+            }
+        } else {
+            if (!current.equals(mode.slug())) {
+                switchMode(table, relid, mode);
+            }
+            installTriggers(table, relid);
+        }
+        if (serviceOwned) {
+            installSeedTimestamps(table, relid);
+        }
         return serviceOwned;
     }
 
@@ -213,7 +280,39 @@ public class CapturedTables {
         }
     }
 
-    private void installTriggers(TableName table, long relid, boolean serviceOwned) {
+    /**
+     * Moves a table between trigger and log-based capture so that every source transaction is logged by exactly one
+     * of them: under a lock that waits for the table's writers and holds new ones back, the triggers go (or come),
+     * and the WAL position read then is the boundary the decoder keeps to (docs/capture.md, "Switching a table").
+     */
+    private void switchMode(TableName table, long relid, CaptureMode mode) {
+        jdbc.sql("LOCK TABLE " + table.sql() + " IN SHARE ROW EXCLUSIVE MODE").update();
+        if (mode == CaptureMode.LOGICAL) {
+            if (triggersPresent(relid)) {
+                for (String operation : List.of("insert", "update", "key_change", "delete", "truncate")) {
+                    jdbc.sql("DROP TRIGGER IF EXISTS " + quote(schema + "_capture_" + operation) + " ON " + table.sql())
+                            .update();
+                }
+            }
+            jdbc.sql("""
+                    UPDATE captured_tables SET capture_mode = 'logical', logical_from = pg_current_wal_insert_lsn(),
+                           logical_until = NULL WHERE relid = :relid::oid""").param("relid", relid).update();
+        } else {
+            installTriggers(table, relid);
+            jdbc.sql("""
+                    UPDATE captured_tables SET capture_mode = 'trigger', logical_until = pg_current_wal_insert_lsn()
+                     WHERE relid = :relid::oid""").param("relid", relid).update();
+        }
+        log.info("{} is now captured by {}", table, mode == CaptureMode.LOGICAL ? "decoding the WAL" : "triggers");
+    }
+
+    private boolean triggersPresent(long relid) {
+        return jdbc.sql("SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = :relid::oid AND tgname LIKE :prefix)")
+                .param("relid", relid).param("prefix", schema.replace("_", "\\_") + "\\_capture\\_%")
+                .query(Boolean.class).single();
+    }
+
+    private void installTriggers(TableName table, long relid) {
         boolean current = jdbc.sql("SELECT " + quote(schema) + ".capture_installed(:relid::oid::regclass)")
                 .param("relid", relid).query(Boolean.class).single();
         try {
@@ -221,9 +320,6 @@ public class CapturedTables {
                 jdbc.sql("SELECT " + quote(schema) + ".install_capture(:relid::oid::regclass)")
                         .param("relid", relid).query().singleValue();
                 log.info("Installed change capture on {}", table);
-            }
-            if (serviceOwned) {
-                installSeedTimestamps(table, relid);
             }
         } catch (DataAccessException e) {
             if (isInsufficientPrivilege(e)) {

@@ -7,6 +7,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Timestamp;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -21,7 +22,11 @@ import javax.sql.DataSource;
 import com.zaxxer.hikari.HikariDataSource;
 import org.postgresql.PGConnection;
 
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
+
+import com.cdcexport.config.CdcProperties;
+import com.cdcexport.config.CdcProperties.CaptureMode;
 
 import com.cdcexport.export.ExportType;
 import com.cdcexport.export.capture.CaptureResult.TableResult;
@@ -53,11 +58,25 @@ public class ChangeCapture {
     private final DataSource dataSource;
     private final String schema;
     private final ParallelCopy parallel;
+    private final CapturedTables captured;
+    private final Duration catchUpTimeout;
 
     public ChangeCapture(DataSource dataSource, CapturedTables tables, ParallelCopy parallel) {
+        this(dataSource, tables, parallel, Duration.ofSeconds(60));
+    }
+
+    @Autowired
+    public ChangeCapture(DataSource dataSource, CapturedTables tables, ParallelCopy parallel, CdcProperties properties) {
+        this(dataSource, tables, parallel, properties.logical().catchUpTimeout());
+    }
+
+    /** @param catchUpTimeout LOGICAL_CATCH_UP_TIMEOUT: how long an export waits for the decoder */
+    public ChangeCapture(DataSource dataSource, CapturedTables tables, ParallelCopy parallel, Duration catchUpTimeout) {
         this.dataSource = dataSource;
         this.schema = tables.schema();
         this.parallel = parallel;
+        this.captured = tables;
+        this.catchUpTimeout = catchUpTimeout;
     }
 
     /** Streams each table's file, in {@code format}, into the output {@code outputs} opens for it. */
@@ -65,6 +84,11 @@ public class ChangeCapture {
                                 Outputs outputs, CaptureProgress progress) throws SQLException, IOException {
         try (ParallelCopy.Reader reader = parallel.awaitReader(progress);
              Connection connection = dataSource.getConnection()) {
+            List<TableExport> staged = type == ExportType.FULL ? List.of() : tables.stream()
+                    .filter(t -> t.since().isPresent() && captured.mode(t.table()) == CaptureMode.LOGICAL).toList();
+            if (!staged.isEmpty()) {
+                LogicalWindow.prepare(connection, schema);
+            }
             connection.setAutoCommit(false);
             connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             // A consumer that sees a table through a row filter has what it holds staged in S (see ExportQuery),
@@ -85,10 +109,20 @@ public class ChangeCapture {
                 progress.snapshotTaken();
                 Snapshot snapshot = new Snapshot(taken.getString(1));
                 Instant at = taken.getTimestamp(2).toInstant();
+                if (!staged.isEmpty()) {
+                    List<LogicalWindow.Window> windows = new ArrayList<>();
+                    for (TableExport table : staged) {
+                        TableShape shape = TableShape.read(connection, schema, table.table()).orElseThrow(
+                                () -> new IllegalStateException("Table " + table.table() + " no longer exists"));
+                        windows.add(new LogicalWindow.Window(shape.relid(), table.since().orElseThrow()));
+                    }
+                    LogicalWindow.stage(connection, dataSource, schema, captured.slot().name(), snapshot, windows,
+                            catchUpTimeout, progress::stopping);
+                }
                 List<Planned> plans = new ArrayList<>();
                 long total = 0;
                 for (TableExport table : tables) {
-                    Planned plan = plan(connection, statement, type, format, table, held);
+                    Planned plan = plan(connection, statement, type, format, table, held, staged.contains(table));
                     plans.add(plan);
                     total = plan.expected < 0 || total < 0 ? -1 : total + plan.expected;
                 }
@@ -134,7 +168,7 @@ public class ChangeCapture {
     }
 
     private Planned plan(Connection connection, Statement statement, ExportType type, ExportFormat format,
-                         TableExport table, HeldRowsScope held) throws SQLException {
+                         TableExport table, HeldRowsScope held, boolean staged) throws SQLException {
         TableShape shape = TableShape.read(connection, schema, table.table())
                 .orElseThrow(() -> new IllegalStateException("Table " + table.table() + " no longer exists"));
         if (shape.key().isEmpty()) {
@@ -145,7 +179,7 @@ public class ChangeCapture {
         if (window && shape.keyChanged()) {
             throw new ResyncRequiredException(table.table(), "was re-created or its primary key changed");
         }
-        ExportQuery query = new ExportQuery(type, format, shape, table.since(), table.access(), schema, held);
+        ExportQuery query = new ExportQuery(type, format, shape, table.since(), table.access(), schema, held, staged);
         if (window && single(statement, query.truncatedSql()).getBoolean(1)) {
             throw new ResyncRequiredException(table.table(), "was truncated");
         }

@@ -30,15 +30,30 @@ final class ExportQuery {
     private final HeldRowsScope held;
     private final String schema;
 
+    /** The temporary table of the export's session a logically captured table's window is staged in. */
+    static final String STAGED_WINDOW = "pg_temp.cdc_change_window";
+
+    private final boolean staged;
+
     ExportQuery(ExportType type, ExportFormat format, TableShape shape, Optional<Snapshot> since, TableAccess access,
                 String schema, HeldRowsScope held) {
+        this(type, format, shape, since, access, schema, held, false);
+    }
+
+    /**
+     * @param staged whether the window's entries are read from {@link #STAGED_WINDOW} (log-based capture, see
+     *               {@link LogicalWindow}) rather than from the change log
+     */
+    ExportQuery(ExportType type, ExportFormat format, TableShape shape, Optional<Snapshot> since, TableAccess access,
+                String schema, HeldRowsScope held, boolean staged) {
         this.type = type;
         this.format = format;
         this.shape = shape;
         this.since = type == ExportType.FULL ? Optional.empty() : since;
         this.access = access;
         this.schema = CapturedTables.quote(schema);
-        this.log = this.schema + ".change_log";
+        this.staged = staged && this.since.isPresent();
+        this.log = this.staged ? STAGED_WINDOW : this.schema + ".change_log";
         this.seed = shape.hasSeedSemantics();
         this.held = held;
         this.columns = access.columns()
@@ -134,6 +149,9 @@ final class ExportQuery {
      * window is not, as its rows come from a join of the change log (deleted rows have no table row to range on).
      */
     boolean chunkable() {
+        if (staged) {
+            return false; // parallel readers are other sessions: they cannot see the export's staged window
+        }
         return type != ExportType.DELTA || readsWholeTable();
     }
 

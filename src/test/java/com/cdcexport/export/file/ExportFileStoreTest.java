@@ -37,8 +37,10 @@ class ExportFileStoreTest {
     }
 
     private static CdcProperties outputIn(Path output, String fileMode) {
-        return new CdcProperties("", Path.of(".data/postgres"), output, fileMode, 0, "", "cdc", "users", "", "",
-                Duration.ofMinutes(10),
+        return new CdcProperties("", Path.of(".data/postgres"), output, fileMode, 0, "", "cdc", "users",
+                CdcProperties.CaptureMode.TRIGGER,
+                new CdcProperties.Logical("", Duration.ofSeconds(60), org.springframework.util.unit.DataSize.ofGigabytes(1),
+                        10_000), "", "", Duration.ofMinutes(10),
                 new CdcProperties.Jobs(2, 10, Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofMillis(500), 3, null, 0, 1),
                 new CdcProperties.Auth(CdcProperties.AuthMode.OFF, "", "", Duration.ofHours(24), 0, 0,
                         Duration.ZERO),
