@@ -58,7 +58,7 @@ class HealthPageController {
                        long runningJobs) {
     }
 
-    record TableRow(String table, boolean createdByService) {
+    record TableRow(String table, boolean createdByService, String capture) {
     }
 
     @GetMapping("/console/health")
@@ -87,7 +87,9 @@ class HealthPageController {
         model.addAttribute("instances", seen);
         model.addAttribute("staleAfter", Formats.duration(staleAfter));
         model.addAttribute("tables", captured.all().stream()
-                .map(t -> new TableRow(t.qualified(), captured.createdByService(t))).toList());
+                .map(t -> new TableRow(t.qualified(), captured.createdByService(t),
+                        captured.mode(t) == CdcProperties.CaptureMode.LOGICAL ? "WAL (slot " + captured.slot().name()
+                                + ")" : "triggers")).toList());
         return "console/health";
     }
 

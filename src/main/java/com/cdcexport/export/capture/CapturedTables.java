@@ -39,6 +39,7 @@ public class CapturedTables {
     private final LogicalSlot slot;
     /** The service's database role, for messages that say what to grant it. */
     private String role;
+    private boolean switchBackPending;
 
     @Autowired
     public CapturedTables(JdbcClient jdbc, TransactionTemplate transactions, CdcProperties properties) {
@@ -74,6 +75,10 @@ public class CapturedTables {
                 modes.put(table, mode);
             });
             warnAboutTablesLeftOut(List.copyOf(configured.keySet()));
+            switchBackPending = jdbc.sql("""
+                    SELECT EXISTS (SELECT 1 FROM captured_tables c, logical_capture l
+                                    WHERE c.logical_until IS NOT NULL AND c.logical_until > l.applied_lsn)""")
+                    .query(Boolean.class).single();
         });
     }
 
@@ -121,6 +126,14 @@ public class CapturedTables {
     /** Whether any table is captured from the WAL, so a decoder must run somewhere. */
     public boolean anyLogical() {
         return modes.containsValue(CaptureMode.LOGICAL);
+    }
+
+    /**
+     * Whether a decoder must run: a table is captured from the WAL, or one was switched back to triggers and the
+     * decoder has not yet logged every transaction before that switch.
+     */
+    public boolean decoderNeeded() {
+        return anyLogical() || switchBackPending;
     }
 
     /** The replication slot and publication of log-based capture. */

@@ -46,6 +46,10 @@ public class LogicalDecoder implements SmartLifecycle {
     public static final String MARKER_PREFIX = "cdc_export";
     /** A batch is written at the latest this long after its first change arrived. */
     private static final long BATCH_MILLIS = 20;
+    /** How often an idle decoder confirms the server's position to the slot. */
+    private static final long IDLE_CONFIRM_MILLIS = 1000;
+    /** Idle confirmations between two looks at whether the slot is still needed. */
+    private static final int MAINTENANCE_ROUNDS = 10;
     /** How often an instance that does not decode asks for the leadership. */
     private static final long FOLLOWER_POLL_MILLIS = 1000;
 
@@ -78,7 +82,7 @@ public class LogicalDecoder implements SmartLifecycle {
 
     @Override
     public synchronized void start() {
-        if (running || !tables.anyLogical()) {
+        if (running || !tables.decoderNeeded()) {
             return;
         }
         running = true;
@@ -170,6 +174,8 @@ public class LogicalDecoder implements SmartLifecycle {
         long confirmed = applied;
         long firstPending = 0;
         long open = -1;
+        long idleSince = System.currentTimeMillis();
+        long idleRounds = 0;
         long openXid = 0;
         long openMicros = 0;
         List<ChangeLogBatch.SourceTransaction.Entry> entries = ChangeLogBatch.SourceTransaction.newEntries();
@@ -179,14 +185,19 @@ public class LogicalDecoder implements SmartLifecycle {
                 if (open < 0 && batch.pending(confirmed)
                         && (batch.size() == 0 || System.currentTimeMillis() - firstPending >= BATCH_MILLIS)) {
                     confirmed = write(batch, stream, slot);
-                } else if (open < 0 && !batch.pending(confirmed)) {
-                    // Idle: nothing of ours is pending below the server's position, so the slot may move on and
-                    // stop retaining the WAL that other tables' writes produce.
+                } else if (open < 0 && !batch.pending(confirmed)
+                        && System.currentTimeMillis() - idleSince >= IDLE_CONFIRM_MILLIS) {
+                    // Idle: every transaction before the server's position was received and written, so the slot
+                    // may move on and stop retaining the WAL that other tables' writes (and ours) produce.
+                    idleSince = System.currentTimeMillis();
                     LogSequenceNumber received = stream.getLastReceiveLSN();
                     if (received.asLong() > confirmed) {
                         stream.setAppliedLSN(received);
                         stream.setFlushedLSN(received);
                         confirmed = received.asLong();
+                    }
+                    if (++idleRounds % MAINTENANCE_ROUNDS == 0 && maintain(batch, stream, slot, confirmed)) {
+                        return;
                     }
                 }
                 Thread.sleep(2);
@@ -224,6 +235,73 @@ public class LogicalDecoder implements SmartLifecycle {
                 confirmed = write(batch, stream, slot);
             }
         }
+    }
+
+    /**
+     * Once no table is captured from the WAL any more and the decoder has passed every table's switch back to
+     * triggers, the slot would only keep the server's WAL: it and the publication are dropped, and decoding stops.
+     */
+    private boolean maintain(ChangeLogBatch batch, PGReplicationStream stream, String slotName, long confirmed)
+            throws SQLException {
+        String s = ChangeLogBatch.quote(schema);
+        try (PreparedStatement pending = session.prepareStatement("SELECT EXISTS (SELECT 1 FROM " + s
+                + ".captured_tables c, " + s + ".logical_capture l WHERE l.slot_name = ? AND c.logical_until "
+                + "IS NOT NULL AND c.logical_until > l.applied_lsn)")) {
+            pending.setString(1, slotName);
+            try (ResultSet rs = pending.executeQuery()) {
+                rs.next();
+                if (rs.getBoolean(1) && confirmed > batch.appliedLsn()) {
+                    // A table switched back to triggers waits for this progress to pass its boundary.
+                    batch.passed(confirmed);
+                    write(batch, stream, slotName);
+                }
+            }
+        }
+        return retireIfUnused(stream);
+    }
+
+    private boolean retireIfUnused(PGReplicationStream stream) throws SQLException {
+        String s = ChangeLogBatch.quote(schema);
+        try (PreparedStatement unused = session.prepareStatement("SELECT NOT EXISTS (SELECT 1 FROM " + s
+                + ".captured_tables WHERE capture_mode = 'logical') AND NOT EXISTS (SELECT 1 FROM " + s
+                + ".captured_tables c, " + s + ".logical_capture l WHERE l.slot_name = ? AND c.logical_until "
+                + "IS NOT NULL AND c.logical_until > l.applied_lsn)")) {
+            unused.setString(1, tables.slot().name());
+            try (ResultSet rs = unused.executeQuery()) {
+                rs.next();
+                if (!rs.getBoolean(1)) {
+                    return false;
+                }
+            }
+        }
+        stream.close();
+        closeQuietly(replication);
+        String slot = tables.slot().name();
+        session.setAutoCommit(true);
+        try (Statement statement = session.createStatement()) {
+            // The walsender may take a moment to release the slot after its connection closed.
+            for (int attempt = 0; ; attempt++) {
+                try {
+                    statement.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                            + "WHERE slot_name = '" + slot.replace("'", "''") + "'");
+                    break;
+                } catch (SQLException e) {
+                    if (attempt >= 50) {
+                        throw e;
+                    }
+                    Thread.sleep(100);
+                }
+            }
+            statement.execute("DROP PUBLICATION IF EXISTS " + ChangeLogBatch.quote(slot));
+            statement.execute("DELETE FROM " + s + ".logical_capture WHERE slot_name = '" + slot.replace("'", "''")
+                    + "'");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return true;
+        }
+        log.info("No table is captured from the WAL any more: dropped the replication slot and publication {}", slot);
+        running = false;
+        return true;
     }
 
     /** Writes the batch with the progress, then (only then) confirms its position to the slot. */
