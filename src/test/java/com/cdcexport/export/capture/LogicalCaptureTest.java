@@ -152,7 +152,7 @@ class LogicalCaptureTest {
                 inTransaction("UPDATE app.orders SET status = 'paid' WHERE id = 1");
                 accepted = api.post("/exports/delta?table=app.orders", "lake");
                 assertThat(accepted.status()).isEqualTo(202);
-                awaitExportWaitingForDecoder();
+                awaitExportWaitingForDecoder(accepted.field("jobId"));
                 assertThat(jdbc.queryForObject("SELECT count(*) FROM change_log WHERE table_oid = "
                         + "'app.orders'::regclass AND key = '[2]'", Long.class))
                         .as("the entry is not committed while the export's snapshot is taken").isZero();
@@ -345,11 +345,16 @@ class LogicalCaptureTest {
         }
     }
 
-    /** Until an export's transaction waits for the decoder (its marker is written, its snapshot taken). */
-    private void awaitExportWaitingForDecoder() {
+    /**
+     * Until the export's transaction waits for the decoder (its snapshot taken, its marker written), or the export
+     * ended without waiting (which the test's assertions on its file then judge).
+     */
+    private void awaitExportWaitingForDecoder(String jobId) {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (jdbc.queryForObject("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_logical_emit_message%'"
-                + " AND query NOT LIKE '%pg_stat_activity%' AND backend_xmin IS NOT NULL", Long.class) == 0) {
+                + " AND query NOT LIKE '%pg_stat_activity%' AND backend_xmin IS NOT NULL", Long.class) == 0
+                && List.of("queued", "running").contains(jdbc.queryForObject("SELECT status FROM export_jobs WHERE id = "
+                + "?::uuid", String.class, jobId))) {
             assertThat(System.nanoTime()).as("an export waits for the decoder").isLessThan(deadline);
             IntegrationTest.sleep(10);
         }
