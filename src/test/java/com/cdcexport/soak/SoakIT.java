@@ -43,6 +43,11 @@ class SoakIT {
     private static final int SECONDS = Integer.getInteger("soak.seconds",
             Integer.parseInt(System.getenv().getOrDefault("SOAK_SECONDS", "45")));
     private static final int INITIAL_USERS = 3_000;
+    /**
+     * CAPTURE_MODE of the service under test: the build runs the soak once with triggers and once decoding the WAL
+     * (-Dsoak.capture=logical, on a server with wal_level=logical: -Dtest.database.logical=true).
+     */
+    private static final String CAPTURE = System.getProperty("soak.capture", "trigger");
     private static final JdbcTemplate jdbc = TestDatabase.jdbc();
     private static final JsonMapper JSON = JsonMapper.builder().build();
     /** Every export reads the three tables in one snapshot. */
@@ -76,7 +81,7 @@ class SoakIT {
         // Two readers per export, and tables of a hundred rows or more read in key-range chunks: every full export
         // and the larger change windows take the parallel path, the small windows and deltas the serial one.
         try (Chaos chaos = new Chaos(Map.of("EXPORT_OUTPUT_DIR", output.toString(), "INSTANCE_ID", "soak",
-                "EXPORT_SHUTDOWN_GRACE", "20s", "EXPORT_TABLES", TestDatabase.EXPORT_TABLES,
+                "EXPORT_SHUTDOWN_GRACE", "20s", "EXPORT_TABLES", TestDatabase.EXPORT_TABLES, "CAPTURE_MODE", CAPTURE,
                 "EXPORT_PARALLELISM", "2", "EXPORT_PARALLEL_MIN_ROWS", "100"))) {
             // The clock starts once the service is up: start-up time must not eat the run.
             long deadline = System.nanoTime() + Duration.ofSeconds(SECONDS).toNanos();
@@ -123,9 +128,13 @@ class SoakIT {
                 totals.add(replay);
                 assertThat(replay.files).as("%s completed change exports", consumer.id).isGreaterThanOrEqualTo(3);
             }
-            System.out.printf(Locale.ROOT, "SOAK consumers=%d seconds=%d changes=%d restarts=%d kills=%d "
+            if (CAPTURE.equals("logical")) {
+                assertThat(jdbc.queryForObject("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cdc\\_capture\\_%'",
+                        Long.class)).as("capture triggers left while the WAL is decoded").isZero();
+            }
+            System.out.printf(Locale.ROOT, "SOAK capture=%s consumers=%d seconds=%d changes=%d restarts=%d kills=%d "
                             + "exports=%d rowsExported=%d lost=%d duplicated=%d phantom=%d torn=%d unheld=%d%n",
-                    consumers.size(), SECONDS, totals.changes, totals.restarts, totals.kills, totals.files,
+                    CAPTURE, consumers.size(), SECONDS, totals.changes, totals.restarts, totals.kills, totals.files,
                     totals.rows, totals.lost, totals.duplicated, totals.phantom, totals.torn, totals.unheld);
 
             if (totals.lost + totals.duplicated + totals.phantom + totals.torn + totals.unheld > 0) {

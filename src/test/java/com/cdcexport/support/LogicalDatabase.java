@@ -54,7 +54,11 @@ public final class LogicalDatabase {
         return jdbc;
     }
 
-    private static String resolve() {
+    /**
+     * The URL of a server with wal_level=logical and nothing prepared in it: TEST_LOGICAL_DATABASE_URL, or one started
+     * now (a new one per call: call it once per JVM).
+     */
+    static String resolve() {
         String configured = System.getenv("TEST_LOGICAL_DATABASE_URL");
         if (configured != null && !configured.isBlank()) {
             return configured;

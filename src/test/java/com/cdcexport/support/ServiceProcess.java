@@ -213,6 +213,11 @@ public final class ServiceProcess implements AutoCloseable {
         return port;
     }
 
+    /** The JVM's process id (the jar runs as a direct child). */
+    public long pid() {
+        return process.pid();
+    }
+
     public Api api() {
         return new Api(port);
     }

@@ -24,7 +24,8 @@ import org.testcontainers.DockerClientFactory;
 import org.testcontainers.postgresql.PostgreSQLContainer;
 
 /**
- * The real PostgreSQL the tests run against, found once per JVM in this order: TEST_DATABASE_URL, a
+ * The real PostgreSQL the tests run against, found once per JVM in this order (a JVM started with
+ * {@code -Dtest.database.logical=true} uses {@link LogicalDatabase}'s server instead): TEST_DATABASE_URL, a
  * Testcontainers postgres:15 when Docker is available, the embedded PostgreSQL of the run path (as root through
  * zonky's {@code unshare -U}, as the service does),
  * and otherwise a clear error saying how to provide one.
@@ -224,6 +225,10 @@ public final class TestDatabase {
     }
 
     private static String resolve() {
+        if (Boolean.getBoolean("test.database.logical")) {
+            // A run of the tests against a server that can decode its WAL (the soak in log-based capture mode).
+            return LogicalDatabase.resolve();
+        }
         String configured = System.getenv("TEST_DATABASE_URL");
         if (configured != null && !configured.isBlank()) {
             return configured;

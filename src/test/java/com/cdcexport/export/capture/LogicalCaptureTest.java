@@ -257,6 +257,45 @@ class LogicalCaptureTest {
                 Long.class)).isEqualTo(2000);
     }
 
+    /**
+     * max_slot_wal_keep_size lets the server give up a slot nobody decodes: the changes since are lost to capture.
+     * The decoder replaces the slot and marks every logical table, so a consumer's next delta asks for a full
+     * export instead of skipping what was lost.
+     */
+    @Test
+    void aSlotTheServerInvalidatedMakesTheNextDeltaAskForAFullExport() {
+        inTransaction("INSERT INTO app.orders (id, customer) VALUES (1, 'Ada')");
+        runExport("full", "lake");
+        awaitDecoded();
+        decoder.stop();
+        try {
+            awaitSlotInactive("cdc_export");
+            jdbc.execute("ALTER SYSTEM SET max_slot_wal_keep_size = '1MB'");
+            jdbc.execute("SELECT pg_reload_conf()");
+            for (int segment = 0; segment < 4; segment++) {
+                inTransaction("UPDATE app.orders SET status = 's" + segment + "' WHERE id = 1");
+                jdbc.execute("SELECT pg_switch_wal()");
+            }
+            jdbc.execute("CHECKPOINT");
+            assertThat(jdbc.queryForObject("SELECT wal_status FROM pg_replication_slots WHERE slot_name = 'cdc_export'",
+                    String.class)).isEqualTo("lost");
+        } finally {
+            jdbc.execute("ALTER SYSTEM RESET max_slot_wal_keep_size");
+            jdbc.execute("SELECT pg_reload_conf()");
+            decoder.start();
+        }
+        awaitDecoded();
+
+        Api.Response delta = api.post("/exports/delta?table=app.orders", "lake");
+        assertThat(TestDatabaseJobs.await(jdbc, delta.field("jobId"))).isEqualTo("failed");
+        assertThat(jdbc.queryForObject("SELECT error FROM export_jobs WHERE id = ?::uuid", String.class,
+                delta.field("jobId"))).contains("full export");
+        runExport("full", "lake");
+        inTransaction("UPDATE app.orders SET status = 'after' WHERE id = 1");
+        List<String[]> rows = IntegrationTest.readCsv(OUTPUT.resolve(runExport("delta", "lake").field("outputFilename")));
+        assertThat(rows.stream().skip(1).map(r -> r[0] + " " + r[1])).containsExactly("UPDATE 1");
+    }
+
     @Test
     void logicalCaptureOnAServerWithoutWalLevelLogicalFailsInOneLine() {
         var dataSource = TestDatabase.dataSource();
