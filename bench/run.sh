@@ -382,8 +382,9 @@ fi
 # identical uncaptured twin. Two pgbench clients run single-row updates and 100-row `UPDATE … WHERE id BETWEEN`
 # statements for TRIGGER_SECONDS, alternating captured and twin (the order swapping every round), so each ratio
 # compares runs moments apart on this shared machine. WAL per changed row is pg_current_wal_insert_lsn() around a
-# batch of 5,000 changed rows (one client), the least of three batches: the LSN is the whole server's, and other
-# sessions' writes only ever add to it.
+# batch of 5,000 changed rows (one client) among the table's first 5,000, the least of three batches run after a
+# first one: that first batch takes the full-page images the next checkpoint cycle's first changes of those pages
+# write, which would otherwise swamp the figure (the LSN is the whole server's; other sessions only add to it).
 TRIGGER_ROWS=100000
 trigger_tps() { # DB SCRIPT → transactions per second
   pgbench -n -c 2 -j 2 -T "${TRIGGER_SECONDS:-8}" -f "$2" "$1" 2>/dev/null | grep -oE 'tps = [0-9.]+' | head -1 \
@@ -391,6 +392,7 @@ trigger_tps() { # DB SCRIPT → transactions per second
 }
 trigger_wal() { # DB SCRIPT ROWS-PER-STATEMENT → WAL bytes per changed row
   local lsn try
+  pgbench -n -c 1 -t $((5000 / $3)) -f "$2" "$1" >/dev/null 2>&1
   for try in 1 2 3; do
     lsn=$(psql -At -d "$1" -c "SELECT pg_current_wal_insert_lsn()")
     pgbench -n -c 1 -t $((5000 / $3)) -f "$2" "$1" >/dev/null 2>&1
@@ -425,6 +427,10 @@ SQL
         > "$WORK/trig-$t$side-1.sql"
       printf '\\set a random(1, %d)\nUPDATE bench_%s%s SET %s WHERE id BETWEEN :a AND :a + 99;\n' \
         $((TRIGGER_ROWS - 99)) $t "$side" "$set" > "$WORK/trig-$t$side-100.sql"
+      printf '\\set id random(1, 5000)\nUPDATE bench_%s%s SET %s WHERE id = :id;\n' $t "$side" "$set" \
+        > "$WORK/trig-wal-$t$side-1.sql"
+      printf '\\set a random(1, 4901)\nUPDATE bench_%s%s SET %s WHERE id BETWEEN :a AND :a + 99;\n' $t "$side" "$set" \
+        > "$WORK/trig-wal-$t$side-100.sql"
     done
   done
   for r in $(seq 1 "$ROUNDS"); do
@@ -439,7 +445,7 @@ SQL
   done
   for w in typical-1 typical-100 narrow-1 narrow-100; do
     for side in "" _twin; do
-      trigger_wal $tdb "$WORK/trig-${w%-*}$side-${w#*-}.sql" "${w#*-}" > "$WORK/trig-$w$side.wal"
+      trigger_wal $tdb "$WORK/trig-wal-${w%-*}$side-${w#*-}.sql" "${w#*-}" > "$WORK/trig-$w$side.wal"
     done
   done
   stop_service
