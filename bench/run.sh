@@ -5,6 +5,7 @@
 #   bench/run.sh --sinks [--rows 1000000] [--rounds 3]     (only the S3-vs-local sink comparison, see below)
 #   bench/run.sh --parallel [--rows 1000000] [--rounds 3] [--big-rows 0]
 #   bench/run.sh --formats [--rows 1000000] [--rounds 3]
+#   bench/run.sh --triggers [--rounds 3]     (only the capture triggers' cost on writers, ~3.5 minutes)
 #
 # Creates a scratch database on the local server (PGHOST/PGPORT/PGUSER, default 127.0.0.1:5432 postgres), starts the
 # packaged service on it, and interleaves rounds of `psql \copy` and the service's export of the same query in the
@@ -15,6 +16,8 @@
 # job seen completed, over one `psql \copy` stream of the same rows, at the default EXPORT_PARALLELISM and 1, 2, 4
 # workers, on --rows and (with --big-rows) on that many rows; output compared with cmp, heap under -Xmx128m.
 # --formats runs only the formats section: every export format of the same users, side by side (see formats_bench).
+# --triggers runs only the capture triggers' cost on writers (issue 23, see trigger_cost_bench); BENCH_JAR picks the
+# jar whose migrations install the triggers (e.g. one built from another commit), TRIGGER_SECONDS each run's length.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,15 +27,17 @@ BIG_ROWS=0
 SINKS=no
 PARALLEL=0
 FORMATS_ONLY=no
+TRIGGERS_ONLY=no
 while [ $# -gt 0 ]; do
   case $1 in
     --formats) FORMATS_ONLY=yes; ROUNDS=3; shift ;;
+    --triggers) TRIGGERS_ONLY=yes; ROUNDS=3; shift ;;
     --rows) ROWS=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --big-rows) BIG_ROWS=$2; shift 2 ;;
     --sinks) SINKS=yes; shift ;;
     --parallel) PARALLEL=1; shift ;;
-    *) echo "usage: bench/run.sh [--rows N] [--rounds R] [--big-rows M] [--sinks | --parallel | --formats]" >&2; exit 2 ;;
+    *) echo "usage: bench/run.sh [--rows N] [--rounds R] [--big-rows M] [--sinks | --parallel | --formats | --triggers]" >&2; exit 2 ;;
   esac
 done
 
@@ -47,7 +52,7 @@ EXTRA_PIDS=""
 # (|| true: under set -e a failing kill, e.g. of a service that already exited, would end the trap early)
 trap 'for p in $SVC $EXTRA_PIDS; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 
-JAR=$(ls target/cdc-export-*.jar 2>/dev/null | head -n 1 || true)
+JAR=${BENCH_JAR:-$(ls target/cdc-export-*.jar 2>/dev/null | head -n 1 || true)}
 if [ -z "$JAR" ]; then
   ./mvnw -q -B package -DskipTests
   JAR=$(ls target/cdc-export-*.jar | head -n 1)
@@ -371,6 +376,94 @@ if [ "$FORMATS_ONLY" = yes ]; then
   exit 0
 fi
 
+# --- the capture triggers' cost on writers, issue 23 (--triggers; also at the end of a full run) -------------------
+# An application's typical table (~300-byte rows: text, numeric, two timestamps, a ~150-byte jsonb, a secondary
+# index) and a narrow one (three columns), each captured by the service (running, as in production) beside an
+# identical uncaptured twin. Two pgbench clients run single-row updates and 100-row `UPDATE … WHERE id BETWEEN`
+# statements for TRIGGER_SECONDS, alternating captured and twin (the order swapping every round), so each ratio
+# compares runs moments apart on this shared machine. WAL per changed row is pg_current_wal_insert_lsn() around a
+# batch of 5,000 changed rows (one client) among the table's first 5,000, the least of three batches run after a
+# first one: that first batch takes the full-page images the next checkpoint cycle's first changes of those pages
+# write, which would otherwise swamp the figure (the LSN is the whole server's; other sessions only add to it).
+TRIGGER_ROWS=100000
+trigger_tps() { # DB SCRIPT → transactions per second
+  pgbench -n -c 2 -j 2 -T "${TRIGGER_SECONDS:-8}" -f "$2" "$1" 2>/dev/null | grep -oE 'tps = [0-9.]+' | head -1 \
+    | grep -oE '[0-9.]+'
+}
+trigger_wal() { # DB SCRIPT ROWS-PER-STATEMENT → WAL bytes per changed row
+  local lsn try
+  pgbench -n -c 1 -t $((5000 / $3)) -f "$2" "$1" >/dev/null 2>&1
+  for try in 1 2 3; do
+    lsn=$(psql -At -d "$1" -c "SELECT pg_current_wal_insert_lsn()")
+    pgbench -n -c 1 -t $((5000 / $3)) -f "$2" "$1" >/dev/null 2>&1
+    psql -At -d "$1" -c "SELECT round(pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '$lsn') / 5000.0)"
+  done | sort -n | head -1
+}
+trigger_cost_bench() {
+  local tdb=cdc_bench_triggers t w r side first second line
+  echo "== capture triggers' cost on writers: $ROUNDS rounds of ${TRIGGER_SECONDS:-8} s, 2 clients, $(nproc) cores, $(date -u +%FT%TZ)"
+  fresh_db $tdb
+  psql -q -d $tdb -v ON_ERROR_STOP=1 >/dev/null <<SQL
+CREATE TABLE bench_typical (id BIGINT PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL, amount NUMERIC(12, 2),
+  status TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL, attrs JSONB);
+CREATE INDEX ON bench_typical (email);
+INSERT INTO bench_typical SELECT g, 'customer number ' || g, 'customer' || g || '@example.com', g % 1000 + 0.25,
+  'active', now() - g * interval '1 minute', now(), jsonb_build_object('plan', 'premium', 'region', 'eu-west-' || g % 3,
+  'tags', jsonb_build_array('a' || g % 7, 'b' || g % 11), 'score', g % 97, 'note', md5(g::text), 'opt_in', g % 2 = 0)
+  FROM generate_series(1, $TRIGGER_ROWS) g;
+CREATE TABLE bench_typical_twin (LIKE bench_typical INCLUDING ALL);
+INSERT INTO bench_typical_twin SELECT * FROM bench_typical;
+CREATE TABLE bench_narrow (id BIGINT PRIMARY KEY, v INT NOT NULL, flag BOOLEAN NOT NULL);
+INSERT INTO bench_narrow SELECT g, g % 1000, FALSE FROM generate_series(1, $TRIGGER_ROWS) g;
+CREATE TABLE bench_narrow_twin (LIKE bench_narrow INCLUDING ALL);
+INSERT INTO bench_narrow_twin SELECT * FROM bench_narrow;
+SQL
+  EXPORT_TABLES=public.bench_typical,public.bench_narrow SERVICE_LOG=triggers.log start_service $tdb 0 "-jar $JAR"
+  psql -q -d $tdb -c "VACUUM ANALYZE bench_typical, bench_typical_twin, bench_narrow, bench_narrow_twin" >/dev/null
+  for t in typical narrow; do
+    local set; set=$([ $t = typical ] && echo "amount = amount + 1, updated_at = now()" || echo "v = v + 1")
+    for side in "" _twin; do
+      printf '\\set id random(1, %d)\nUPDATE bench_%s%s SET %s WHERE id = :id;\n' $TRIGGER_ROWS $t "$side" "$set" \
+        > "$WORK/trig-$t$side-1.sql"
+      printf '\\set a random(1, %d)\nUPDATE bench_%s%s SET %s WHERE id BETWEEN :a AND :a + 99;\n' \
+        $((TRIGGER_ROWS - 99)) $t "$side" "$set" > "$WORK/trig-$t$side-100.sql"
+      printf '\\set id random(1, 5000)\nUPDATE bench_%s%s SET %s WHERE id = :id;\n' $t "$side" "$set" \
+        > "$WORK/trig-wal-$t$side-1.sql"
+      printf '\\set a random(1, 4901)\nUPDATE bench_%s%s SET %s WHERE id BETWEEN :a AND :a + 99;\n' $t "$side" "$set" \
+        > "$WORK/trig-wal-$t$side-100.sql"
+    done
+  done
+  for r in $(seq 1 "$ROUNDS"); do
+    for w in typical-1 typical-100 narrow-1 narrow-100; do
+      t=${w%-*}
+      if [ $((r % 2)) = 1 ]; then first=""; second=_twin; else first=_twin; second=""; fi
+      for side in "$first" "$second"; do
+        trigger_tps $tdb "$WORK/trig-$t$side-${w#*-}.sql" > "$WORK/trig-$w$side.tps"
+      done
+      calc "$(cat "$WORK/trig-$w.tps") / $(cat "$WORK/trig-${w}_twin.tps")" >> "$WORK/trig-$w.ratios"
+    done
+  done
+  for w in typical-1 typical-100 narrow-1 narrow-100; do
+    for side in "" _twin; do
+      trigger_wal $tdb "$WORK/trig-wal-${w%-*}$side-${w#*-}.sql" "${w#*-}" > "$WORK/trig-$w$side.wal"
+    done
+  done
+  stop_service
+  psql -q -d postgres -c "DROP DATABASE IF EXISTS $tdb WITH (FORCE)" >/dev/null
+  printf '\n%-44s %-26s %s\n' "workload (captured / uncaptured twin)" "throughput ratio" "WAL per changed row"
+  for w in typical-1 typical-100 narrow-1 narrow-100; do
+    local aim; case $w in typical-1) aim="≥ 0.92" ;; typical-100) aim="≥ 0.60" ;; narrow-100) aim="≥ 0.70" ;; *) aim="" ;; esac
+    local cap twin; cap=$(cat "$WORK/trig-$w.wal"); twin=$(cat "$WORK/trig-${w}_twin.wal")
+    printf '%-44s %-26s %s B (twin %s B, capture +%s B)\n' \
+      "${w%-*} table, $([ "${w#*-}" = 1 ] && echo "single-row updates" || echo "100-row updates") $aim" \
+      "$(summary < "$WORK/trig-$w.ratios")" "$cap" "$twin" "$((cap - twin))"
+  done
+}
+if [ "$TRIGGERS_ONLY" = yes ]; then
+  trigger_cost_bench
+  exit 0
+fi
+
 echo "== CDC export benchmark: $ROWS rows, $ROUNDS rounds, $(nproc) cores, $(date -u +%FT%TZ)"
 
 # --- seeding and start-up ------------------------------------------------------------------------------------------
@@ -519,5 +612,6 @@ if [ "$BIG_ROWS" -gt 0 ]; then
   stop_service
   psql -q -d postgres -c "DROP DATABASE cdc_bench_big WITH (FORCE)" >/dev/null
 fi
+ROUNDS=3 trigger_cost_bench
 psql -q -d postgres -c "DROP DATABASE IF EXISTS cdc_bench_small WITH (FORCE)" \
   -c "DROP DATABASE IF EXISTS cdc_bench_train WITH (FORCE)" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
