@@ -307,6 +307,39 @@ class LogicalCaptureTest {
     }
 
     @Test
+    void aRoleWithoutReplicationIsToldWhatToGrantInOneLine() {
+        jdbc.execute("DROP ROLE IF EXISTS cdc_plain; CREATE ROLE cdc_plain LOGIN; GRANT ALL ON SCHEMA cdc TO cdc_plain");
+        var dataSource = new org.springframework.jdbc.datasource.SimpleDriverDataSource(new org.postgresql.Driver(),
+                jdbcUrl().replace("user=postgres", "user=cdc_plain"));
+        assertThatThrownBy(() -> new CapturedTables(JdbcClient.create(dataSource),
+                new TransactionTemplate(new DataSourceTransactionManager(dataSource)), "cdc", "app.orders:logical",
+                CaptureMode.TRIGGER, "cdc_export"))
+                .isInstanceOf(InvalidSettingException.class)
+                .hasMessageContaining("ALTER ROLE \"cdc_plain\" REPLICATION").hasMessageNotContaining("\n");
+    }
+
+    /** The DBA's uninstall of the last logical table leaves no slot (which would keep WAL) and no publication. */
+    @Test
+    void uninstallingTheLastLogicalTablesDropsTheSlotAndThePublication() {
+        decoder.stop();
+        try {
+            awaitSlotInactive("cdc_export");
+            jdbc.execute("SELECT cdc.uninstall_capture('app.orders'); SELECT cdc.uninstall_capture('app.order_lines')");
+            assertThat(jdbc.queryForObject("SELECT count(*) FROM pg_replication_slots", Long.class)).isZero();
+            assertThat(jdbc.queryForObject("SELECT count(*) FROM pg_publication", Long.class)).isZero();
+            assertThat(jdbc.queryForObject("SELECT count(*) FROM logical_capture", Long.class)).isZero();
+        } finally {
+            // Back to how the service captures them, for the other tests.
+            var dataSource = new org.springframework.jdbc.datasource.SimpleDriverDataSource(new org.postgresql.Driver(),
+                    jdbcUrl());
+            new CapturedTables(JdbcClient.create(dataSource),
+                    new TransactionTemplate(new DataSourceTransactionManager(dataSource)), "cdc", TABLES,
+                    CaptureMode.TRIGGER, "cdc_export");
+            decoder.start();
+        }
+    }
+
+    @Test
     void anUnknownModeSuffixIsRefused() {
         assertThatThrownBy(() -> CapturedTables.parse("app.orders:wal", CaptureMode.TRIGGER))
                 .isInstanceOf(InvalidSettingException.class).hasMessageContaining(":trigger or :logical");
