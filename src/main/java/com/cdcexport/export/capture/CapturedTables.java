@@ -60,7 +60,7 @@ public class CapturedTables {
                           CaptureMode captureMode, String slotName) {
         this.jdbc = jdbc;
         this.schema = schema;
-        this.slot = new LogicalSlot(jdbc, schema, slotName);
+        this.slot = new LogicalSlot(jdbc, slotName);
         Map<TableName, CaptureMode> configured = parse(exportTables, captureMode);
         if (configured.containsValue(CaptureMode.LOGICAL)) {
             // Before the install transaction: creating a slot waits for every transaction holding an xid to end.

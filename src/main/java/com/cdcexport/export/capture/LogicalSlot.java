@@ -20,12 +20,10 @@ public class LogicalSlot {
     private static final Logger log = LoggerFactory.getLogger(LogicalSlot.class);
 
     private final JdbcClient jdbc;
-    private final String schema;
     private final String name;
 
-    LogicalSlot(JdbcClient jdbc, String schema, String name) {
+    LogicalSlot(JdbcClient jdbc, String name) {
         this.jdbc = jdbc;
-        this.schema = schema;
         this.name = name;
     }
 
@@ -140,10 +138,6 @@ public class LogicalSlot {
     public boolean invalidated() {
         return jdbc.sql("SELECT wal_status = 'lost' FROM pg_replication_slots WHERE slot_name = :name")
                 .param("name", name).query(Boolean.class).optional().orElse(false);
-    }
-
-    String schema() {
-        return schema;
     }
 
     private static String sqlState(DataAccessException e) {

@@ -73,7 +73,8 @@ final class ChangeLogBatch {
         for (SourceTransaction.Entry entry : transaction.entries()) {
             ObjectNode element = NODES.objectNode();
             element.put("n", ordinal++);
-            element.put("x", xid);
+            // The 32-bit xid the WAL carries; widened to the xid8 it is when the batch is written (see write).
+            element.put("xid32", xid);
             element.put("l", lsn);
             element.put("t", at);
             element.put("o", String.valueOf(entry.op()));
@@ -137,7 +138,8 @@ final class ChangeLogBatch {
                     continue; // dropped since: nothing can be exported of it, start-up re-registers a new one
                 }
                 for (var element : table.getValue()) {
-                    ((ObjectNode) element).put("x", Long.toString(fullXid(element.get("x").asLong(), current)));
+                    ObjectNode change = (ObjectNode) element;
+                    change.put("x", Long.toString(fullXid(change.remove("xid32").asLong(), current)));
                 }
                 try (PreparedStatement insert = session.prepareStatement(insertSql(type))) {
                     insert.setLong(1, Integer.toUnsignedLong(table.getKey()));

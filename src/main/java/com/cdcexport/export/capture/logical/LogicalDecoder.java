@@ -278,12 +278,16 @@ public class LogicalDecoder implements SmartLifecycle {
         closeQuietly(replication);
         String slot = tables.slot().name();
         session.setAutoCommit(true);
-        try (Statement statement = session.createStatement()) {
+        try (PreparedStatement drop = session.prepareStatement("SELECT pg_drop_replication_slot(slot_name) "
+                + "FROM pg_replication_slots WHERE slot_name = ?");
+             PreparedStatement forget = session.prepareStatement("DELETE FROM " + s + ".logical_capture "
+                     + "WHERE slot_name = ?");
+             Statement statement = session.createStatement()) {
+            drop.setString(1, slot);
             // The walsender may take a moment to release the slot after its connection closed.
             for (int attempt = 0; ; attempt++) {
                 try {
-                    statement.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-                            + "WHERE slot_name = '" + slot.replace("'", "''") + "'");
+                    drop.execute();
                     break;
                 } catch (SQLException e) {
                     if (attempt >= 50) {
@@ -293,8 +297,8 @@ public class LogicalDecoder implements SmartLifecycle {
                 }
             }
             statement.execute("DROP PUBLICATION IF EXISTS " + ChangeLogBatch.quote(slot));
-            statement.execute("DELETE FROM " + s + ".logical_capture WHERE slot_name = '" + slot.replace("'", "''")
-                    + "'");
+            forget.setString(1, slot);
+            forget.executeUpdate();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return true;
@@ -323,21 +327,24 @@ public class LogicalDecoder implements SmartLifecycle {
             log.error("The replication slot {} was invalidated or dropped: changes since the decoder's last position "
                     + "are lost to capture; consumers of the logically captured tables must run a full export",
                     slot.name());
-            try (Statement statement = session.createStatement()) {
-                if (slot.slotExists()) {
-                    statement.execute("SELECT pg_drop_replication_slot('" + slot.name().replace("'", "''") + "')");
+            if (slot.slotExists()) {
+                try (PreparedStatement drop = session.prepareStatement("SELECT pg_drop_replication_slot(?)")) {
+                    drop.setString(1, slot.name());
+                    drop.execute();
                 }
             }
             slot.recreate();
             session.setAutoCommit(false);
-            try (Statement statement = session.createStatement()) {
-                statement.executeUpdate("INSERT INTO " + ChangeLogBatch.quote(schema) + ".change_log (table_oid, op, "
-                        + "key) SELECT relid, 'T', '[]' FROM " + ChangeLogBatch.quote(schema)
-                        + ".captured_tables WHERE capture_mode = 'logical'");
-                statement.executeUpdate("UPDATE " + ChangeLogBatch.quote(schema) + ".logical_capture SET applied_lsn "
-                        + "= (SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '"
-                        + slot.name().replace("'", "''") + "') WHERE slot_name = '" + slot.name().replace("'", "''")
-                        + "'");
+            String s = ChangeLogBatch.quote(schema);
+            try (Statement markers = session.createStatement();
+                 PreparedStatement progress = session.prepareStatement("UPDATE " + s + ".logical_capture SET "
+                         + "applied_lsn = (SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = ?) "
+                         + "WHERE slot_name = ?")) {
+                markers.executeUpdate("INSERT INTO " + s + ".change_log (table_oid, op, key) SELECT relid, 'T', '[]' "
+                        + "FROM " + s + ".captured_tables WHERE capture_mode = 'logical'");
+                progress.setString(1, slot.name());
+                progress.setString(2, slot.name());
+                progress.executeUpdate();
             }
             session.commit();
             session.setAutoCommit(true);
