@@ -1,11 +1,8 @@
 package com.cdcexport.support;
 
-import java.nio.file.Files;
+import java.util.Map;
 
 import org.springframework.jdbc.core.JdbcTemplate;
-
-import com.cdcexport.config.DatabaseUrl;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 
 /**
  * A PostgreSQL with {@code wal_level=logical}, for log-based capture: TEST_LOGICAL_DATABASE_URL when set, else a
@@ -14,22 +11,12 @@ import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
  */
 public final class LogicalDatabase {
 
-    /** The application's tables of {@link TestDatabase}, here too. */
-    private static final String APP_TABLES_SQL = """
-            CREATE SCHEMA IF NOT EXISTS app;
-            CREATE TABLE IF NOT EXISTS app.orders (
-                id        BIGINT PRIMARY KEY,
-                customer  TEXT NOT NULL,
-                total     NUMERIC(12, 2),
-                status    TEXT NOT NULL DEFAULT 'new',
-                placed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-                doc       JSONB);
-            CREATE TABLE IF NOT EXISTS app.order_lines (
-                order_id BIGINT NOT NULL,
-                line_no  INT NOT NULL,
-                sku      TEXT NOT NULL,
-                qty      INT NOT NULL,
-                PRIMARY KEY (order_id, line_no));
+    /**
+     * The application's tables of {@link TestDatabase}, here too, orders with a jsonb column more, and a twin of
+     * orders that keeps trigger capture, to compare the two modes statement by statement.
+     */
+    private static final String MORE_TABLES_SQL = """
+            ALTER TABLE app.orders ADD COLUMN IF NOT EXISTS doc JSONB;
             CREATE TABLE IF NOT EXISTS app.twin_orders (LIKE app.orders INCLUDING ALL);
             """;
 
@@ -43,9 +30,33 @@ public final class LogicalDatabase {
         if (url == null) {
             url = resolve();
             jdbc = TestDatabase.jdbc(url);
-            jdbc.execute(APP_TABLES_SQL);
+            jdbc.execute(TestDatabase.APP_TABLES_SQL);
+            jdbc.execute(MORE_TABLES_SQL);
         }
         return url;
+    }
+
+    /**
+     * Waits until the decoder has written everything committed so far: it writes a marker into the WAL, as an
+     * export does, and waits for the decoder's progress to pass it.
+     */
+    public static void awaitDecoded() {
+        String marker = jdbc().queryForObject("SELECT pg_logical_emit_message(false, 'cdc_export', 'test')::text",
+                String.class);
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
+        while (!jdbc().queryForObject("SELECT coalesce((SELECT applied_lsn >= ?::pg_lsn FROM cdc.logical_capture), "
+                + "false)", Boolean.class, marker)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("the decoder did not pass " + marker + " within 30 s");
+            }
+            IntegrationTest.sleep(5);
+        }
+    }
+
+    /** The order ids of app.order_lines' insert entries in the change log, in order. */
+    public static java.util.List<Long> loggedOrderLineInserts() {
+        return jdbc().queryForList("SELECT (key->>0)::bigint FROM cdc.change_log WHERE table_oid = "
+                + "'app.order_lines'::regclass AND op = 'I' ORDER BY 1", Long.class);
     }
 
     /** A client of its own, outside the service's pool; unqualified names find the service's tables. */
@@ -64,22 +75,8 @@ public final class LogicalDatabase {
             return configured;
         }
         try {
-            EmbeddedPostgres postgres = EmbeddedPostgres.builder()
-                    .setDataDirectory(Files.createTempDirectory("cdc-test-pg-logical"))
-                    .setServerConfig("wal_level", "logical")
-                    .setServerConfig("max_replication_slots", "8")
-                    .setServerConfig("max_wal_senders", "8")
-                    .start();
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                try {
-                    postgres.close();
-                } catch (Exception ignored) {
-                    // the JVM is going away
-                }
-            }));
-            String started = postgres.getJdbcUrl("postgres", "postgres");
-            DatabaseUrl.parse(started);
-            return started + "&currentSchema=cdc,public";
+            return TestDatabase.startEmbedded("cdc-test-pg-logical", Map.of("wal_level", "logical",
+                    "max_replication_slots", "8", "max_wal_senders", "8")) + "&currentSchema=cdc,public";
         } catch (Exception e) {
             throw new IllegalStateException("Could not start a PostgreSQL with wal_level=logical for the log-based "
                     + "capture tests: " + e + " (or set TEST_LOGICAL_DATABASE_URL)", e);

@@ -1,5 +1,6 @@
 package com.cdcexport.support;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -69,7 +70,7 @@ public final class TestDatabase {
      * Another application's tables, as a user's database has them: a plain key, a composite key, and a column of
      * every common type. The service must capture them without changing their shape.
      */
-    private static final String APP_TABLES_SQL = """
+    static final String APP_TABLES_SQL = """
             CREATE SCHEMA IF NOT EXISTS app;
             CREATE TABLE IF NOT EXISTS app.orders (
                 id        BIGINT PRIMARY KEY,
@@ -240,20 +241,29 @@ public final class TestDatabase {
             return container.getJdbcUrl() + "&user=" + container.getUsername() + "&password=" + container.getPassword();
         }
         try {
-            EmbeddedPostgres postgres = EmbeddedPostgres.builder()
-                    .setDataDirectory(Files.createTempDirectory("cdc-test-pg"))
-                    .start();
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                try {
-                    postgres.close();
-                } catch (Exception ignored) {
-                    // the JVM is going away
-                }
-            }));
-            return postgres.getJdbcUrl("postgres", "postgres");
+            return startEmbedded("cdc-test-pg", java.util.Map.of());
         } catch (Exception e) {
             throw noDatabase("the embedded PostgreSQL failed to start: " + e);
         }
+    }
+
+    /**
+     * Starts an embedded PostgreSQL (stopped when the JVM exits) with {@code settings} in its configuration and
+     * returns its JDBC URL, credentials included.
+     */
+    static String startEmbedded(String directoryPrefix, java.util.Map<String, String> settings) throws IOException {
+        EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
+                .setDataDirectory(Files.createTempDirectory(directoryPrefix));
+        settings.forEach(builder::setServerConfig);
+        EmbeddedPostgres postgres = builder.start();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                postgres.close();
+            } catch (Exception ignored) {
+                // the JVM is going away
+            }
+        }));
+        return postgres.getJdbcUrl("postgres", "postgres");
     }
 
     private static boolean dockerAvailable() {

@@ -12,8 +12,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -36,6 +34,7 @@ import com.cdcexport.export.capture.logical.SlotLag;
 import com.cdcexport.support.Api;
 import com.cdcexport.support.IntegrationTest;
 import com.cdcexport.support.LogicalDatabase;
+import com.cdcexport.support.OrderLinesWriter;
 import com.cdcexport.support.TestDatabase;
 
 /**
@@ -196,39 +195,22 @@ class LogicalCaptureTest {
      */
     @Test
     void switchingATableBetweenModesUnderWritesLogsEveryChangeOnce() throws Exception {
-        AtomicBoolean writing = new AtomicBoolean(true);
-        AtomicLong written = new AtomicLong();
-        Thread writer = new Thread(() -> {
-            try (Connection connection = DriverManager.getConnection(jdbcUrl());
-                 Statement statement = connection.createStatement()) {
-                while (writing.get()) {
-                    statement.execute("INSERT INTO app.order_lines VALUES (" + written.incrementAndGet() + ", 1, 's', 1)");
-                }
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
-        writer.start();
-        try {
+        try (OrderLinesWriter writer = OrderLinesWriter.start(jdbcUrl())) {
             for (CaptureMode mode : List.of(CaptureMode.TRIGGER, CaptureMode.LOGICAL, CaptureMode.TRIGGER,
                     CaptureMode.LOGICAL)) {
-                awaitWritten(written, 200);
+                writer.awaitMore(200);
                 captureOrderLines(mode);
                 assertThat(jdbc.queryForObject("SELECT capture_mode FROM captured_tables WHERE relid = "
                         + "'app.order_lines'::regclass", String.class)).isEqualTo(mode.slug());
             }
-            awaitWritten(written, 200);
-        } finally {
-            writing.set(false);
-            writer.join();
+            writer.awaitMore(200);
         }
         awaitDecoded();
 
-        List<Long> logged = jdbc.queryForList("SELECT (key->>0)::bigint FROM change_log WHERE table_oid = "
-                + "'app.order_lines'::regclass AND op = 'I' ORDER BY 1", Long.class);
         long inserted = jdbc.queryForObject("SELECT count(*) FROM app.order_lines", Long.class);
         assertThat(inserted).isGreaterThan(1000);
-        assertThat(logged).as("one I entry per inserted row").hasSize((int) inserted).doesNotHaveDuplicates();
+        assertThat(LogicalDatabase.loggedOrderLineInserts()).as("one I entry per inserted row").hasSize((int) inserted)
+                .doesNotHaveDuplicates();
     }
 
     @Test
@@ -354,13 +336,6 @@ class LogicalCaptureTest {
                 "cdc_export");
     }
 
-    private static void awaitWritten(AtomicLong written, long more) {
-        long target = written.get() + more;
-        while (written.get() < target) {
-            IntegrationTest.sleep(5);
-        }
-    }
-
     private Api.Response runExport(String type, String consumer) {
         Api.Response accepted = api.post("/exports/" + type + "?table=app.orders", consumer);
         assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
@@ -397,16 +372,8 @@ class LogicalCaptureTest {
                 + "ORDER BY change_xid, seq");
     }
 
-    /** Waits until the decoder has written everything committed so far (a marker, as an export writes). */
-    private void awaitDecoded() {
-        String marker = jdbc.queryForObject("SELECT pg_logical_emit_message(false, 'cdc_export', 'test')::text",
-                String.class);
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (!jdbc.queryForObject("SELECT coalesce((SELECT applied_lsn >= ?::pg_lsn FROM logical_capture), false)",
-                Boolean.class, marker)) {
-            assertThat(System.nanoTime()).as("the decoder passes %s", marker).isLessThan(deadline);
-            IntegrationTest.sleep(5);
-        }
+    private static void awaitDecoded() {
+        LogicalDatabase.awaitDecoded();
     }
 
     private void awaitSlotInactive(String slot) {
