@@ -7,6 +7,7 @@
 #   bench/run.sh --formats [--rows 1000000] [--rounds 3]
 #   bench/run.sh --triggers [--rounds 3]     (only the capture triggers' cost on writers, ~3.5 minutes)
 #
+# Log-based capture (CAPTURE_MODE=logical, issue 23): bench/logical.sh, on a PostgreSQL server of its own.
 # Creates a scratch database on the local server (PGHOST/PGPORT/PGUSER, default 127.0.0.1:5432 postgres), starts the
 # packaged service on it, and interleaves rounds of `psql \copy` and the service's export of the same query in the
 # same CSV format. Prints every target of issue 6 as median [min–max] of per-round ratios, plus rows/s and MB/s.
