@@ -43,6 +43,8 @@ public final class LogicalDatabase {
     public static void awaitDecoded() {
         String marker = jdbc().queryForObject("SELECT pg_logical_emit_message(false, 'cdc_export', 'test')::text",
                 String.class);
+        // Flushes the WAL past the marker (a commit with an xid), as an export does.
+        jdbc().execute("SELECT pg_current_xact_id()");
         long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
         while (!jdbc().queryForObject("SELECT coalesce((SELECT applied_lsn >= ?::pg_lsn FROM cdc.logical_capture), "
                 + "false)", Boolean.class, marker)) {

@@ -58,6 +58,7 @@ final class LogicalWindow {
         }
         String s = CapturedTables.quote(schema);
         try (Connection reading = dataSource.getConnection()) {
+            flushWal(reading);
             awaitDecoder(reading, s, slot, marker, timeout, stop);
             for (Window window : windows) {
                 CopyOut out = null;
@@ -86,6 +87,18 @@ final class LogicalWindow {
             try (Statement statement = exporting.createStatement()) {
                 statement.execute("ANALYZE " + ExportQuery.STAGED_WINDOW);
             }
+        }
+    }
+
+    /**
+     * A non-transactional message is written to the WAL but not flushed, and the walsender decodes flushed WAL only:
+     * on a database nobody writes to, the marker would wait for the next commit of anyone (measured: up to the
+     * service's 5-second heartbeat). Committing a transaction that has an xid flushes the WAL up to its commit
+     * record, past the marker.
+     */
+    static void flushWal(Connection autocommit) throws SQLException {
+        try (Statement statement = autocommit.createStatement()) {
+            statement.execute("SELECT pg_current_xact_id()");
         }
     }
 

@@ -1,19 +1,24 @@
 package com.cdcexport.export.capture.logical;
 
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyIn;
 import org.postgresql.replication.LogSequenceNumber;
 
 import tools.jackson.databind.json.JsonMapper;
-import tools.jackson.databind.node.ArrayNode;
 import tools.jackson.databind.node.JsonNodeFactory;
 import tools.jackson.databind.node.ObjectNode;
 
@@ -21,11 +26,13 @@ import tools.jackson.databind.node.ObjectNode;
  * Decoded source transactions waiting to be written into the change log, and the one transaction that writes them
  * with the decoder's progress (docs/capture.md, "Exactly once from the slot").
  *
- * <p>Values travel to the database in their text form, as the WAL has them, and become entries there by the same
- * SQL for every table: the row is rebuilt with the table's own row type ({@code jsonb_populate_record}, which runs
- * each column's input function), so {@code to_jsonb} of it, and the key taken from that, are exactly what the
- * triggers log for the same row. Which transactions a table's entries are taken from is decided there too, against
- * the table's mode boundaries in {@code captured_tables}.
+ * <p>A change travels as little as the entry needs: its key columns' values in their text form (an insert or an
+ * update logs only the key), plus, for a deleted row, the values the WAL has of it. The batch is streamed with
+ * COPY into a temporary table of the decoder's session, and one INSERT … SELECT per table turns it into entries
+ * with the table's own types: the key is {@code jsonb_build_array} of each key value cast to its column's type (the
+ * same JSON {@code to_jsonb} gives the triggers), and a deleted row's values are rebuilt with the table's row type
+ * ({@code jsonb_populate_record}, each column's input function). Which transactions a table's entries are taken
+ * from is decided there too, against the table's mode boundaries in {@code captured_tables}.
  */
 final class ChangeLogBatch {
 
@@ -35,10 +42,14 @@ final class ChangeLogBatch {
     private static final long POSTGRES_EPOCH_MICROS = 946_684_800_000_000L;
     private static final int JSON_OID = 114;
     private static final int JSONB_OID = 3802;
+    private static final String STAGING = "pg_temp.cdc_decoded";
 
     private final String schema;
-    /** Per table, in order of arrival: one element per change. */
-    private final Map<Integer, ArrayNode> changes = new LinkedHashMap<>();
+    /** The batch as COPY text rows: n, table_oid, xid32, commit_lsn, op, changed_at, key, old_row. */
+    private final StringBuilder rows = new StringBuilder();
+    private final Set<Integer> tables = new LinkedHashSet<>();
+    /** Per table: its key columns' names (in key order) and the INSERT that turns staged rows into entries. */
+    private final Map<Integer, TableSql> sql = new HashMap<>();
     private int size;
     private long ordinal;
     /** Every source commit ending at or before this is in the batch (or was applied before). */
@@ -62,33 +73,50 @@ final class ChangeLogBatch {
         return size > 0 || appliedLsn > confirmedLsn;
     }
 
-    /** A source transaction the slot delivered; skipped when an earlier batch already wrote it. */
-    void add(SourceTransaction transaction) {
+    /** A relation's columns may have changed (pgoutput sends it again then): its key and SQL are looked up anew. */
+    void forget(int relid) {
+        sql.remove(relid);
+    }
+
+    /**
+     * A source transaction the slot delivered; skipped when an earlier batch already wrote it.
+     *
+     * @param keys per table, its primary key's column names in key order ({@link #keyNames})
+     */
+    void add(SourceTransaction transaction, Map<Integer, List<String>> keys) {
         if (transaction.endLsn() <= appliedLsn) {
             return;
         }
-        long xid = transaction.xid();
-        String lsn = LogSequenceNumber.valueOf(transaction.commitLsn()).asString();
-        String at = Instant.ofEpochSecond(0, (POSTGRES_EPOCH_MICROS + transaction.commitMicros()) * 1000).toString();
+        String common = "\t" + transaction.xid() + "\t" + LogSequenceNumber.valueOf(transaction.commitLsn()).asString()
+                + "\t";
+        Instant committed = Instant.ofEpochSecond(0, (POSTGRES_EPOCH_MICROS + transaction.commitMicros()) * 1000);
+        String at = "\t" + committed + "\t";
         for (SourceTransaction.Entry entry : transaction.entries()) {
-            ObjectNode element = NODES.objectNode();
-            element.put("n", ordinal++);
-            // The 32-bit xid the WAL carries; widened to the xid8 it is when the batch is written (see write).
-            element.put("xid32", xid);
-            element.put("l", lsn);
-            element.put("t", at);
-            element.put("o", String.valueOf(entry.op()));
-            if (entry.current() != null) {
-                element.set("v", values(entry.relation(), entry.current()));
+            int relid = entry.relid();
+            if (entry.op() == 'T') {
+                stage(relid, common, 'T', at, List.of(), null);
+                continue;
             }
-            if (entry.old() != null) {
-                element.set("w", values(entry.relation(), entry.old()));
+            List<String> key = keys.get(relid);
+            PgOutput.Relation relation = entry.relation();
+            List<String> newKey = entry.current() == null ? null : values(relation, entry.current(), key, entry.old());
+            List<String> oldKey = entry.old() == null ? null : values(relation, entry.old(), key, null);
+            switch (entry.op()) {
+                case 'I' -> stage(relid, common, 'I', at, newKey, null);
+                case 'D' -> stage(relid, common, 'D', at, oldKey, row(relation, entry.old()));
+                default -> {
+                    if (oldKey != null && !oldKey.equals(newKey)) {
+                        // The key changed: the old key is gone with these values, the new one is born.
+                        stage(relid, common, 'D', at, oldKey, row(relation, entry.old()));
+                        stage(relid, common, 'I', at, newKey, null);
+                    } else {
+                        stage(relid, common, 'U', at, newKey, null);
+                    }
+                }
             }
-            changes.computeIfAbsent(entry.relid(), r -> NODES.arrayNode()).add(element);
-            size++;
         }
         appliedLsn = transaction.endLsn();
-        lastCommit = Instant.ofEpochSecond(0, (POSTGRES_EPOCH_MICROS + transaction.commitMicros()) * 1000);
+        lastCommit = committed;
     }
 
     /** A marker an export wrote after taking its snapshot: every transaction it can see is in this batch. */
@@ -96,17 +124,48 @@ final class ChangeLogBatch {
         appliedLsn = Math.max(appliedLsn, markerLsn);
     }
 
-    private static ObjectNode values(PgOutput.Relation relation, PgOutput.Tuple tuple) {
+    private void stage(int relid, String common, char op, String at, List<String> key, String oldRow) {
+        rows.append(ordinal++).append('\t').append(Integer.toUnsignedLong(relid)).append(common).append(op).append(at);
+        rows.append(copyText(arrayLiteral(key))).append('\t').append(oldRow == null ? "\\N" : copyText(oldRow))
+                .append('\n');
+        tables.add(relid);
+        size++;
+    }
+
+    /**
+     * The key columns' values of a tuple, in key order. An update's new tuple lacks a TOASTed value it left
+     * unchanged; a key value that large then comes from the old tuple, which the WAL has whenever the key changed.
+     */
+    private static List<String> values(PgOutput.Relation relation, PgOutput.Tuple tuple, List<String> key,
+                                       PgOutput.Tuple fallback) {
+        List<String> values = new ArrayList<>(key.size());
+        for (String name : key) {
+            int index = relation.index(name);
+            String value = index < 0 || index >= tuple.values().size() ? null : tuple.values().get(index);
+            if (value == PgOutput.UNCHANGED && fallback != null) {
+                value = fallback.values().get(index);
+            }
+            if (value == null || value == PgOutput.UNCHANGED) {
+                throw new IllegalStateException("The WAL has no value of the key column " + name + " of "
+                        + relation.schema() + "." + relation.name() + " for a change (a key value stored out of line "
+                        + "and left unchanged); capture this table with triggers");
+            }
+            values.add(value);
+        }
+        return values;
+    }
+
+    /** A deleted row's values as the WAL has them (the key alone under the default replica identity), as JSON. */
+    private static String row(PgOutput.Relation relation, PgOutput.Tuple tuple) {
         ObjectNode values = NODES.objectNode();
         List<PgOutput.Column> columns = relation.columns();
         for (int i = 0; i < columns.size() && i < tuple.values().size(); i++) {
             String value = tuple.values().get(i);
             PgOutput.Column column = columns.get(i);
-            if (value == PgOutput.UNCHANGED) {
-                continue; // not in the WAL; only a key would matter, and keys come from a tuple that has them
-            }
             if (value == null) {
                 values.putNull(column.name());
+            } else if (value == PgOutput.UNCHANGED) {
+                continue;
             } else if (column.typeOid() == JSON_OID || column.typeOid() == JSONB_OID) {
                 // jsonb_populate_record keeps a JSON value as it is for json columns: give it the document.
                 values.set(column.name(), JSON.readTree(value));
@@ -114,7 +173,7 @@ final class ChangeLogBatch {
                 values.put(column.name(), value);
             }
         }
-        return values;
+        return JSON.writeValueAsString(values);
     }
 
     /**
@@ -124,34 +183,41 @@ final class ChangeLogBatch {
     void write(Connection session, String slot, String leader) throws SQLException {
         session.setAutoCommit(false);
         try {
-            long current = 0;
             if (size > 0) {
-                try (PreparedStatement xid = session.prepareStatement("SELECT pg_current_xact_id()::text::bigint");
-                     ResultSet rs = xid.executeQuery()) {
-                    rs.next();
-                    current = rs.getLong(1);
+                try (Statement statement = session.createStatement()) {
+                    statement.execute("CREATE TEMP TABLE IF NOT EXISTS cdc_decoded (n BIGINT, table_oid OID, "
+                            + "xid32 BIGINT, commit_lsn PG_LSN, op \"char\", changed_at TIMESTAMPTZ, key TEXT[], "
+                            + "old_row JSONB) ON COMMIT DELETE ROWS");
+                }
+                CopyIn copy = session.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY " + STAGING
+                        + " FROM STDIN");
+                try {
+                    byte[] bytes = rows.toString().getBytes(StandardCharsets.UTF_8);
+                    copy.writeToCopy(bytes, 0, bytes.length);
+                    copy.endCopy();
+                } finally {
+                    if (copy.isActive()) {
+                        copy.cancelCopy();
+                    }
+                }
+                for (int relid : tables) {
+                    TableSql table = sql.get(relid);
+                    if (table == null) {
+                        table = TableSql.of(session, schema, relid);
+                        sql.put(relid, table);
+                    }
+                    if (table.insert() == null) {
+                        continue; // dropped since: nothing can be exported of it, start-up re-registers a new one
+                    }
+                    try (PreparedStatement insert = session.prepareStatement(table.insert())) {
+                        insert.setLong(1, Integer.toUnsignedLong(relid));
+                        insert.executeUpdate();
+                    }
                 }
             }
-            for (Map.Entry<Integer, ArrayNode> table : changes.entrySet()) {
-                String type = tableType(session, table.getKey());
-                if (type == null) {
-                    continue; // dropped since: nothing can be exported of it, start-up re-registers a new one
-                }
-                for (var element : table.getValue()) {
-                    ObjectNode change = (ObjectNode) element;
-                    change.put("x", Long.toString(fullXid(change.remove("xid32").asLong(), current)));
-                }
-                try (PreparedStatement insert = session.prepareStatement(insertSql(type))) {
-                    insert.setLong(1, Integer.toUnsignedLong(table.getKey()));
-                    insert.setString(2, JSON.writeValueAsString(table.getValue()));
-                    insert.setLong(3, Integer.toUnsignedLong(table.getKey()));
-                    insert.executeUpdate();
-                }
-            }
-            try (PreparedStatement progress = session.prepareStatement("""
-                    UPDATE %s.logical_capture SET applied_lsn = greatest(applied_lsn, ?::pg_lsn), applied_at = now(),
-                           source_commit_at = coalesce(?, source_commit_at), leader = ?
-                     WHERE slot_name = ?""".replace("%s", quote(schema)))) {
+            try (PreparedStatement progress = session.prepareStatement("UPDATE " + quote(schema) + ".logical_capture "
+                    + "SET applied_lsn = greatest(applied_lsn, ?::pg_lsn), applied_at = now(), "
+                    + "source_commit_at = coalesce(?, source_commit_at), leader = ? WHERE slot_name = ?")) {
                 progress.setString(1, LogSequenceNumber.valueOf(appliedLsn).asString());
                 progress.setObject(2, lastCommit == null ? null : java.sql.Timestamp.from(lastCommit));
                 progress.setString(3, leader);
@@ -164,64 +230,118 @@ final class ChangeLogBatch {
             session.commit();
         } catch (SQLException | RuntimeException e) {
             session.rollback();
+            sql.clear(); // a table's shape may be what failed
             throw e;
+        } finally {
+            // Between batches the session holds no transaction, so no snapshot of it holds the server's xmin back.
+            session.setAutoCommit(true);
         }
-        changes.clear();
+        rows.setLength(0);
+        tables.clear();
         size = 0;
     }
 
-    /** The 32-bit xid of a source transaction as the xid8 it had: in the epoch of {@code current} or the one before. */
-    static long fullXid(long xid32, long current) {
-        long full = (current & 0xFFFF_FFFF_0000_0000L) | xid32;
-        return full > current ? full - (1L << 32) : full;
-    }
-
-    private static String tableType(Connection session, int relid) throws SQLException {
-        try (PreparedStatement name = session.prepareStatement("SELECT c.oid::regclass::text FROM pg_class c "
-                + "WHERE c.oid = ?::oid")) {
-            name.setLong(1, Integer.toUnsignedLong(relid));
-            try (ResultSet rs = name.executeQuery()) {
-                return rs.next() ? rs.getString(1) : null;
+    /** A table's primary-key column names in key order, or an empty list when it has none (or is gone). */
+    static List<String> keyNames(Connection session, String schema, int relid) throws SQLException {
+        try (PreparedStatement names = session.prepareStatement("SELECT unnest(" + quote(schema)
+                + ".key_names(?::oid))")) {
+            names.setLong(1, Integer.toUnsignedLong(relid));
+            try (ResultSet rs = names.executeQuery()) {
+                List<String> key = new ArrayList<>();
+                while (rs.next()) {
+                    key.add(rs.getString(1));
+                }
+                return key;
             }
         }
     }
 
     /**
-     * One table's entries: an update whose key changed becomes D (old key, old values) and I (new key), as the
-     * key-change trigger logs it; entries outside the table's (logical_from, logical_until) are left to the
-     * triggers; seq follows the order of arrival.
+     * One table's entries from the staged rows: the xid widened to xid8 in the epoch of the writing transaction's
+     * own xid (or the one before), entries outside the table's (logical_from, logical_until) left to the triggers,
+     * seq in the order of arrival.
+     *
+     * @param insert null when the table no longer exists
      */
-    private String insertSql(String type) {
-        String s = quote(schema);
-        return """
-                WITH bounds AS (SELECT logical_from, logical_until, %1$s.key_names(relid) AS names
-                                  FROM %1$s.captured_tables WHERE relid = ?::oid AND logical_from IS NOT NULL),
-                     elements AS (SELECT e, (e->>'n')::bigint AS n FROM jsonb_array_elements(?::jsonb) AS a(e)),
-                     rows AS (SELECT e, n, names,
-                                     CASE WHEN e->'v' IS NOT NULL THEN to_jsonb(jsonb_populate_record(NULL::%2$s, e->'v')) END AS new_row,
-                                     CASE WHEN e->'w' IS NOT NULL THEN to_jsonb(jsonb_populate_record(NULL::%2$s, e->'w')) END AS old_row
-                                FROM elements, bounds
-                               WHERE (e->>'l')::pg_lsn > bounds.logical_from
-                                 AND (bounds.logical_until IS NULL OR (e->>'l')::pg_lsn < bounds.logical_until)),
-                     keyed AS (SELECT e, n, old_row,
-                                      CASE WHEN new_row IS NOT NULL THEN %1$s.key_of(new_row, names) END AS new_key,
-                                      CASE WHEN old_row IS NOT NULL THEN %1$s.key_of(old_row, names) END AS old_key
-                                 FROM rows),
-                     logged AS (SELECT n, 0 AS part, e,
-                                       CASE WHEN e->>'o' = 'U' AND old_key IS DISTINCT FROM new_key AND old_key IS NOT NULL
-                                            THEN 'D' ELSE e->>'o' END AS op,
-                                       CASE e->>'o' WHEN 'T' THEN '[]'::jsonb WHEN 'D' THEN old_key
-                                            ELSE coalesce(CASE WHEN old_key IS DISTINCT FROM new_key THEN old_key END, new_key)
-                                       END AS key,
-                                       CASE WHEN e->>'o' = 'D' OR (e->>'o' = 'U' AND old_key IS DISTINCT FROM new_key
-                                                                  AND old_key IS NOT NULL) THEN old_row END AS old_row
-                                  FROM keyed
-                                UNION ALL
-                                SELECT n, 1, e, 'I', new_key, NULL FROM keyed
-                                 WHERE e->>'o' = 'U' AND old_key IS NOT NULL AND old_key IS DISTINCT FROM new_key)
-                INSERT INTO %1$s.change_log (table_oid, change_xid, op, key, old_row, changed_at)
-                SELECT ?::oid, (e->>'x')::xid8, op::"char", key, old_row, (e->>'t')::timestamptz
-                  FROM logged ORDER BY n, part""".replace("%1$s", s).replace("%2$s", type);
+    private record TableSql(String insert) {
+
+        static TableSql of(Connection session, String schema, int relid) throws SQLException {
+            String type;
+            List<String> casts = new ArrayList<>();
+            try (PreparedStatement lookup = session.prepareStatement("""
+                    SELECT c.oid::regclass::text, format_type(a.atttypid, a.atttypmod)
+                      FROM pg_class c
+                      JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
+                     CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+                      JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+                     WHERE c.oid = ?::oid ORDER BY k.ord""")) {
+                lookup.setLong(1, Integer.toUnsignedLong(relid));
+                try (ResultSet rs = lookup.executeQuery()) {
+                    type = null;
+                    while (rs.next()) {
+                        type = rs.getString(1);
+                        casts.add("(d.key[" + (casts.size() + 1) + "])::" + rs.getString(2));
+                    }
+                }
+            }
+            if (type == null) {
+                return new TableSql(null);
+            }
+            String s = quote(schema);
+            return new TableSql("""
+                    WITH bounds AS (SELECT relid, logical_from, logical_until FROM %1$s.captured_tables
+                                     WHERE relid = ?::oid AND logical_from IS NOT NULL),
+                         epoch AS (SELECT pg_current_xact_id()::text::bigint AS current)
+                    INSERT INTO %1$s.change_log (table_oid, change_xid, op, key, old_row, changed_at)
+                    SELECT d.table_oid,
+                           (CASE WHEN ((epoch.current >> 32) << 32 | d.xid32) > epoch.current
+                                 THEN ((epoch.current >> 32) << 32 | d.xid32) - 4294967296
+                                 ELSE (epoch.current >> 32) << 32 | d.xid32 END)::text::xid8,
+                           d.op,
+                           CASE WHEN d.op = 'T' THEN '[]'::jsonb ELSE jsonb_build_array(%2$s) END,
+                           CASE WHEN d.old_row IS NOT NULL THEN to_jsonb(jsonb_populate_record(NULL::%3$s, d.old_row)) END,
+                           d.changed_at
+                      FROM pg_temp.cdc_decoded d, bounds, epoch
+                     WHERE d.table_oid = bounds.relid
+                       AND d.commit_lsn > bounds.logical_from
+                       AND (bounds.logical_until IS NULL OR d.commit_lsn < bounds.logical_until)
+                     ORDER BY d.n""".replace("%1$s", s).replace("%2$s", String.join(", ", casts))
+                    .replace("%3$s", type));
+        }
+    }
+
+    /** A PostgreSQL array literal of texts: every element quoted, with its quotes and backslashes escaped. */
+    private static String arrayLiteral(List<String> values) {
+        StringBuilder literal = new StringBuilder("{");
+        for (int i = 0; i < values.size(); i++) {
+            literal.append(i == 0 ? "\"" : ",\"");
+            String value = values.get(i);
+            for (int c = 0; c < value.length(); c++) {
+                char ch = value.charAt(c);
+                if (ch == '"' || ch == '\\') {
+                    literal.append('\\');
+                }
+                literal.append(ch);
+            }
+            literal.append('"');
+        }
+        return literal.append('}').toString();
+    }
+
+    /** A value in COPY's text format: backslashes and the delimiter, newline and carriage return escaped. */
+    private static String copyText(String value) {
+        StringBuilder text = new StringBuilder(value.length() + 8);
+        for (int i = 0; i < value.length(); i++) {
+            char ch = value.charAt(i);
+            switch (ch) {
+                case '\\' -> text.append("\\\\");
+                case '\t' -> text.append("\\t");
+                case '\n' -> text.append("\\n");
+                case '\r' -> text.append("\\r");
+                default -> text.append(ch);
+            }
+        }
+        return text.toString();
     }
 
     static String quote(String identifier) {

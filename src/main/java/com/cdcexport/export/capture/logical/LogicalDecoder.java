@@ -170,6 +170,7 @@ public class LogicalDecoder implements SmartLifecycle {
     private void decode(PGReplicationStream stream, String slot, long applied) throws SQLException,
             InterruptedException {
         Map<Integer, PgOutput.Relation> relations = new HashMap<>();
+        Map<Integer, List<String>> keys = new HashMap<>();
         ChangeLogBatch batch = new ChangeLogBatch(schema, applied);
         long confirmed = applied;
         long firstPending = 0;
@@ -210,7 +211,10 @@ public class LogicalDecoder implements SmartLifecycle {
                 openMicros = begin.commitMicros();
                 entries = ChangeLogBatch.SourceTransaction.newEntries();
             } else if (message instanceof PgOutput.Relation relation) {
+                // Sent before a relation's first change in this stream and again after its columns changed.
                 relations.put(relation.relid(), relation);
+                keys.put(relation.relid(), ChangeLogBatch.keyNames(session, schema, relation.relid()));
+                batch.forget(relation.relid());
             } else if (message instanceof PgOutput.Change change) {
                 entries.add(new ChangeLogBatch.SourceTransaction.Entry(change.op(), change.relid(),
                         relations.get(change.relid()), change.old(), change.current()));
@@ -224,7 +228,7 @@ public class LogicalDecoder implements SmartLifecycle {
                     firstPending = System.currentTimeMillis();
                 }
                 batch.add(new ChangeLogBatch.SourceTransaction(openXid, commit.commitLsn(), commit.endLsn(),
-                        openMicros, entries));
+                        openMicros, entries), keys);
                 open = -1;
                 if (batch.size() >= batchSize) {
                     confirmed = write(batch, stream, slot);

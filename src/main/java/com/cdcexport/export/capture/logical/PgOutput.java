@@ -31,6 +31,16 @@ final class PgOutput {
 
     record Relation(int relid, String schema, String name, char replicaIdentity, List<Column> columns)
             implements Message {
+
+        /** The position of a column in this relation's tuples, or -1. */
+        int index(String column) {
+            for (int i = 0; i < columns.size(); i++) {
+                if (columns.get(i).name().equals(column)) {
+                    return i;
+                }
+            }
+            return -1;
+        }
     }
 
     /** One value of a tuple: its text form, null for SQL NULL, or {@link #UNCHANGED} for an unchanged TOAST value. */
