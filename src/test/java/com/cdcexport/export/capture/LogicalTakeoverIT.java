@@ -29,24 +29,27 @@ class LogicalTakeoverIT {
         jdbc.execute("DELETE FROM app.order_lines");
         Map<String, String> environment = Map.of("DATABASE_URL", LogicalDatabase.url(),
                 "EXPORT_TABLES", "users,app.order_lines", "CAPTURE_MODE", "logical");
-        long written;
         try (ServiceProcess first = ServiceProcess.start(with(environment, "INSTANCE_ID", "first"));
-             ServiceProcess second = ServiceProcess.start(with(environment, "INSTANCE_ID", "second"));
-             OrderLinesWriter writer = OrderLinesWriter.start(LogicalDatabase.url())) {
-            String leader = awaitLeader(null);
-            ServiceProcess decoding = decoderPid(first).equals(leader) ? first : second;
-            ServiceProcess waiting = decoding == first ? second : first;
-            writer.awaitMore(500);
+             ServiceProcess second = ServiceProcess.start(with(environment, "INSTANCE_ID", "second"))) {
+            long written;
+            try (OrderLinesWriter writer = OrderLinesWriter.start(LogicalDatabase.url())) {
+                String leader = awaitLeader(null);
+                ServiceProcess decoding = decoderPid(first).equals(leader) ? first : second;
+                ServiceProcess waiting = decoding == first ? second : first;
+                writer.awaitMore(500);
 
-            decoding.kill();
-            String successor = awaitLeader(leader);
-            assertThat(successor).isEqualTo(decoderPid(waiting));
-            writer.awaitMore(500);
-            written = writer.written();
+                decoding.kill();
+                String successor = awaitLeader(leader);
+                assertThat(successor).isEqualTo(decoderPid(waiting));
+                writer.awaitMore(500);
+                writer.close();
+                written = writer.written();
+            }
+            // The surviving instance decodes what is left.
+            LogicalDatabase.awaitDecoded();
+            assertThat(LogicalDatabase.loggedOrderLineInserts()).as("one entry per inserted row")
+                    .hasSize((int) written).doesNotHaveDuplicates();
         }
-        LogicalDatabase.awaitDecoded();
-        assertThat(LogicalDatabase.loggedOrderLineInserts()).as("one entry per inserted row").hasSize((int) written)
-                .doesNotHaveDuplicates();
     }
 
     private static Map<String, String> with(Map<String, String> environment, String name, String value) {
