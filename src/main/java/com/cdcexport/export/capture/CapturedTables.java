@@ -381,7 +381,8 @@ public class CapturedTables {
         return text.append('}').toString();
     }
 
-    static String quote(String identifier) {
+    /** A double-quoted SQL identifier. */
+    public static String quote(String identifier) {
         return "\"" + identifier.replace("\"", "\"\"") + "\"";
     }
 }

@@ -109,20 +109,22 @@ public class ChangeCapture {
                 progress.snapshotTaken();
                 Snapshot snapshot = new Snapshot(taken.getString(1));
                 Instant at = taken.getTimestamp(2).toInstant();
+                Map<TableExport, TableShape> shapes = new LinkedHashMap<>();
+                for (TableExport table : tables) {
+                    shapes.put(table, TableShape.read(connection, schema, table.table()).orElseThrow(
+                            () -> new IllegalStateException("Table " + table.table() + " no longer exists")));
+                }
                 if (!staged.isEmpty()) {
-                    List<LogicalWindow.Window> windows = new ArrayList<>();
-                    for (TableExport table : staged) {
-                        TableShape shape = TableShape.read(connection, schema, table.table()).orElseThrow(
-                                () -> new IllegalStateException("Table " + table.table() + " no longer exists"));
-                        windows.add(new LogicalWindow.Window(shape.relid(), table.since().orElseThrow()));
-                    }
+                    List<LogicalWindow.Window> windows = staged.stream().map(table -> new LogicalWindow.Window(
+                            shapes.get(table).relid(), table.since().orElseThrow())).toList();
                     LogicalWindow.stage(connection, dataSource, schema, captured.slot().name(), snapshot, windows,
                             catchUpTimeout, progress::stopping);
                 }
                 List<Planned> plans = new ArrayList<>();
                 long total = 0;
                 for (TableExport table : tables) {
-                    Planned plan = plan(connection, statement, type, format, table, held, staged.contains(table));
+                    Planned plan = plan(statement, type, format, table, shapes.get(table), held,
+                            staged.contains(table));
                     plans.add(plan);
                     total = plan.expected < 0 || total < 0 ? -1 : total + plan.expected;
                 }
@@ -167,10 +169,8 @@ public class ChangeCapture {
                            Map<String, Long> operations) {
     }
 
-    private Planned plan(Connection connection, Statement statement, ExportType type, ExportFormat format,
-                         TableExport table, HeldRowsScope held, boolean staged) throws SQLException {
-        TableShape shape = TableShape.read(connection, schema, table.table())
-                .orElseThrow(() -> new IllegalStateException("Table " + table.table() + " no longer exists"));
+    private Planned plan(Statement statement, ExportType type, ExportFormat format, TableExport table,
+                         TableShape shape, HeldRowsScope held, boolean staged) throws SQLException {
         if (shape.key().isEmpty()) {
             throw new IllegalStateException(table.table() + " has no primary key any more; capture needs one to name "
                     + "rows: add it back and restart the service");

@@ -35,11 +35,6 @@ final class ExportQuery {
 
     private final boolean staged;
 
-    ExportQuery(ExportType type, ExportFormat format, TableShape shape, Optional<Snapshot> since, TableAccess access,
-                String schema, HeldRowsScope held) {
-        this(type, format, shape, since, access, schema, held, false);
-    }
-
     /**
      * @param staged whether the window's entries are read from {@link #STAGED_WINDOW} (log-based capture, see
      *               {@link LogicalWindow}) rather than from the change log

@@ -7,6 +7,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 
 import javax.sql.DataSource;
 
@@ -47,7 +48,7 @@ final class LogicalWindow {
      * @param stop answers whether the export was cancelled meanwhile
      */
     static void stage(Connection exporting, DataSource dataSource, String schema, String slot, Snapshot snapshot,
-                      List<Window> windows, Duration timeout, java.util.function.BooleanSupplier stop)
+                      List<Window> windows, Duration timeout, BooleanSupplier stop)
             throws SQLException {
         String marker;
         try (Statement statement = exporting.createStatement();
@@ -103,7 +104,7 @@ final class LogicalWindow {
     }
 
     private static void awaitDecoder(Connection reading, String schema, String slot, String marker, Duration timeout,
-                                     java.util.function.BooleanSupplier stop) throws SQLException {
+                                     BooleanSupplier stop) throws SQLException {
         long deadline = System.nanoTime() + timeout.toNanos();
         try (PreparedStatement passed = reading.prepareStatement("SELECT applied_lsn >= ?::pg_lsn, applied_lsn::text "
                 + "FROM " + schema + ".logical_capture WHERE slot_name = ?")) {

@@ -13,6 +13,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
+import javax.sql.DataSource;
+
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -22,6 +24,7 @@ import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.jdbc.datasource.SimpleDriverDataSource;
 import org.springframework.test.context.ActiveProfiles;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -280,10 +283,7 @@ class LogicalCaptureTest {
 
     @Test
     void logicalCaptureOnAServerWithoutWalLevelLogicalFailsInOneLine() {
-        var dataSource = TestDatabase.dataSource();
-        assertThatThrownBy(() -> new CapturedTables(JdbcClient.create(dataSource),
-                new TransactionTemplate(new DataSourceTransactionManager(dataSource)), "cdc", "app.orders:logical",
-                CaptureMode.TRIGGER, "cdc_export"))
+        assertThatThrownBy(() -> capture(TestDatabase.dataSource(), "app.orders:logical"))
                 .isInstanceOf(InvalidSettingException.class)
                 .hasMessageContaining("wal_level=logical").hasMessageNotContaining("\n");
     }
@@ -291,11 +291,8 @@ class LogicalCaptureTest {
     @Test
     void aRoleWithoutReplicationIsToldWhatToGrantInOneLine() {
         jdbc.execute("DROP ROLE IF EXISTS cdc_plain; CREATE ROLE cdc_plain LOGIN; GRANT ALL ON SCHEMA cdc TO cdc_plain");
-        var dataSource = new org.springframework.jdbc.datasource.SimpleDriverDataSource(new org.postgresql.Driver(),
-                jdbcUrl().replace("user=postgres", "user=cdc_plain"));
-        assertThatThrownBy(() -> new CapturedTables(JdbcClient.create(dataSource),
-                new TransactionTemplate(new DataSourceTransactionManager(dataSource)), "cdc", "app.orders:logical",
-                CaptureMode.TRIGGER, "cdc_export"))
+        assertThatThrownBy(() -> capture(dataSource(jdbcUrl().replace("user=postgres", "user=cdc_plain")),
+                "app.orders:logical"))
                 .isInstanceOf(InvalidSettingException.class)
                 .hasMessageContaining("ALTER ROLE \"cdc_plain\" REPLICATION").hasMessageNotContaining("\n");
     }
@@ -312,11 +309,7 @@ class LogicalCaptureTest {
             assertThat(jdbc.queryForObject("SELECT count(*) FROM logical_capture", Long.class)).isZero();
         } finally {
             // Back to how the service captures them, for the other tests.
-            var dataSource = new org.springframework.jdbc.datasource.SimpleDriverDataSource(new org.postgresql.Driver(),
-                    jdbcUrl());
-            new CapturedTables(JdbcClient.create(dataSource),
-                    new TransactionTemplate(new DataSourceTransactionManager(dataSource)), "cdc", TABLES,
-                    CaptureMode.TRIGGER, "cdc_export");
+            capture(dataSource(jdbcUrl()), TABLES);
             decoder.start();
         }
     }
@@ -328,12 +321,18 @@ class LogicalCaptureTest {
     }
 
     private void captureOrderLines(CaptureMode mode) {
-        var dataSource = new org.springframework.jdbc.datasource.SimpleDriverDataSource(new org.postgresql.Driver(),
-                jdbcUrl());
-        new CapturedTables(JdbcClient.create(dataSource),
-                new TransactionTemplate(new DataSourceTransactionManager(dataSource)), "cdc",
-                "users,app.orders:logical,app.order_lines:" + mode.slug() + ",app.twin_orders", CaptureMode.TRIGGER,
-                "cdc_export");
+        capture(dataSource(jdbcUrl()), "users,app.orders:logical,app.order_lines:" + mode.slug() + ",app.twin_orders");
+    }
+
+    /** Installs capture as a starting instance with these EXPORT_TABLES would (CAPTURE_MODE=trigger). */
+    private static CapturedTables capture(DataSource dataSource, String exportTables) {
+        return new CapturedTables(JdbcClient.create(dataSource),
+                new TransactionTemplate(new DataSourceTransactionManager(dataSource)), "cdc", exportTables,
+                CaptureMode.TRIGGER, "cdc_export");
+    }
+
+    private static DataSource dataSource(String jdbcUrl) {
+        return new SimpleDriverDataSource(new org.postgresql.Driver(), jdbcUrl);
     }
 
     private Api.Response runExport(String type, String consumer) {

@@ -18,6 +18,8 @@ import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
 import org.postgresql.replication.LogSequenceNumber;
 
+import com.cdcexport.export.capture.CapturedTables;
+
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.JsonNodeFactory;
 import tools.jackson.databind.node.ObjectNode;
@@ -215,8 +217,8 @@ final class ChangeLogBatch {
                     }
                 }
             }
-            try (PreparedStatement progress = session.prepareStatement("UPDATE " + quote(schema) + ".logical_capture "
-                    + "SET applied_lsn = greatest(applied_lsn, ?::pg_lsn), applied_at = now(), "
+            try (PreparedStatement progress = session.prepareStatement("UPDATE " + CapturedTables.quote(schema)
+                    + ".logical_capture SET applied_lsn = greatest(applied_lsn, ?::pg_lsn), applied_at = now(), "
                     + "source_commit_at = coalesce(?, source_commit_at), leader = ? WHERE slot_name = ?")) {
                 progress.setString(1, LogSequenceNumber.valueOf(appliedLsn).asString());
                 progress.setObject(2, lastCommit == null ? null : java.sql.Timestamp.from(lastCommit));
@@ -243,7 +245,7 @@ final class ChangeLogBatch {
 
     /** A table's primary-key column names in key order, or an empty list when it has none (or is gone). */
     static List<String> keyNames(Connection session, String schema, int relid) throws SQLException {
-        try (PreparedStatement names = session.prepareStatement("SELECT unnest(" + quote(schema)
+        try (PreparedStatement names = session.prepareStatement("SELECT unnest(" + CapturedTables.quote(schema)
                 + ".key_names(?::oid))")) {
             names.setLong(1, Integer.toUnsignedLong(relid));
             try (ResultSet rs = names.executeQuery()) {
@@ -287,7 +289,7 @@ final class ChangeLogBatch {
             if (type == null) {
                 return new TableSql(null);
             }
-            String s = quote(schema);
+            String s = CapturedTables.quote(schema);
             return new TableSql("""
                     WITH bounds AS (SELECT relid, logical_from, logical_until FROM %1$s.captured_tables
                                      WHERE relid = ?::oid AND logical_from IS NOT NULL),
@@ -342,10 +344,6 @@ final class ChangeLogBatch {
             }
         }
         return text.toString();
-    }
-
-    static String quote(String identifier) {
-        return "\"" + identifier.replace("\"", "\"\"") + "\"";
     }
 
     /** Changes of one source transaction, between its Begin and its Commit. */

@@ -241,46 +241,41 @@ public class LogicalDecoder implements SmartLifecycle {
         }
     }
 
+    /** Every ten idle seconds: lets a switch back to triggers see its boundary passed, or retires the slot. */
+    private boolean maintain(ChangeLogBatch batch, PGReplicationStream stream, String slotName, long confirmed)
+            throws SQLException {
+        String s = CapturedTables.quote(schema);
+        boolean switchBackPending;
+        boolean anyLogical;
+        try (PreparedStatement state = session.prepareStatement("SELECT EXISTS (SELECT 1 FROM " + s
+                + ".captured_tables c, " + s + ".logical_capture l WHERE l.slot_name = ? AND c.logical_until "
+                + "IS NOT NULL AND c.logical_until > l.applied_lsn), EXISTS (SELECT 1 FROM " + s
+                + ".captured_tables WHERE capture_mode = 'logical')")) {
+            state.setString(1, slotName);
+            try (ResultSet rs = state.executeQuery()) {
+                rs.next();
+                switchBackPending = rs.getBoolean(1);
+                anyLogical = rs.getBoolean(2);
+            }
+        }
+        if (switchBackPending && confirmed > batch.appliedLsn()) {
+            // A table switched back to triggers waits for this progress to pass its boundary; the slot is retired
+            // at a later round, once nothing waits for it any more.
+            batch.passed(confirmed);
+            write(batch, stream, slotName);
+            return false;
+        }
+        return !switchBackPending && !anyLogical && retire(stream, slotName);
+    }
+
     /**
      * Once no table is captured from the WAL any more and the decoder has passed every table's switch back to
      * triggers, the slot would only keep the server's WAL: it and the publication are dropped, and decoding stops.
      */
-    private boolean maintain(ChangeLogBatch batch, PGReplicationStream stream, String slotName, long confirmed)
-            throws SQLException {
-        String s = ChangeLogBatch.quote(schema);
-        try (PreparedStatement pending = session.prepareStatement("SELECT EXISTS (SELECT 1 FROM " + s
-                + ".captured_tables c, " + s + ".logical_capture l WHERE l.slot_name = ? AND c.logical_until "
-                + "IS NOT NULL AND c.logical_until > l.applied_lsn)")) {
-            pending.setString(1, slotName);
-            try (ResultSet rs = pending.executeQuery()) {
-                rs.next();
-                if (rs.getBoolean(1) && confirmed > batch.appliedLsn()) {
-                    // A table switched back to triggers waits for this progress to pass its boundary.
-                    batch.passed(confirmed);
-                    write(batch, stream, slotName);
-                }
-            }
-        }
-        return retireIfUnused(stream);
-    }
-
-    private boolean retireIfUnused(PGReplicationStream stream) throws SQLException {
-        String s = ChangeLogBatch.quote(schema);
-        try (PreparedStatement unused = session.prepareStatement("SELECT NOT EXISTS (SELECT 1 FROM " + s
-                + ".captured_tables WHERE capture_mode = 'logical') AND NOT EXISTS (SELECT 1 FROM " + s
-                + ".captured_tables c, " + s + ".logical_capture l WHERE l.slot_name = ? AND c.logical_until "
-                + "IS NOT NULL AND c.logical_until > l.applied_lsn)")) {
-            unused.setString(1, tables.slot().name());
-            try (ResultSet rs = unused.executeQuery()) {
-                rs.next();
-                if (!rs.getBoolean(1)) {
-                    return false;
-                }
-            }
-        }
+    private boolean retire(PGReplicationStream stream, String slot) throws SQLException {
+        String s = CapturedTables.quote(schema);
         stream.close();
         closeQuietly(replication);
-        String slot = tables.slot().name();
         session.setAutoCommit(true);
         try (PreparedStatement drop = session.prepareStatement("SELECT pg_drop_replication_slot(slot_name) "
                 + "FROM pg_replication_slots WHERE slot_name = ?");
@@ -300,7 +295,7 @@ public class LogicalDecoder implements SmartLifecycle {
                     Thread.sleep(100);
                 }
             }
-            statement.execute("DROP PUBLICATION IF EXISTS " + ChangeLogBatch.quote(slot));
+            statement.execute("DROP PUBLICATION IF EXISTS " + CapturedTables.quote(slot));
             forget.setString(1, slot);
             forget.executeUpdate();
         } catch (InterruptedException e) {
@@ -339,7 +334,7 @@ public class LogicalDecoder implements SmartLifecycle {
             }
             slot.recreate();
             session.setAutoCommit(false);
-            String s = ChangeLogBatch.quote(schema);
+            String s = CapturedTables.quote(schema);
             try (Statement markers = session.createStatement();
                  PreparedStatement progress = session.prepareStatement("UPDATE " + s + ".logical_capture SET "
                          + "applied_lsn = (SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = ?) "
@@ -354,7 +349,7 @@ public class LogicalDecoder implements SmartLifecycle {
             session.setAutoCommit(true);
         }
         try (PreparedStatement applied = session.prepareStatement("SELECT applied_lsn::text FROM "
-                + ChangeLogBatch.quote(schema) + ".logical_capture WHERE slot_name = ?")) {
+                + CapturedTables.quote(schema) + ".logical_capture WHERE slot_name = ?")) {
             applied.setString(1, slot.name());
             try (ResultSet rs = applied.executeQuery()) {
                 if (!rs.next()) {
