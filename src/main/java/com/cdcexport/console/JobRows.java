@@ -13,7 +13,7 @@ import org.springframework.core.io.Resource;
 import org.springframework.stereotype.Component;
 
 import com.cdcexport.console.JobRow.FileRow;
-import com.cdcexport.export.file.ExportFileStore;
+import com.cdcexport.export.destination.ExportFileStore;
 import com.cdcexport.export.job.JobFile;
 import com.cdcexport.export.job.JobView;
 

@@ -28,17 +28,17 @@ import org.springframework.web.util.UriComponentsBuilder;
 
 import com.cdcexport.auth.ConsumerService;
 import com.cdcexport.consumer.ConsumerId;
-import com.cdcexport.export.ExportType;
-import com.cdcexport.export.format.ExportFormat;
 import com.cdcexport.export.access.TableAccessStore;
 import com.cdcexport.export.capture.CapturedTables;
-import com.cdcexport.export.capture.TableName;
+import com.cdcexport.export.format.ExportFormat;
 import com.cdcexport.export.job.ExportJob;
 import com.cdcexport.export.job.ExportJobService;
 import com.cdcexport.export.job.JobCursor;
 import com.cdcexport.export.job.JobPage;
 import com.cdcexport.export.job.JobStatus;
 import com.cdcexport.export.job.JobView;
+import com.cdcexport.export.model.ExportType;
+import com.cdcexport.export.model.TableName;
 
 /**
  * The jobs pages: a filtered list that refreshes itself while jobs run, one job with its files, downloads,

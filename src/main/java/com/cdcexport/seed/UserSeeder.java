@@ -10,7 +10,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
 import java.util.Locale;
-
 import javax.sql.DataSource;
 
 import com.opencsv.CSVWriter;
@@ -24,7 +23,7 @@ import org.springframework.stereotype.Component;
 
 import com.cdcexport.config.CdcProperties;
 import com.cdcexport.export.capture.CapturedTables;
-import com.cdcexport.export.capture.TableName;
+import com.cdcexport.export.model.TableName;
 
 /**
  * Fills the demo's users table at start-up, at COPY speed, when the service created it and it is empty; a restart

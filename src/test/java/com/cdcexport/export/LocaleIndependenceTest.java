@@ -10,6 +10,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import com.cdcexport.export.job.JobStatus;
+import com.cdcexport.export.model.ExportType;
 
 /** Names the API and the database share must not depend on the default locale (Turkish dotless ı). */
 class LocaleIndependenceTest {

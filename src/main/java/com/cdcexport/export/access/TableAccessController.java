@@ -22,7 +22,7 @@ import org.springframework.web.bind.annotation.RestController;
 import com.cdcexport.consumer.ConsumerId;
 import com.cdcexport.export.access.TableAccessStore.FilterCondition;
 import com.cdcexport.export.access.TableAccessStore.TableRule;
-import com.cdcexport.export.capture.TableName;
+import com.cdcexport.export.model.TableName;
 
 /** The admin's rules for what a consumer may export (under /consumers, so the admin token guards them). */
 @Tag(name = "Consumers")

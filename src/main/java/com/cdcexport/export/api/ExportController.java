@@ -16,27 +16,27 @@ import io.swagger.v3.oas.annotations.tags.Tag;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ProblemDetail;
 import org.springframework.web.ErrorResponseException;
-import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.HttpRequestMethodNotSupportedException;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestHeader;
+import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.ResponseStatus;
 import org.springframework.web.bind.annotation.RestController;
 
-import com.cdcexport.consumer.Acting;
 import com.cdcexport.config.Timestamps;
+import com.cdcexport.consumer.Acting;
 import com.cdcexport.consumer.ConsumerId;
-import com.cdcexport.export.ExportType;
+import com.cdcexport.export.access.TableAccessStore;
+import com.cdcexport.export.capture.CapturedTables;
+import com.cdcexport.export.format.ConsumerFormats;
+import com.cdcexport.export.format.ExportFormat;
 import com.cdcexport.export.job.ExportJob;
 import com.cdcexport.export.job.ExportJobService;
 import com.cdcexport.export.job.JobFile;
-import com.cdcexport.export.access.TableAccessStore;
-import com.cdcexport.export.capture.CapturedTables;
-import com.cdcexport.export.capture.TableName;
-import com.cdcexport.export.format.ConsumerFormats;
-import com.cdcexport.export.format.ExportFormat;
+import com.cdcexport.export.model.ExportType;
+import com.cdcexport.export.model.TableName;
 import com.cdcexport.export.watermark.WatermarkService;
 
 @Tag(name = "Exports")

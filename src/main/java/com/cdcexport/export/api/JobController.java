@@ -30,15 +30,15 @@ import org.springframework.web.bind.annotation.RestController;
 
 import com.cdcexport.consumer.Acting;
 import com.cdcexport.consumer.ConsumerId;
-import com.cdcexport.export.file.ExportFileStore;
+import com.cdcexport.export.destination.ExportFileStore;
 import com.cdcexport.export.format.ExportFormat;
+import com.cdcexport.export.job.ExportJobService;
 import com.cdcexport.export.job.JobCursor;
+import com.cdcexport.export.job.JobFile;
 import com.cdcexport.export.job.JobPage;
 import com.cdcexport.export.job.JobStatus;
-import com.cdcexport.export.job.JobFile;
-import com.cdcexport.export.capture.TableName;
 import com.cdcexport.export.job.JobView;
-import com.cdcexport.export.job.ExportJobService;
+import com.cdcexport.export.model.TableName;
 
 /** Export jobs as a resource: follow one from the 202 to its file. */
 @Tag(name = "Jobs")

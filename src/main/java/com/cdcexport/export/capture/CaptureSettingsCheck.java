@@ -4,6 +4,7 @@ import org.springframework.stereotype.Component;
 
 import com.cdcexport.config.CdcProperties;
 import com.cdcexport.config.SettingsCheck;
+import com.cdcexport.export.read.ParallelCopy;
 
 /**
  * EXPORT_TABLES (its form: whether the tables exist is the database's to say, when capture is installed) and

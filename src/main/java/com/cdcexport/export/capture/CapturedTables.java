@@ -20,6 +20,8 @@ import org.springframework.transaction.support.TransactionTemplate;
 import com.cdcexport.config.CdcProperties;
 import com.cdcexport.config.CdcProperties.CaptureMode;
 import com.cdcexport.config.InvalidSettingException;
+import com.cdcexport.export.model.TableName;
+import com.cdcexport.export.read.SnapshotReader;
 
 /**
  * The tables of EXPORT_TABLES, checked and made ready at start-up: each exists, has a primary key and the capture
@@ -273,7 +275,7 @@ public class CapturedTables {
                 .param("key", keyAttnums).param("created", createdByService).update();
     }
 
-    /** The truncate marker: windows that span it are refused until a full export (see ChangeCapture). */
+    /** The truncate marker: windows that span it are refused until a full export (see SnapshotReader). */
     private void insertResyncMarker(long relid) {
         jdbc.sql("INSERT INTO change_log (table_oid, op, key) VALUES (:relid::oid, 'T', '[]')").param("relid", relid)
                 .update();

@@ -9,6 +9,7 @@ import org.springframework.dao.DataAccessException;
 import org.springframework.jdbc.core.simple.JdbcClient;
 
 import com.cdcexport.config.InvalidSettingException;
+import com.cdcexport.export.model.TableName;
 
 /**
  * The server-side objects of log-based capture, all named after the slot: the replication slot (pgoutput), the

@@ -6,25 +6,25 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** The seed's structured log events; each becomes one JSON line with these fields at top level. */
-final class ExportEvents {
+public final class ExportEvents {
 
     private static final Logger log = LoggerFactory.getLogger("export.events");
 
     private ExportEvents() {
     }
 
-    static void started(ExportJob job) {
+    public static void started(ExportJob job) {
         log.info("export_started", kv("event", "export_started"), kv("jobId", job.id()),
                 kv("consumerId", job.consumerId().value()), kv("exportType", job.exportType().slug()));
     }
 
-    static void completed(ExportJob job, long rows, double seconds) {
+    public static void completed(ExportJob job, long rows, double seconds) {
         log.info("export_completed", kv("event", "export_completed"), kv("jobId", job.id()),
                 kv("rowsExported", rows), kv("durationSeconds", seconds));
     }
 
     /** Someone asked for it: not a failure, so not an ERROR an operator would be paged for. */
-    static void cancelled(ExportJob job) {
+    public static void cancelled(ExportJob job) {
         log.info("export_cancelled", kv("event", "export_cancelled"), kv("jobId", job.id()));
     }
 
@@ -33,7 +33,7 @@ final class ExportEvents {
     }
 
     /** The consumer's message as {@code error}, and what the operator needs to act on as {@code detail}. */
-    static void failed(ExportJob job, JobFailure failure) {
+    public static void failed(ExportJob job, JobFailure failure) {
         if (failure.detail() == null) {
             failed(job, failure.message());
         } else {

@@ -6,9 +6,9 @@ import java.util.List;
 import java.util.UUID;
 
 import com.cdcexport.consumer.ConsumerId;
-import com.cdcexport.export.ExportType;
-import com.cdcexport.export.capture.TableName;
 import com.cdcexport.export.format.ExportFormat;
+import com.cdcexport.export.model.ExportType;
+import com.cdcexport.export.model.TableName;
 
 /**
  * One export request and its outcome: a row of export_jobs as read at one moment. State changes go through

@@ -11,13 +11,13 @@ import org.springframework.stereotype.Service;
 
 import com.cdcexport.config.CdcProperties;
 import com.cdcexport.consumer.ConsumerId;
-import com.cdcexport.export.ExportType;
-import com.cdcexport.export.capture.CaptureProgress;
-import com.cdcexport.export.capture.TableName;
-import com.cdcexport.export.file.ExportFileStore;
-import com.cdcexport.export.file.ExportFileStore.ExportNames;
+import com.cdcexport.export.destination.ExportFileStore;
+import com.cdcexport.export.destination.ExportFileStore.ExportNames;
 import com.cdcexport.export.format.ConsumerFormats;
 import com.cdcexport.export.format.ExportFormat;
+import com.cdcexport.export.model.ExportProgress;
+import com.cdcexport.export.model.ExportType;
+import com.cdcexport.export.model.TableName;
 
 /** Accepts, describes and cancels export jobs. Running them is the dispatcher's. */
 @Service
@@ -127,7 +127,7 @@ public class ExportJobService {
             throw new JobFinishedException(jobId, jobs.find(jobId).map(ExportJob::status).orElseThrow());
         }
         // Running here: stop it now. Running elsewhere: that instance stops it at its next heartbeat.
-        running.progress(jobId).ifPresent(CaptureProgress::cancel);
+        running.progress(jobId).ifPresent(ExportProgress::cancel);
         return find(jobId);
     }
 
@@ -150,10 +150,10 @@ public class ExportJobService {
 
     /** The job as the API shows it, with live progress when this instance runs it. */
     public JobView view(ExportJob job) {
-        Optional<CaptureProgress> live = job.status() == JobStatus.RUNNING ? running.progress(job.id())
+        Optional<ExportProgress> live = job.status() == JobStatus.RUNNING ? running.progress(job.id())
                 : Optional.empty();
-        long rows = live.map(CaptureProgress::rows).orElse(job.rowsExported());
-        Long total = live.map(CaptureProgress::totalRows).filter(t -> t >= 0).orElse(job.totalRows());
+        long rows = live.map(ExportProgress::rows).orElse(job.rowsExported());
+        Long total = live.map(ExportProgress::totalRows).filter(t -> t >= 0).orElse(job.totalRows());
         return JobView.of(job, rows, total);
     }
 

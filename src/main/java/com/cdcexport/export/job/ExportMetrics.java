@@ -17,14 +17,14 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Component;
 
-import com.cdcexport.export.ExportType;
+import com.cdcexport.export.model.ExportType;
 
 /**
  * What operators graph and alert on, at /actuator/prometheus: exports by type and outcome, rows, durations, the
  * queue (across all instances: it is the job table), and per consumer and table the changes not yet exported.
  */
 @Component
-class ExportMetrics {
+public class ExportMetrics {
 
     private static final Logger log = LoggerFactory.getLogger(ExportMetrics.class);
 
@@ -65,13 +65,13 @@ class ExportMetrics {
         return running.all().stream().mapToLong(r -> r.progress().snapshotAgeNanos()).max().orElse(0) / 1e9;
     }
 
-    void completed(ExportType type, long rows, double seconds) {
+    public void completed(ExportType type, long rows, double seconds) {
         record(type, "completed", seconds);
         Counter.builder("cdc.export.rows").description("Rows written to export files")
                 .tag("type", type.slug()).register(registry).increment(rows);
     }
 
-    void failed(ExportType type, String outcome, double seconds) {
+    public void failed(ExportType type, String outcome, double seconds) {
         record(type, outcome, seconds);
     }
 

@@ -15,10 +15,10 @@ import org.springframework.stereotype.Component;
 import com.cdcexport.config.CdcProperties;
 import com.cdcexport.config.InvalidSettingException;
 import com.cdcexport.consumer.ConsumerId;
-import com.cdcexport.export.ExportType;
-import com.cdcexport.export.capture.TableName;
 import com.cdcexport.export.job.ExportJobService.ConsumerBusyException;
 import com.cdcexport.export.job.ExportJobService.QueueFullException;
+import com.cdcexport.export.model.ExportType;
+import com.cdcexport.export.model.TableName;
 
 /**
  * Exports on a timetable without an outside cron: {@code EXPORT_SCHEDULES="warehouse=delta@0 *&#47;5 * * * *;

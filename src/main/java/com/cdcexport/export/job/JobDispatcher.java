@@ -32,7 +32,7 @@ class JobDispatcher implements SmartLifecycle {
     private static final Logger log = LoggerFactory.getLogger(JobDispatcher.class);
 
     private final JobTable queue;
-    private final ExportRunner runner;
+    private final ClaimedJobRunner runner;
     private final ThreadPoolTaskExecutor executor;
     private final InstanceIdentity instance;
     private final Clock clock;
@@ -44,7 +44,7 @@ class JobDispatcher implements SmartLifecycle {
     private volatile boolean running;
     private Thread thread;
 
-    JobDispatcher(JobTable queue, ExportRunner runner, ThreadPoolTaskExecutor exportExecutor,
+    JobDispatcher(JobTable queue, ClaimedJobRunner runner, ThreadPoolTaskExecutor exportExecutor,
                   InstanceIdentity instance, CdcProperties properties, Clock clock) {
         this.queue = queue;
         this.runner = runner;

@@ -9,7 +9,7 @@ import org.springframework.jdbc.CannotGetJdbcConnectionException;
 import org.springframework.web.ErrorResponseException;
 
 import com.cdcexport.config.InvalidSettingException;
-import com.cdcexport.export.capture.TableName;
+import com.cdcexport.export.model.TableName;
 
 /**
  * Why a job failed, said twice. {@code message} is the job's {@code error}, what its consumer reads: a stable
@@ -19,7 +19,7 @@ import com.cdcexport.export.capture.TableName;
  *
  * @param detail null when the message says it all (the service's own messages, such as a truncated table's)
  */
-record JobFailure(String message, String detail) {
+public record JobFailure(String message, String detail) {
 
     static final String SHAPE_CHANGED = "A table of this export changed its shape (a column was dropped, renamed or "
             + "changed its type) and the export, or this consumer's rules for the table, no longer fit it: ask the "
@@ -41,7 +41,7 @@ record JobFailure(String message, String detail) {
             + "keeps failing";
 
     /** @param location where the files go ({@code files.location()}), for the detail of a write failure */
-    static JobFailure of(ExportJob job, Throwable e, String location) {
+    public static JobFailure of(ExportJob job, Throwable e, String location) {
         // The outermost cause that tells decides: a lost connection is an SQLException caused by a socket's
         // IOException, a full disk under COPY an IOException.
         for (Throwable t = e; t != null; t = t.getCause()) {

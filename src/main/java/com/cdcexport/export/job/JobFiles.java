@@ -9,8 +9,8 @@ import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
 
-import com.cdcexport.export.file.ExportFileStore;
-import com.cdcexport.export.file.ExportFileStore.PartFile;
+import com.cdcexport.export.destination.ExportFileStore;
+import com.cdcexport.export.destination.ExportFileStore.PartFile;
 
 /**
  * Removes the files of an export attempt without ever touching what a later attempt of the same job wrote. An
@@ -45,7 +45,7 @@ import com.cdcexport.export.file.ExportFileStore.PartFile;
  * </ol>
  */
 @Component
-class JobFiles {
+public class JobFiles {
 
     private static final Logger log = LoggerFactory.getLogger(JobFiles.class);
 
@@ -65,12 +65,12 @@ class JobFiles {
      *
      * @return false when a later attempt owns the job or it completed: nothing was removed
      */
-    boolean discardPublished(ExportJob job, int attempt) {
+    public boolean discardPublished(ExportJob job, int attempt) {
         return discardPublished(job, attempt, job.storedNames());
     }
 
     /** As {@link #discardPublished(ExportJob, int)}, for some of the job's files. */
-    boolean discardPublished(ExportJob job, int attempt, List<String> names) {
+    public boolean discardPublished(ExportJob job, int attempt, List<String> names) {
         return Boolean.TRUE.equals(transaction.execute(status -> {
             if (!jobs.lockLatestUncommitted(job.id(), attempt)) {
                 return false;

@@ -16,7 +16,7 @@ import org.springframework.scheduling.concurrent.CustomizableThreadFactory;
 import org.springframework.stereotype.Component;
 
 import com.cdcexport.config.CdcProperties;
-import com.cdcexport.export.file.ExportFileStore;
+import com.cdcexport.export.destination.ExportFileStore;
 
 /**
  * Keeps the job table honest across crashes: heartbeats (with progress) for the jobs this instance runs, jobs

@@ -12,7 +12,7 @@ import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Component;
 
 import com.cdcexport.config.CdcProperties;
-import com.cdcexport.export.file.ExportFileStore;
+import com.cdcexport.export.destination.ExportFileStore;
 
 /**
  * Deletes finished jobs older than EXPORT_RETENTION (7 days unless set), with their files, so that exports do not

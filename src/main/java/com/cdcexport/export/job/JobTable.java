@@ -19,8 +19,8 @@ import org.springframework.transaction.annotation.Propagation;
 import org.springframework.transaction.annotation.Transactional;
 
 import com.cdcexport.consumer.ConsumerId;
-import com.cdcexport.export.ExportType;
 import com.cdcexport.export.format.ExportFormat;
+import com.cdcexport.export.model.ExportType;
 
 /**
  * All SQL of the export_jobs table (as db-scheduler's JdbcTaskRepository or JobRunr's JobTable). The queue is
@@ -30,7 +30,7 @@ import com.cdcexport.export.format.ExportFormat;
  * runner whose claim was taken away can no longer change the job.
  */
 @Repository
-class JobTable {
+public class JobTable {
 
     private static final String COLUMNS = "id, consumer_id, export_type, format, status, output_filename, "
             + "files::text AS files, manifest_filename, rows_exported, total_rows, attempts, instance_id, created_at, "
@@ -101,7 +101,7 @@ class JobTable {
                 .optional();
     }
 
-    Optional<ExportJob> find(UUID id) {
+    public Optional<ExportJob> find(UUID id) {
         return jdbc.sql("SELECT " + COLUMNS + " FROM export_jobs WHERE id = ?").param(id).query(JobTable::job)
                 .optional();
     }
@@ -219,7 +219,7 @@ class JobTable {
     }
 
     /** The job's error is what its consumer reads; the detail only the admin (console) and the log. */
-    boolean fail(ExportJob job, JobFailure failure, Instant now) {
+    public boolean fail(ExportJob job, JobFailure failure, Instant now) {
         return jdbc.sql("UPDATE export_jobs SET status = 'failed', error = :error, error_detail = :detail, "
                         + "finished_at = :now WHERE id = :id" + RUNNING_ATTEMPT)
                 .param("error", failure.message()).param("detail", failure.detail()).param("now", timestamp(now))

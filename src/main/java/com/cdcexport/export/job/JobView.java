@@ -6,7 +6,7 @@ import java.util.List;
 import io.swagger.v3.oas.annotations.media.Schema;
 
 import com.cdcexport.config.Timestamps;
-import com.cdcexport.export.capture.TableName;
+import com.cdcexport.export.model.TableName;
 
 /** A job as the API shows it. Timestamps in the seed's JSON format; absent values are null. */
 public record JobView(

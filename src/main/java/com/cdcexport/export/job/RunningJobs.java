@@ -9,28 +9,28 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import org.springframework.stereotype.Component;
 
-import com.cdcexport.export.capture.CaptureProgress;
+import com.cdcexport.export.model.ExportProgress;
 
 /** The exports this instance is running right now, with their live progress. */
 @Component
-class RunningJobs {
+public class RunningJobs {
 
-    record Running(ExportJob job, CaptureProgress progress) {
+    record Running(ExportJob job, ExportProgress progress) {
     }
 
     private final Map<UUID, Running> running = new ConcurrentHashMap<>();
 
-    CaptureProgress start(ExportJob job) {
-        CaptureProgress progress = new CaptureProgress();
+    public ExportProgress start(ExportJob job) {
+        ExportProgress progress = new ExportProgress();
         running.put(job.id(), new Running(job, progress));
         return progress;
     }
 
-    void finish(ExportJob job) {
+    public void finish(ExportJob job) {
         running.remove(job.id());
     }
 
-    Optional<CaptureProgress> progress(UUID jobId) {
+    Optional<ExportProgress> progress(UUID jobId) {
         return Optional.ofNullable(running.get(jobId)).map(Running::progress);
     }
 

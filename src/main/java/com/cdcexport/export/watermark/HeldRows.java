@@ -8,7 +8,7 @@ import org.springframework.transaction.annotation.Propagation;
 import org.springframework.transaction.annotation.Transactional;
 
 import com.cdcexport.consumer.ConsumerId;
-import com.cdcexport.export.capture.TableName;
+import com.cdcexport.export.model.TableName;
 
 /**
  * The one place that writes what a consumer with a row filter holds of a table (table held_rows): the keys of the

@@ -2,8 +2,8 @@ package com.cdcexport.export.watermark;
 
 import java.time.Instant;
 
-import com.cdcexport.export.capture.Snapshot;
-import com.cdcexport.export.capture.TableName;
+import com.cdcexport.export.model.Snapshot;
+import com.cdcexport.export.model.TableName;
 
 /**
  * A consumer's progress on one table.

@@ -14,10 +14,10 @@ import org.springframework.transaction.annotation.Propagation;
 import org.springframework.transaction.annotation.Transactional;
 
 import com.cdcexport.consumer.ConsumerId;
-import com.cdcexport.export.capture.CaptureResult;
-import com.cdcexport.export.capture.CaptureResult.TableResult;
-import com.cdcexport.export.capture.Snapshot;
-import com.cdcexport.export.capture.TableName;
+import com.cdcexport.export.model.ReadResult;
+import com.cdcexport.export.model.ReadResult.TableResult;
+import com.cdcexport.export.model.Snapshot;
+import com.cdcexport.export.model.TableName;
 
 /** The one place that reads and moves watermarks: one per consumer and table. */
 @Service
@@ -53,7 +53,7 @@ public class WatermarkService {
      * @throws WatermarkConflictException when a watermark is no longer where the export started from
      */
     @Transactional(propagation = Propagation.MANDATORY)
-    public void advance(ConsumerId consumer, Map<TableName, Optional<Snapshot>> expected, CaptureResult result,
+    public void advance(ConsumerId consumer, Map<TableName, Optional<Snapshot>> expected, ReadResult result,
                         Instant now) {
         for (TableResult table : result.tables()) {
             // Seed tables report the greatest updated_at sent; other tables the time of the export's snapshot.

@@ -13,7 +13,7 @@ import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.test.context.TestPropertySource;
 
 import com.cdcexport.config.InvalidSettingException;
-import com.cdcexport.export.ExportType;
+import com.cdcexport.export.model.ExportType;
 import com.cdcexport.support.Api;
 import com.cdcexport.support.IntegrationTest;
 import com.cdcexport.support.UsersTableLock;
