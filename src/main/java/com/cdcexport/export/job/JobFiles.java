@@ -9,6 +9,7 @@ import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
 
+import com.cdcexport.export.destination.Destination;
 import com.cdcexport.export.destination.ExportFileStore;
 import com.cdcexport.export.destination.ExportFileStore.PartFile;
 
@@ -70,12 +71,20 @@ public class JobFiles {
     }
 
     /** As {@link #discardPublished(ExportJob, int)}, for some of the job's files. */
-    public boolean discardPublished(ExportJob job, int attempt, List<String> names) {
-        return Boolean.TRUE.equals(transaction.execute(status -> {
+    boolean discardPublished(ExportJob job, int attempt, List<String> names) {
+        return fence(job, attempt).whileLatest(() -> names.forEach(files::deletePublished));
+    }
+
+    /**
+     * The fence a destination removes published outputs of {@code attempt} under: the job's row locked, the attempt
+     * still its latest and not completed; see the class comment for why that is safe.
+     */
+    public Destination.Fence fence(ExportJob job, int attempt) {
+        return removal -> Boolean.TRUE.equals(transaction.execute(status -> {
             if (!jobs.lockLatestUncommitted(job.id(), attempt)) {
                 return false;
             }
-            names.forEach(files::deletePublished);
+            removal.run();
             return true;
         }));
     }

@@ -8,8 +8,12 @@ import java.util.Map;
 import java.util.Optional;
 
 import com.cdcexport.export.format.FileColumn;
+import com.cdcexport.export.model.ExportPlan.TablePlan;
 
-/** What one export read: the snapshot it read at (and when), and per table its rows and greatest updated_at. */
+/**
+ * What one export read: the snapshot it read at (and when), and per table of its plan, in the plan's order, what it
+ * streamed.
+ */
 public record ReadResult(Snapshot snapshot, Instant snapshotTime, List<TableResult> tables) {
 
     public ReadResult {
@@ -21,18 +25,23 @@ public record ReadResult(Snapshot snapshot, Instant snapshotTime, List<TableResu
     }
 
     /**
-     * @param maxUpdatedAt  the greatest updated_at exported (tables with the seed's columns); empty for other
+     * @param plan          the table as planned
+     * @param maxUpdatedAt  the greatest updated_at exported (tables with soft-delete columns); empty for other
      *                      tables or when no row was exported
-     * @param seedSemantics whether the table has the seed's is_deleted, created_at and updated_at
+     * @param softDeleteColumns whether the table has soft-delete columns: is_deleted, created_at and updated_at
      * @param columns       the file's columns, with their PostgreSQL types
      * @param operations    a delta's rows by operation (INSERT, UPDATE, DELETE), counted in the same snapshot;
      *                      empty for other exports
      */
-    public record TableResult(TableName table, long rows, Optional<Instant> maxUpdatedAt, boolean seedSemantics,
+    public record TableResult(TablePlan plan, long rows, Optional<Instant> maxUpdatedAt, boolean softDeleteColumns,
                               List<FileColumn> columns, Map<String, Long> operations) {
         public TableResult {
             columns = List.copyOf(columns);
             operations = Collections.unmodifiableMap(new LinkedHashMap<>(operations));
+        }
+
+        public TableName table() {
+            return plan.table();
         }
     }
 }

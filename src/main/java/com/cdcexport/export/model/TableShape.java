@@ -85,9 +85,9 @@ public record TableShape(TableName name, long relid, List<Column> columns, List<
     }
 
     /**
-     * The seed's users semantics: soft deletes through is_deleted and an operation told by created_at = updated_at.
+     * Soft-delete columns, as the users table has them: soft deletes through is_deleted and an operation told by created_at = updated_at.
      */
-    public boolean hasSeedSemantics() {
+    public boolean hasSoftDeleteColumns() {
         return column("is_deleted").filter(c -> c.type().equals("boolean")).isPresent()
                 && column("created_at").filter(c -> c.category().equals("D")).isPresent()
                 && column("updated_at").filter(c -> c.category().equals("D")).isPresent();

@@ -1,26 +1,28 @@
 package com.cdcexport.export.pipeline;
 
-import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * Counts and hashes the bytes of one export file on their way into the file store, so the manifest's size and
- * SHA-256 describe exactly what was stored, without reading the file again (and alike for every sink). The stream
- * it wraps is the store's: it is never closed here.
+ * Counts and hashes the bytes of one output on their way into the destination, so the manifest's size and SHA-256
+ * describe exactly what was stored, without reading it again (and alike for every destination). The stream it wraps
+ * is the destination's: closing this one does not close it.
  */
-final class DigestingStream extends FilterOutputStream {
+final class DigestingStream extends DigestOutputStream {
 
-    private final MessageDigest sha256;
     private long bytes;
 
     DigestingStream(OutputStream stored) {
-        super(stored);
+        super(stored, newSha256());
+    }
+
+    private static MessageDigest newSha256() {
         try {
-            sha256 = MessageDigest.getInstance("SHA-256");
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("Every Java runtime has SHA-256", e);
         }
@@ -28,15 +30,13 @@ final class DigestingStream extends FilterOutputStream {
 
     @Override
     public void write(int b) throws IOException {
-        out.write(b);
-        sha256.update((byte) b);
+        super.write(b);
         bytes++;
     }
 
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
-        out.write(b, off, len);
-        sha256.update(b, off, len);
+        super.write(b, off, len);
         bytes += len;
     }
 
@@ -49,8 +49,8 @@ final class DigestingStream extends FilterOutputStream {
         return bytes;
     }
 
-    /** The hex SHA-256 of everything written; call once, when the file is complete. */
+    /** The hex SHA-256 of everything written; call once, when the output is complete. */
     String sha256() {
-        return HexFormat.of().formatHex(sha256.digest());
+        return HexFormat.of().formatHex(getMessageDigest().digest());
     }
 }

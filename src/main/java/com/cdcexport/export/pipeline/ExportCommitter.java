@@ -3,8 +3,6 @@ package com.cdcexport.export.pipeline;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.annotation.Transactional;
@@ -13,11 +11,9 @@ import com.cdcexport.export.access.TableAccessStore;
 import com.cdcexport.export.job.ExportJob;
 import com.cdcexport.export.job.JobFile;
 import com.cdcexport.export.job.JobTable;
+import com.cdcexport.export.model.ExportPlan;
+import com.cdcexport.export.model.ExportPlan.TablePlan;
 import com.cdcexport.export.model.ReadResult;
-import com.cdcexport.export.model.ReadResult.TableResult;
-import com.cdcexport.export.model.Snapshot;
-import com.cdcexport.export.model.TableName;
-import com.cdcexport.export.read.TableExport;
 import com.cdcexport.export.watermark.HeldRows;
 import com.cdcexport.export.watermark.WatermarkService;
 
@@ -42,29 +38,26 @@ class ExportCommitter {
         this.clock = clock;
     }
 
-    /** @param tables the tables as the export read them, with the consumer's rules it read them under */
+    /** @param result what the export read, per table, under the plan's rules */
     @Transactional
-    public void commit(ExportJob job, List<TableExport> tables, Map<TableName, Optional<Snapshot>> previous,
-                       ReadResult result) {
+    public void commit(ExportJob job, ExportPlan plan, ReadResult result) {
         Instant now = clock.instant();
-        List<JobFile> files = job.files().stream().map(f -> new JobFile(f.table(), f.filename(),
-                result.tables().stream().filter(t -> t.table().qualified().equals(f.table()))
-                        .mapToLong(TableResult::rows).sum())).toList();
+        List<JobFile> files = result.tables().stream().map(t -> new JobFile(t.table().qualified(),
+                t.plan().outputName(), t.rows())).toList();
         if (!jobs.complete(job, files, result.rows(), result.snapshot().text(), now)) {
             throw new IllegalStateException("Job " + job.id() + " is no longer this runner's (cancelled, or taken "
                     + "for dead after missing heartbeats); its files are discarded");
         }
-        for (TableExport table : tables) {
-            if (!access.lockedAccessOf(job.consumerId(), table.table()).filter().equals(table.access().filter())) {
-                throw new IllegalStateException("The row filter of consumer " + job.consumerId() + " on "
+        for (TablePlan table : plan.tables()) {
+            if (!access.lockedAccessOf(plan.consumer(), table.table()).filter().equals(table.access().filter())) {
+                throw new IllegalStateException("The row filter of consumer " + plan.consumer() + " on "
                         + table.table() + " changed during this export; run the export again");
             }
         }
-        watermarks.advance(job.consumerId(), previous, result, now);
-        for (TableExport table : tables) {
-            held.apply(job.consumerId(), table.table(), job.id(), job.attempts(), !table.access().filter().isEmpty(),
-                    table.since().isEmpty());
+        watermarks.advance(plan, result, now);
+        for (TablePlan table : plan.tables()) {
+            held.apply(plan, table);
         }
-        held.discardStaged(job.id());
+        held.discardStaged(plan.jobId());
     }
 }

@@ -4,19 +4,16 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import tools.jackson.databind.json.JsonMapper;
 
 import com.cdcexport.config.Timestamps;
-import com.cdcexport.export.job.ExportJob;
-import com.cdcexport.export.job.JobFile;
-import com.cdcexport.export.model.ExportType;
+import com.cdcexport.export.model.ExportPlan;
+import com.cdcexport.export.model.ExportPlan.TablePlan;
 import com.cdcexport.export.model.ReadResult;
 import com.cdcexport.export.model.ReadResult.TableResult;
 import com.cdcexport.export.model.Snapshot;
-import com.cdcexport.export.model.TableName;
 
 /**
  * The completion marker of one export, written beside its files after they are all published and before the
@@ -60,28 +57,25 @@ record Manifest(
     record Column(String name, String type, String mask) {
     }
 
-    /** What was stored of one file: its size and SHA-256. */
-    record Stored(long bytes, String sha256) {
+    /** One table's output as stored: what was read into it, its size and SHA-256. */
+    record Stored(TableResult table, long bytes, String sha256) {
     }
 
-    static Manifest of(ExportJob job, String version, Map<TableName, Optional<Snapshot>> previous,
-                       ReadResult result, List<Stored> stored, Instant finishedAt) {
+    static Manifest of(ExportPlan plan, String version, ReadResult result, List<Stored> stored, Instant finishedAt) {
         List<FileEntry> files = new ArrayList<>();
-        for (int i = 0; i < result.tables().size(); i++) {
-            TableResult table = result.tables().get(i);
-            JobFile file = job.files().get(i);
-            Optional<Snapshot> since = job.exportType() == ExportType.FULL ? Optional.empty()
-                    : previous.getOrDefault(table.table(), Optional.empty());
-            files.add(new FileEntry(file.filename(), table.table().qualified(), table.rows(), stored.get(i).bytes(),
-                    stored.get(i).sha256(),
+        for (Stored output : stored) {
+            TableResult table = output.table();
+            TablePlan planned = table.plan();
+            files.add(new FileEntry(planned.outputName(), table.table().qualified(), table.rows(), output.bytes(),
+                    output.sha256(),
                     table.columns().stream().map(c -> new Column(c.name(), c.type(), c.mask())).toList(),
-                    since.map(Snapshot::text).orElse(null), result.snapshot().text(),
-                    job.exportType() == ExportType.DELTA ? table.operations() : null));
+                    planned.window().map(Snapshot::text).orElse(null), result.snapshot().text(),
+                    planned.read().hasOperations() ? table.operations() : null));
         }
-        return new Manifest(VERSION, new Service("cdc-export", version), job.id().toString(),
-                job.consumerId().value(), job.exportType().slug(), job.format().slug(),
-                result.tables().stream().map(t -> t.table().qualified()).toList(), result.snapshot().text(),
-                Timestamps.json(result.snapshotTime()), Timestamps.json(job.startedAt()),
+        return new Manifest(VERSION, new Service("cdc-export", version), plan.jobId().toString(),
+                plan.consumer().value(), plan.type().slug(), plan.format().slug(),
+                plan.tables().stream().map(t -> t.table().qualified()).toList(), result.snapshot().text(),
+                Timestamps.json(result.snapshotTime()), Timestamps.json(plan.startedAt()),
                 Timestamps.json(finishedAt), files);
     }
 

@@ -8,7 +8,9 @@ import java.util.stream.Collectors;
 import com.cdcexport.export.capture.CapturedTables;
 import com.cdcexport.export.format.ExportFormat;
 import com.cdcexport.export.format.FileColumn;
-import com.cdcexport.export.model.ExportType;
+import com.cdcexport.export.model.ExportPlan.HeldRowsScope;
+import com.cdcexport.export.model.ExportPlan.Read;
+import com.cdcexport.export.model.ExportPlan.TablePlan;
 import com.cdcexport.export.model.Mask;
 import com.cdcexport.export.model.MaskingKey;
 import com.cdcexport.export.model.Snapshot;
@@ -25,14 +27,14 @@ import com.cdcexport.export.model.TableShape.Column;
  */
 final class ExportQuery {
 
-    private final ExportType type;
+    private final Read read;
     private final ExportFormat format;
     private final TableShape shape;
     private final Optional<Snapshot> since;
     private final TableAccess access;
     private final String log;
     private final List<Column> columns;
-    private final boolean seed;
+    private final boolean softDeletes;
     private final HeldRowsScope held;
     private final String schema;
 
@@ -45,17 +47,17 @@ final class ExportQuery {
      * @param staged whether the window's entries are read from {@link #STAGED_WINDOW} (log-based capture, see
      *               {@link LogicalWindow}) rather than from the change log
      */
-    ExportQuery(ExportType type, ExportFormat format, TableShape shape, Optional<Snapshot> since, TableAccess access,
-                String schema, HeldRowsScope held, boolean staged) {
-        this.type = type;
+    ExportQuery(TablePlan table, ExportFormat format, TableShape shape, String schema, HeldRowsScope held,
+                boolean staged) {
+        this.read = table.read();
         this.format = format;
         this.shape = shape;
-        this.since = type == ExportType.FULL ? Optional.empty() : since;
-        this.access = access;
+        this.since = table.window();
+        this.access = table.access();
         this.schema = CapturedTables.quote(schema);
         this.staged = staged && this.since.isPresent();
         this.log = this.staged ? STAGED_WINDOW : this.schema + ".change_log";
-        this.seed = shape.hasSeedSemantics();
+        this.softDeletes = shape.hasSoftDeleteColumns();
         this.held = held;
         this.columns = access.columns()
                 .map(allowed -> shape.columns().stream().filter(c -> c.isKey() || allowed.contains(c.name())).toList())
@@ -71,7 +73,7 @@ final class ExportQuery {
 
     /** Full exports (and a first incremental or delta) read the whole table; no change log is involved. */
     private boolean readsWholeTable() {
-        return since.isEmpty();
+        return !read.hasWindow();
     }
 
     /**
@@ -79,11 +81,11 @@ final class ExportQuery {
      * so the greatest updated_at comes from its index, the count from COPY and the progress total from the planner.
      */
     boolean readsAllLiveRows() {
-        return readsWholeTable() && type != ExportType.DELTA;
+        return read == Read.WHOLE_TABLE;
     }
 
-    boolean hasSeedSemantics() {
-        return seed;
+    boolean hasSoftDeleteColumns() {
+        return softDeletes;
     }
 
     /** COPY ... TO STDOUT in the export's format: PostgreSQL renders the CSV or JSON itself, at server speed. */
@@ -111,7 +113,7 @@ final class ExportQuery {
      */
     List<FileColumn> fileColumns() {
         List<FileColumn> file = new ArrayList<>();
-        if (type == ExportType.DELTA) {
+        if (read.hasOperations()) {
             file.add(FileColumn.OPERATION);
         }
         columns.forEach(c -> file.add(fileColumn(c)));
@@ -119,7 +121,7 @@ final class ExportQuery {
     }
 
     private FileColumn fileColumn(Column c) {
-        boolean nullable = !c.notNull() || (type == ExportType.DELTA && !c.isKey());
+        boolean nullable = !c.notNull() || (read.hasOperations() && !c.isKey());
         Mask mask = access.masks().get(c.name());
         if (mask != null) {
             // A token is text whatever the column's type (a string in parquet and JSON); a nulled column is NULL.
@@ -153,7 +155,7 @@ final class ExportQuery {
         if (staged) {
             return false; // parallel readers are other sessions: they cannot see the export's staged window
         }
-        return type != ExportType.DELTA || readsWholeTable();
+        return read != Read.CHANGES;
     }
 
     /** The table read: {@link ChunkPlan} splits it on its first key column. */
@@ -168,16 +170,16 @@ final class ExportQuery {
     }
 
     /**
-     * The greatest updated_at of the export (seed tables), and its row count: for a whole table the updated_at
+     * The greatest updated_at of the export (tables with soft-delete columns), and its row count: for a whole table the updated_at
      * index's maximum and no count (COPY counts), otherwise one pass over the change window; a delta's also
      * counts its rows by operation.
      */
     String summarySql() {
         if (readsAllLiveRows()) {
-            return seed ? "SELECT max(t.updated_at), NULL FROM " + shape.name().sql() + " t WHERE " + liveFilter("t")
+            return softDeletes ? "SELECT max(t.updated_at), NULL FROM " + shape.name().sql() + " t WHERE " + liveFilter("t")
                     + " AND " + access.predicate("t") : "SELECT NULL::timestamptz, NULL";
         }
-        String operations = type != ExportType.DELTA ? ""
+        String operations = !read.hasOperations() ? ""
                 : ", count(*) FILTER (WHERE operation = 'INSERT'), count(*) FILTER (WHERE operation = 'UPDATE'), "
                 + "count(*) FILTER (WHERE operation = 'DELETE')";
         return "SELECT max(updated_at_raw), count(*)" + operations + " FROM (" + rowsSql(true) + ") AS summary";
@@ -201,19 +203,19 @@ final class ExportQuery {
     }
 
     private String rowsSql(boolean summary, KeyRange range) {
-        if (type == ExportType.DELTA && !readsWholeTable()) {
+        if (read == Read.CHANGES) {
             return deltaSql(summary);
         }
         StringBuilder sql = new StringBuilder("SELECT ");
-        if (type == ExportType.DELTA) {
+        if (read == Read.WHOLE_TABLE_AS_CHANGES) {
             // No previous export: every row is new to this consumer. A filtered consumer gets the rows it may see
-            // and holds from now on, each an INSERT; the seed's rule would also list soft-deleted rows it never had.
-            sql.append(seed && !tracksHeldRows() ? seedOperation("t") : "'INSERT'").append(" AS operation, ");
+            // and holds from now on, each an INSERT; the soft-delete rule would also list deleted rows it never had.
+            sql.append(softDeletes && !tracksHeldRows() ? softDeleteOperation("t") : "'INSERT'").append(" AS operation, ");
         }
-        sql.append(summary ? (seed ? "t.updated_at" : "NULL::timestamptz") + " AS updated_at_raw"
+        sql.append(summary ? (softDeletes ? "t.updated_at" : "NULL::timestamptz") + " AS updated_at_raw"
                 : rendered("t", columns, null))
                 .append(" FROM ").append(shape.name().sql()).append(" t WHERE ").append(access.predicate("t"));
-        if (type != ExportType.DELTA || tracksHeldRows()) {
+        if (read != Read.WHOLE_TABLE_AS_CHANGES || tracksHeldRows()) {
             sql.append(" AND ").append(liveFilter("t"));
         }
         if (!readsWholeTable()) {
@@ -292,10 +294,10 @@ final class ExportQuery {
                 + ", FALSE)" : "TRUE") + " AS shown FROM changed c WHERE c.visible OR c.held)"
                 + " SELECT ";
         String operation = "CASE WHEN NOT c.visible THEN 'DELETE' ELSE "
-                + (seed && !filtered ? seedOperation("(c.r)") : "CASE WHEN c.held THEN 'UPDATE' ELSE 'INSERT' END")
+                + (softDeletes && !filtered ? softDeleteOperation("(c.r)") : "CASE WHEN c.held THEN 'UPDATE' ELSE 'INSERT' END")
                 + " END";
         if (summary) {
-            return changes + operation + " AS operation, " + (seed ? "CASE WHEN NOT c.shown THEN NULL"
+            return changes + operation + " AS operation, " + (softDeletes ? "CASE WHEN NOT c.shown THEN NULL"
                     + " WHEN c.present THEN (c.r).updated_at ELSE c.deleted_at END" : "NULL::timestamptz")
                     + " AS updated_at_raw FROM decided c";
         }
@@ -303,34 +305,34 @@ final class ExportQuery {
                 + " ORDER BY " + keyList("(c.r)");
     }
 
-    /** The seed's rule: soft-deleted rows are DELETE, rows never updated INSERT, others UPDATE. */
-    private static String seedOperation(String row) {
+    /** The soft-delete rule: rows with is_deleted are DELETE, rows never updated INSERT, others UPDATE. */
+    private static String softDeleteOperation(String row) {
         return "CASE WHEN " + row + ".is_deleted THEN 'DELETE' WHEN " + row + ".created_at = " + row + ".updated_at"
                 + " THEN 'INSERT' ELSE 'UPDATE' END";
     }
 
-    /** Full and incremental exports carry live rows only; for seed tables soft-deleted rows are not live. */
+    /** Full and incremental exports carry live rows only; in tables with soft-delete columns, rows with is_deleted are not live. */
     private String liveFilter(String alias) {
-        return seed ? "NOT " + alias + ".is_deleted" : "TRUE";
+        return softDeletes ? "NOT " + alias + ".is_deleted" : "TRUE";
     }
 
     /**
-     * The columns in the file's form (the format renders each). In a delta, a hard-deleted row of a seed table
+     * The columns in the file's form (the format renders each). In a delta, a hard-deleted row of a table with soft-delete columns
      * carries is_deleted=true and its deletion time as updated_at.
      */
     private String rendered(String row, List<Column> shown, String changeAlias) {
         List<String> out = new ArrayList<>();
         for (Column c : shown) {
             String value = row + "." + c.sql();
-            if (changeAlias != null && seed && c.name().equals("is_deleted")) {
+            if (changeAlias != null && softDeletes && c.name().equals("is_deleted")) {
                 value = "(" + value + " OR NOT " + changeAlias + ".present)";
-            } else if (changeAlias != null && seed && c.name().equals("updated_at")) {
+            } else if (changeAlias != null && softDeletes && c.name().equals("updated_at")) {
                 value = "CASE WHEN " + changeAlias + ".present THEN " + value + " ELSE " + changeAlias + ".deleted_at END";
             }
             if (changeAlias != null && tracksHeldRows() && !c.isKey()) {
-                // A DELETE of values the filter hides carries the key alone (a seed table's still says is_deleted).
+                // A DELETE of values the filter hides carries the key alone (with soft-delete columns it still says is_deleted).
                 value = "CASE WHEN " + changeAlias + ".shown THEN " + value + " ELSE "
-                        + (seed && c.name().equals("is_deleted") ? "TRUE" : "NULL") + " END";
+                        + (softDeletes && c.name().equals("is_deleted") ? "TRUE" : "NULL") + " END";
             }
             Mask mask = access.masks().get(c.name());
             if (mask != null) {

@@ -27,16 +27,14 @@ import org.springframework.stereotype.Component;
 import com.cdcexport.config.CdcProperties;
 import com.cdcexport.config.CdcProperties.CaptureMode;
 import com.cdcexport.export.capture.CapturedTables;
-import com.cdcexport.export.format.EncodedOutput;
-import com.cdcexport.export.format.ExportFormat;
 import com.cdcexport.export.format.FileColumn;
+import com.cdcexport.export.model.ExportPlan;
+import com.cdcexport.export.model.ExportPlan.TablePlan;
 import com.cdcexport.export.model.ExportProgress;
-import com.cdcexport.export.model.ExportType;
 import com.cdcexport.export.model.MaskingKey;
 import com.cdcexport.export.model.ReadResult;
 import com.cdcexport.export.model.ReadResult.TableResult;
 import com.cdcexport.export.model.Snapshot;
-import com.cdcexport.export.model.TableName;
 import com.cdcexport.export.model.TableShape;
 
 /**
@@ -53,12 +51,6 @@ public class SnapshotReader {
         "SET LOCAL TimeZone = 'UTC'", "SET LOCAL DateStyle = 'ISO, YMD'", "SET LOCAL IntervalStyle = 'postgres'",
         "SET LOCAL bytea_output = 'hex'", "SET LOCAL extra_float_digits = 1",
         "SET LOCAL standard_conforming_strings = on");
-
-    /** Opens the file of one table; called in the order of the export's tables. */
-    @FunctionalInterface
-    public interface Outputs {
-        OutputStream open(TableName table) throws IOException;
-    }
 
     private final DataSource dataSource;
     private final String schema;
@@ -84,13 +76,58 @@ public class SnapshotReader {
         this.catchUpTimeout = catchUpTimeout;
     }
 
-    /** Streams each table's file, in {@code format}, into the output {@code outputs} opens for it. */
-    public ReadResult export(ExportType type, ExportFormat format, List<TableExport> tables, HeldRowsScope held,
-                                Outputs outputs, ExportProgress progress) throws SQLException, IOException {
-        try (ParallelCopy.Reader reader = parallel.awaitReader(progress);
-             Connection connection = dataSource.getConnection()) {
-            List<TableExport> staged = type == ExportType.FULL ? List.of() : tables.stream()
-                    .filter(t -> t.since().isPresent() && captured.mode(t.table()) == CaptureMode.LOGICAL).toList();
+    /**
+     * Takes the export's snapshot S and plans every table's read in it; the caller then streams each table in
+     * order ({@link TableRead#copyTo}) and {@link SnapshotRead#finish() finishes}, or closes the read to abandon it.
+     */
+    public SnapshotRead open(ExportPlan plan, ExportProgress progress) throws SQLException {
+        ParallelCopy.Reader reader = parallel.awaitReader(progress);
+        Connection connection = null;
+        try {
+            connection = dataSource.getConnection();
+            return new SnapshotRead(plan, reader, connection, progress);
+        } catch (SQLException | RuntimeException | Error e) {
+            if (connection != null) {
+                try {
+                    discard(dataSource, connection);
+                } catch (SQLException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            reader.close();
+            throw e;
+        }
+    }
+
+    /**
+     * One export's transaction: REPEATABLE READ, READ ONLY unless a filtered consumer's held rows are staged. Its
+     * tables are streamed one after another, in the plan's order; nothing is visible to anyone until the commit of
+     * the export (which happens elsewhere), and this transaction only reads.
+     */
+    public final class SnapshotRead implements AutoCloseable {
+
+        private final ExportPlan plan;
+        private final ParallelCopy.Reader reader;
+        private final Connection connection;
+        private final PGConnection pg;
+        private final Statement statement;
+        private final ExportProgress progress;
+        private final Optional<MaskingKey> masking;
+        private final Snapshot snapshot;
+        private final Instant at;
+        private final List<TableRead> tables = new ArrayList<>();
+        private final List<TableResult> results = new ArrayList<>();
+        private ParallelCopy.SharedSnapshot shared;
+        private boolean finished;
+
+        private SnapshotRead(ExportPlan plan, ParallelCopy.Reader reader, Connection connection,
+                             ExportProgress progress) throws SQLException {
+            this.plan = plan;
+            this.reader = reader;
+            this.connection = connection;
+            this.progress = progress;
+            List<TablePlan> staged = plan.tables().stream()
+                    .filter(t -> t.read().hasWindow() && captured.mode(t.table()) == CaptureMode.LOGICAL).toList();
             if (!staged.isEmpty()) {
                 LogicalWindow.prepare(connection, schema);
             }
@@ -98,107 +135,166 @@ public class SnapshotReader {
             connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             // A consumer that sees a table through a row filter has what it holds staged in S (see ExportQuery),
             // the one write of an export's transaction, into the service's own schema.
-            connection.setReadOnly(tables.stream().noneMatch(t -> !t.access().filter().isEmpty()));
-            PGConnection pg = connection.unwrap(PGConnection.class);
+            connection.setReadOnly(plan.tables().stream().allMatch(t -> t.access().filter().isEmpty()));
+            this.pg = connection.unwrap(PGConnection.class);
             progress.attach(pg);
-            try (Statement statement = connection.createStatement()) {
-                for (String setting : SESSION) {
-                    statement.execute(setting);
-                }
-                Optional<MaskingKey> masking = tables.stream().flatMap(t -> t.access().maskingKey().stream()).findFirst();
-                if (masking.isPresent()) {
-                    masking.get().apply(connection);
-                }
-                // The first query fixes the transaction's snapshot; pg_current_snapshot() reports that very one.
-                ResultSet taken = single(statement, "SELECT pg_current_snapshot()::text, now()");
-                progress.snapshotTaken();
-                Snapshot snapshot = new Snapshot(taken.getString(1));
-                Instant at = taken.getTimestamp(2).toInstant();
-                Map<TableExport, TableShape> shapes = new LinkedHashMap<>();
-                for (TableExport table : tables) {
-                    shapes.put(table, TableShape.read(connection, schema, table.table()).orElseThrow(
-                            () -> new IllegalStateException("Table " + table.table() + " no longer exists")));
-                }
-                if (!staged.isEmpty()) {
-                    List<LogicalWindow.Window> windows = staged.stream().map(table -> new LogicalWindow.Window(
-                            shapes.get(table).relid(), table.since().orElseThrow())).toList();
-                    LogicalWindow.stage(connection, dataSource, schema, captured.slot().name(), snapshot, windows,
-                            catchUpTimeout, progress::stopping);
-                }
-                List<Planned> plans = new ArrayList<>();
-                long total = 0;
-                for (TableExport table : tables) {
-                    Planned plan = plan(statement, type, format, table, shapes.get(table), held,
-                            staged.contains(table));
-                    plans.add(plan);
-                    total = plan.expected < 0 || total < 0 ? -1 : total + plan.expected;
-                }
-                progress.total(total);
-                List<TableResult> results = new ArrayList<>();
-                ParallelCopy.SharedSnapshot shared = null;
-                for (Planned plan : plans) {
-                    List<FileColumn> columns = plan.query.fileColumns();
-                    long rows;
-                    try (EncodedOutput out = format.open(outputs.open(plan.table), columns)) {
-                        if (parallel.worthIt(plan.query, plan.expected)) {
-                            shared = shared != null ? shared : ParallelCopy.share(statement, snapshot, masking);
-                            rows = parallel.copy(connection, shared, plan.query, plan.expected, out, progress);
-                        } else {
-                            rows = CopyStream.copy(pg, plan.query.copySql(), true, out, progress);
-                        }
-                        out.finish();
-                    }
-                    if (plan.query.tracksHeldRows()) {
-                        statement.execute(plan.query.stageHeldRowsSql());
-                    }
-                    results.add(new TableResult(plan.table, rows, plan.maxUpdatedAt, plan.query.hasSeedSemantics(),
-                            columns, plan.operations));
-                }
-                connection.commit();
-                return new ReadResult(snapshot, at, results);
-            } catch (SQLException | IOException | RuntimeException e) {
-                try {
-                    discard(dataSource, connection);
-                } catch (SQLException suppressed) {
-                    e.addSuppressed(suppressed);
-                }
-                throw e;
-            } finally {
+            this.statement = connection.createStatement();
+            for (String setting : SESSION) {
+                statement.execute(setting);
+            }
+            this.masking = plan.tables().stream().flatMap(t -> t.access().maskingKey().stream()).findFirst();
+            if (masking.isPresent()) {
+                masking.get().apply(connection);
+            }
+            // The first query fixes the transaction's snapshot; pg_current_snapshot() reports that very one.
+            ResultSet taken = single(statement, "SELECT pg_current_snapshot()::text, now()");
+            progress.snapshotTaken();
+            this.snapshot = new Snapshot(taken.getString(1));
+            this.at = taken.getTimestamp(2).toInstant();
+            Map<TablePlan, TableShape> shapes = new LinkedHashMap<>();
+            for (TablePlan table : plan.tables()) {
+                shapes.put(table, TableShape.read(connection, schema, table.table()).orElseThrow(
+                        () -> new IllegalStateException("Table " + table.table() + " no longer exists")));
+            }
+            if (!staged.isEmpty()) {
+                List<LogicalWindow.Window> windows = staged.stream().map(table -> new LogicalWindow.Window(
+                        shapes.get(table).relid(), table.window().orElseThrow())).toList();
+                LogicalWindow.stage(connection, dataSource, schema, captured.slot().name(), snapshot, windows,
+                        catchUpTimeout, progress::stopping);
+            }
+            long total = 0;
+            for (TablePlan table : plan.tables()) {
+                TableRead read = plan(table, shapes.get(table), staged.contains(table));
+                tables.add(read);
+                total = read.expected < 0 || total < 0 ? -1 : total + read.expected;
+            }
+            progress.total(total);
+        }
+
+        /** The tables in the plan's order; each is streamed once, in this order. */
+        public List<TableRead> tables() {
+            return tables;
+        }
+
+        /** The snapshot S every table is read in. */
+        public Snapshot snapshot() {
+            return snapshot;
+        }
+
+        /**
+         * Ends the read transaction once every table was streamed. The read is then complete: what the watermark
+         * moves to (S) and what each table's output holds.
+         */
+        public ReadResult finish() throws SQLException {
+            if (results.size() != tables.size()) {
+                throw new IllegalStateException("Only " + results.size() + " of " + tables.size()
+                        + " tables were streamed");
+            }
+            connection.commit();
+            finished = true;
+            return new ReadResult(snapshot, at, results);
+        }
+
+        private TableRead plan(TablePlan table, TableShape shape, boolean staged) throws SQLException {
+            if (shape.key().isEmpty()) {
+                throw new IllegalStateException(table.table() + " has no primary key any more; capture needs one "
+                        + "to name rows: add it back and restart the service");
+            }
+            if (table.read().hasWindow() && shape.keyChanged()) {
+                throw new ResyncRequiredException(table.table(), "was re-created or its primary key changed");
+            }
+            ExportQuery query = new ExportQuery(table, plan.format(), shape, schema, plan.heldRows(), staged);
+            if (table.read().hasWindow() && single(statement, query.truncatedSql()).getBoolean(1)) {
+                throw new ResyncRequiredException(table.table(), "was truncated");
+            }
+            ResultSet summary = single(statement, query.summarySql());
+            Timestamp max = summary.getTimestamp(1);
+            Map<String, Long> operations = new LinkedHashMap<>();
+            if (table.read().hasOperations()) {
+                operations.put("INSERT", summary.getLong(3));
+                operations.put("UPDATE", summary.getLong(4));
+                operations.put("DELETE", summary.getLong(5));
+            }
+            long expected = query.readsAllLiveRows() ? estimate(statement, query) : summary.getLong(2);
+            return new TableRead(this, table, query, Optional.ofNullable(max).map(Timestamp::toInstant), expected,
+                    operations);
+        }
+
+        private TableResult copy(TableRead table, OutputStream out) throws SQLException, IOException {
+            if (results.size() != tables.indexOf(table)) {
+                throw new IllegalStateException(table.plan().table() + " is streamed out of the plan's order");
+            }
+            long rows;
+            if (parallel.worthIt(table.query, table.expected)) {
+                shared = shared != null ? shared : ParallelCopy.share(statement, snapshot, masking);
+                rows = parallel.copy(connection, shared, table.query, table.expected, out, progress);
+            } else {
+                rows = CopyStream.copy(pg, table.query.copySql(), true, out, progress);
+            }
+            if (table.query.tracksHeldRows()) {
+                statement.execute(table.query.stageHeldRowsSql());
+            }
+            TableResult result = new TableResult(table.plan(), rows, table.maxUpdatedAt,
+                    table.query.hasSoftDeleteColumns(), table.columns(), table.operations);
+            results.add(result);
+            return result;
+        }
+
+        /** Abandons the read unless it finished; the connection of an abandoned read is never pooled again. */
+        @Override
+        public void close() throws SQLException {
+            try {
                 progress.detach(pg);
                 progress.snapshotReleased();
+                if (finished) {
+                    connection.close();
+                } else {
+                    discard(dataSource, connection);
+                }
+            } finally {
+                reader.close();
             }
         }
     }
 
-    private record Planned(TableName table, ExportQuery query, Optional<Instant> maxUpdatedAt, long expected,
-                           Map<String, Long> operations) {
-    }
+    /** One table of an export's read: its file's columns, then its rows, streamed once. */
+    public static final class TableRead {
 
-    private Planned plan(Statement statement, ExportType type, ExportFormat format, TableExport table,
-                         TableShape shape, HeldRowsScope held, boolean staged) throws SQLException {
-        if (shape.key().isEmpty()) {
-            throw new IllegalStateException(table.table() + " has no primary key any more; capture needs one to name "
-                    + "rows: add it back and restart the service");
+        private final SnapshotRead read;
+        private final TablePlan plan;
+        private final ExportQuery query;
+        private final Optional<Instant> maxUpdatedAt;
+        private final long expected;
+        private final Map<String, Long> operations;
+
+        private TableRead(SnapshotRead read, TablePlan plan, ExportQuery query, Optional<Instant> maxUpdatedAt,
+                          long expected, Map<String, Long> operations) {
+            this.read = read;
+            this.plan = plan;
+            this.query = query;
+            this.maxUpdatedAt = maxUpdatedAt;
+            this.expected = expected;
+            this.operations = operations;
         }
-        boolean window = type != ExportType.FULL && table.since().isPresent();
-        if (window && shape.keyChanged()) {
-            throw new ResyncRequiredException(table.table(), "was re-created or its primary key changed");
+
+        public TablePlan plan() {
+            return plan;
         }
-        ExportQuery query = new ExportQuery(type, format, shape, table.since(), table.access(), schema, held, staged);
-        if (window && single(statement, query.truncatedSql()).getBoolean(1)) {
-            throw new ResyncRequiredException(table.table(), "was truncated");
+
+        /** The output's columns, with their PostgreSQL types and masks, as the format encodes them. */
+        public List<FileColumn> columns() {
+            return query.fileColumns();
         }
-        ResultSet summary = single(statement, query.summarySql());
-        Timestamp max = summary.getTimestamp(1);
-        Map<String, Long> operations = new LinkedHashMap<>();
-        if (type == ExportType.DELTA) {
-            operations.put("INSERT", summary.getLong(3));
-            operations.put("UPDATE", summary.getLong(4));
-            operations.put("DELETE", summary.getLong(5));
+
+        /**
+         * Streams the table's rows, in the plan's format as COPY renders it (the format's encoder turns that into
+         * the output), into {@code out}.
+         *
+         * @return what was streamed: the rows, and what the watermark and the manifest need of them
+         */
+        public TableResult copyTo(OutputStream out) throws SQLException, IOException {
+            return read.copy(this, out);
         }
-        long expected = query.readsAllLiveRows() ? estimate(statement, query) : summary.getLong(2);
-        return new Planned(table.table(), query, Optional.ofNullable(max).map(Timestamp::toInstant), expected,
-                operations);
     }
 
     private static long estimate(Statement statement, ExportQuery query) throws SQLException {

@@ -8,6 +8,8 @@ import org.springframework.transaction.annotation.Propagation;
 import org.springframework.transaction.annotation.Transactional;
 
 import com.cdcexport.consumer.ConsumerId;
+import com.cdcexport.export.model.ExportPlan;
+import com.cdcexport.export.model.ExportPlan.TablePlan;
 import com.cdcexport.export.model.TableName;
 
 /**
@@ -27,16 +29,15 @@ public class HeldRows {
     /**
      * Applies what the export staged for {@code table}: a whole-table read replaces the held rows, a window's keys
      * are added or removed. Rows another attempt of the job staged are ignored (their snapshot is not the one
-     * committed) and removed by {@link #discardStaged}.
-     *
-     * @param filtered whether the consumer saw the table through a row filter; without one nothing is held here
-     * @param wholeTable whether the export read the whole table (a full export, or a consumer's first)
+     * committed) and removed by {@link #discardStaged}. A consumer that sees the table without a row filter holds
+     * nothing here (it holds every row that existed at its watermark).
      */
     @Transactional(propagation = Propagation.MANDATORY)
-    public void apply(ConsumerId consumer, TableName table, UUID job, int attempt, boolean filtered,
-                      boolean wholeTable) {
-        if (!filtered || wholeTable) {
-            forget(consumer, table);
+    public void apply(ExportPlan plan, TablePlan table) {
+        boolean filtered = !table.access().filter().isEmpty();
+        ConsumerId consumer = plan.consumer();
+        if (!filtered || !table.read().hasWindow()) {
+            forget(consumer, table.table());
         }
         if (!filtered) {
             return;
@@ -46,15 +47,15 @@ public class HeldRows {
                  WHERE h.consumer_id = :consumer AND h.table_name = :table
                    AND p.job_id = :job AND p.attempt = :attempt AND p.table_name = :table
                    AND NOT p.held AND h.key = p.key""")
-                .param("consumer", consumer.value()).param("table", table.qualified()).param("job", job)
-                .param("attempt", attempt).update();
+                .param("consumer", consumer.value()).param("table", table.table().qualified())
+                .param("job", plan.jobId()).param("attempt", plan.attempt()).update();
         jdbc.sql("""
                 INSERT INTO held_rows (consumer_id, table_name, key)
                 SELECT :consumer, :table, p.key FROM held_rows_pending p
                  WHERE p.job_id = :job AND p.attempt = :attempt AND p.table_name = :table AND p.held
                 ON CONFLICT DO NOTHING""")
-                .param("consumer", consumer.value()).param("table", table.qualified()).param("job", job)
-                .param("attempt", attempt).update();
+                .param("consumer", consumer.value()).param("table", table.table().qualified())
+                .param("job", plan.jobId()).param("attempt", plan.attempt()).update();
     }
 
     /** What every attempt of the job staged: applied, or of an attempt that never committed. */

@@ -5,7 +5,6 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -14,6 +13,8 @@ import org.springframework.transaction.annotation.Propagation;
 import org.springframework.transaction.annotation.Transactional;
 
 import com.cdcexport.consumer.ConsumerId;
+import com.cdcexport.export.model.ExportPlan;
+import com.cdcexport.export.model.ExportPlan.TablePlan;
 import com.cdcexport.export.model.ReadResult;
 import com.cdcexport.export.model.ReadResult.TableResult;
 import com.cdcexport.export.model.Snapshot;
@@ -23,7 +24,7 @@ import com.cdcexport.export.model.TableName;
 @Service
 public class WatermarkService {
 
-    /** last_exported_at of a consumer whose exports of a seed table so far contained no rows at all. */
+    /** last_exported_at of a consumer whose exports of a table with soft-delete columns so far contained no rows at all. */
     static final Instant NOTHING_EXPORTED = Instant.EPOCH;
 
     private final JdbcClient jdbc;
@@ -49,17 +50,20 @@ public class WatermarkService {
      * Compare-and-set P → S for every table of the export. Must run inside the transaction that also completes
      * the job, so the files' job and all its tables' watermarks commit together or not at all.
      *
-     * @param expected each table's snapshot when the export started (absent: it had no watermark)
+     * Each table's watermark is expected where the plan found it when the export started (absent: none yet).
+     *
      * @throws WatermarkConflictException when a watermark is no longer where the export started from
      */
     @Transactional(propagation = Propagation.MANDATORY)
-    public void advance(ConsumerId consumer, Map<TableName, Optional<Snapshot>> expected, ReadResult result,
-                        Instant now) {
-        for (TableResult table : result.tables()) {
-            // Seed tables report the greatest updated_at sent; other tables the time of the export's snapshot.
-            Instant exportedUpTo = table.seedSemantics() ? table.maxUpdatedAt().orElse(NOTHING_EXPORTED)
+    public void advance(ExportPlan plan, ReadResult result, Instant now) {
+        ConsumerId consumer = plan.consumer();
+        for (int i = 0; i < plan.tables().size(); i++) {
+            TablePlan planned = plan.tables().get(i);
+            TableResult table = result.tables().get(i);
+            // Tables with soft-delete columns report the greatest updated_at sent; others the snapshot's time.
+            Instant exportedUpTo = table.softDeleteColumns() ? table.maxUpdatedAt().orElse(NOTHING_EXPORTED)
                     : result.snapshotTime();
-            Optional<Snapshot> from = expected.getOrDefault(table.table(), Optional.empty());
+            Optional<Snapshot> from = planned.watermark();
             JdbcClient.StatementSpec statement = jdbc.sql(from.isPresent() ? """
                             UPDATE watermarks
                                SET snapshot = CAST(:snapshot AS pg_snapshot),

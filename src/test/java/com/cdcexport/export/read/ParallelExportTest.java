@@ -37,10 +37,8 @@ import org.springframework.test.context.TestPropertySource;
 import com.cdcexport.config.CdcProperties;
 import com.cdcexport.export.capture.CapturedTables;
 import com.cdcexport.export.format.ExportFormat;
-import com.cdcexport.export.model.ExportProgress;
 import com.cdcexport.export.model.ExportType;
 import com.cdcexport.export.model.Snapshot;
-import com.cdcexport.export.model.TableAccess;
 import com.cdcexport.export.model.TableName;
 import com.cdcexport.support.Api;
 import com.cdcexport.support.IntegrationTest;
@@ -281,8 +279,7 @@ class ParallelExportTest extends IntegrationTest {
         ParallelCopy never = new ParallelCopy(dataSource, new CdcProperties.Parallel(1, 0, "", 0), 1,
                 new SimpleMeterRegistry());
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        new SnapshotReader(dataSource, capturedTables, never).export(type, format,
-                List.of(new TableExport(table, since, TableAccess.ALL)), null, t -> out, new ExportProgress());
+        SerialRead.read(new SnapshotReader(dataSource, capturedTables, never), type, format, table, since, out);
         return out.toByteArray();
     }
 

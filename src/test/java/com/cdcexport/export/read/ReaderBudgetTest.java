@@ -9,7 +9,6 @@ import java.io.InterruptedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.SQLException;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -32,7 +31,6 @@ import com.cdcexport.export.capture.CapturedTables;
 import com.cdcexport.export.format.ExportFormat;
 import com.cdcexport.export.model.ExportProgress;
 import com.cdcexport.export.model.ExportType;
-import com.cdcexport.export.model.TableAccess;
 import com.cdcexport.export.model.TableName;
 import com.cdcexport.support.IntegrationTest;
 
@@ -135,10 +133,9 @@ class ReaderBudgetTest extends IntegrationTest {
                 2, registry);
     }
 
-    private byte[] export(ParallelCopy copy, ByteArrayOutputStream out) throws SQLException, IOException {
-        new SnapshotReader(dataSource, capturedTables, copy).export(ExportType.FULL, ExportFormat.CSV,
-                List.of(new TableExport(TableName.USERS, Optional.empty(), TableAccess.ALL)), null, t -> out,
-                new ExportProgress());
+    private byte[] export(ParallelCopy copy, ByteArrayOutputStream out) throws Exception {
+        SerialRead.read(new SnapshotReader(dataSource, capturedTables, copy), ExportType.FULL, ExportFormat.CSV,
+                TableName.USERS, Optional.empty(), out);
         return out.toByteArray();
     }
 
