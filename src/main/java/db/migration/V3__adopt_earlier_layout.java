@@ -8,6 +8,8 @@ import java.sql.Statement;
 import org.flywaydb.core.api.migration.BaseJavaMigration;
 import org.flywaydb.core.api.migration.Context;
 
+import com.cdcexport.sql.SqlText;
+
 /**
  * Installations from before the service had its own schema kept everything in {@code public}: Flyway's history,
  * watermarks, jobs, consumers and keys, plus a {@code change_xid} column, two triggers and a tombstone table on
@@ -25,7 +27,7 @@ public class V3__adopt_earlier_layout extends BaseJavaMigration {
             return;
         }
         try (Statement sql = connection.createStatement()) {
-            sql.execute("SET LOCAL search_path = " + quote(schema) + ", pg_catalog");
+            sql.execute("SET LOCAL search_path = " + SqlText.identifier(schema) + ", pg_catalog");
             sql.execute("INSERT INTO consumers SELECT id, created_at FROM public.consumers");
             sql.execute("INSERT INTO api_keys SELECT id, consumer_id, secret_hash, origin, created_at, expires_at,"
                     + " revoked_at FROM public.api_keys");
@@ -84,7 +86,4 @@ public class V3__adopt_earlier_layout extends BaseJavaMigration {
         }
     }
 
-    private static String quote(String identifier) {
-        return "\"" + identifier.replace("\"", "\"\"") + "\"";
-    }
 }

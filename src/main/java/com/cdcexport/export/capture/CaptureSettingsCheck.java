@@ -4,11 +4,10 @@ import org.springframework.stereotype.Component;
 
 import com.cdcexport.config.CdcProperties;
 import com.cdcexport.config.SettingsCheck;
-import com.cdcexport.export.read.ParallelCopy;
 
 /**
- * EXPORT_TABLES (its form: whether the tables exist is the database's to say, when capture is installed) and
- * EXPORT_CHUNK_DIR, checked before the database is touched.
+ * EXPORT_TABLES (its form: whether the tables exist is the database's to say, when capture is installed), checked
+ * before the database is touched.
  */
 @Component
 class CaptureSettingsCheck implements SettingsCheck {
@@ -22,6 +21,5 @@ class CaptureSettingsCheck implements SettingsCheck {
     @Override
     public void checkSettings() {
         CapturedTables.parse(properties.exportTables());
-        ParallelCopy.checkChunkDirectory(properties.parallel(), properties.jobs().workers());
     }
 }

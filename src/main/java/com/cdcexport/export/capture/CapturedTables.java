@@ -21,7 +21,7 @@ import com.cdcexport.config.CdcProperties;
 import com.cdcexport.config.CdcProperties.CaptureMode;
 import com.cdcexport.config.InvalidSettingException;
 import com.cdcexport.export.model.TableName;
-import com.cdcexport.export.read.SnapshotReader;
+import com.cdcexport.sql.SqlText;
 
 /**
  * The tables of EXPORT_TABLES, checked and made ready at start-up: each exists, has a primary key and the capture
@@ -275,7 +275,7 @@ public class CapturedTables {
                 .param("key", keyAttnums).param("created", createdByService).update();
     }
 
-    /** The truncate marker: windows that span it are refused until a full export (see SnapshotReader). */
+    /** The truncate marker: windows that span it are refused until a full export (see the read package's SnapshotReader). */
     private void insertResyncMarker(long relid) {
         jdbc.sql("INSERT INTO change_log (table_oid, op, key) VALUES (:relid::oid, 'T', '[]')").param("relid", relid)
                 .update();
@@ -305,7 +305,7 @@ public class CapturedTables {
         if (mode == CaptureMode.LOGICAL) {
             if (triggersPresent(relid)) {
                 for (String operation : List.of("insert", "update", "key_change", "delete", "truncate")) {
-                    jdbc.sql("DROP TRIGGER IF EXISTS " + quote(schema + "_capture_" + operation) + " ON " + table.sql())
+                    jdbc.sql("DROP TRIGGER IF EXISTS " + SqlText.identifier(schema + "_capture_" + operation) + " ON " + table.sql())
                             .update();
                 }
             }
@@ -328,11 +328,11 @@ public class CapturedTables {
     }
 
     private void installTriggers(TableName table, long relid) {
-        boolean current = jdbc.sql("SELECT " + quote(schema) + ".capture_installed(:relid::oid::regclass)")
+        boolean current = jdbc.sql("SELECT " + SqlText.identifier(schema) + ".capture_installed(:relid::oid::regclass)")
                 .param("relid", relid).query(Boolean.class).single();
         try {
             if (!current) {
-                jdbc.sql("SELECT " + quote(schema) + ".install_capture(:relid::oid::regclass)")
+                jdbc.sql("SELECT " + SqlText.identifier(schema) + ".install_capture(:relid::oid::regclass)")
                         .param("relid", relid).query().singleValue();
                 log.info("Installed change capture on {}", table);
             }
@@ -354,14 +354,14 @@ public class CapturedTables {
     private void installSeedTimestamps(TableName table, long relid) {
         List<String> present = jdbc.sql("SELECT tgname FROM pg_trigger WHERE tgrelid = :relid::oid")
                 .param("relid", relid).query(String.class).list();
-        String function = quote(schema) + ".users_timestamps()";
+        String function = SqlText.identifier(schema) + ".users_timestamps()";
         if (!present.contains(schema + "_users_created")) {
-            jdbc.sql("CREATE TRIGGER " + quote(schema + "_users_created") + " BEFORE INSERT ON " + table.sql()
+            jdbc.sql("CREATE TRIGGER " + SqlText.identifier(schema + "_users_created") + " BEFORE INSERT ON " + table.sql()
                     + " FOR EACH ROW WHEN (NEW.created_at IS NULL OR NEW.updated_at IS NULL) EXECUTE FUNCTION "
                     + function).update();
         }
         if (!present.contains(schema + "_users_touched")) {
-            jdbc.sql("CREATE TRIGGER " + quote(schema + "_users_touched") + " BEFORE UPDATE ON " + table.sql()
+            jdbc.sql("CREATE TRIGGER " + SqlText.identifier(schema + "_users_touched") + " BEFORE UPDATE ON " + table.sql()
                     + " FOR EACH ROW WHEN (NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at) EXECUTE FUNCTION "
                     + function).update();
         }
@@ -383,8 +383,4 @@ public class CapturedTables {
         return text.append('}').toString();
     }
 
-    /** A double-quoted SQL identifier. */
-    public static String quote(String identifier) {
-        return "\"" + identifier.replace("\"", "\"\"") + "\"";
-    }
 }

@@ -10,6 +10,7 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 
 import com.cdcexport.config.InvalidSettingException;
 import com.cdcexport.export.model.TableName;
+import com.cdcexport.sql.SqlText;
 
 /**
  * The server-side objects of log-based capture, all named after the slot: the replication slot (pgoutput), the
@@ -50,18 +51,18 @@ public class LogicalSlot {
                 .query(Boolean.class).single();
         if (!replication) {
             throw new InvalidSettingException("CAPTURE_MODE=logical needs the REPLICATION attribute for the service's "
-                    + "database role: ALTER ROLE " + CapturedTables.quote(role) + " REPLICATION");
+                    + "database role: ALTER ROLE " + SqlText.identifier(role) + " REPLICATION");
         }
         if (!jdbc.sql("SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = :name)").param("name", name)
                 .query(Boolean.class).single()) {
             try {
-                jdbc.sql("CREATE PUBLICATION " + CapturedTables.quote(name)).update();
+                jdbc.sql("CREATE PUBLICATION " + SqlText.identifier(name)).update();
                 log.info("Created the publication {} for log-based capture", name);
             } catch (DataAccessException e) {
                 if (!"42710".equals(sqlState(e))) {
                     String database = jdbc.sql("SELECT current_database()").query(String.class).single();
                     throw problem(e, "create the publication " + name, "GRANT CREATE ON DATABASE "
-                            + CapturedTables.quote(database) + " TO " + CapturedTables.quote(role)
+                            + SqlText.identifier(database) + " TO " + SqlText.identifier(role)
                             + ", or have a DBA run CREATE PUBLICATION " + name);
                 }
             }
@@ -113,7 +114,7 @@ public class LogicalSlot {
             return;
         }
         try {
-            jdbc.sql("ALTER PUBLICATION " + CapturedTables.quote(name) + " ADD TABLE " + table.sql()).update();
+            jdbc.sql("ALTER PUBLICATION " + SqlText.identifier(name) + " ADD TABLE " + table.sql()).update();
         } catch (DataAccessException e) {
             throw problem(e, "add " + table + " to the publication " + name, "only the table's owner may: have it run "
                     + "ALTER PUBLICATION " + name + " ADD TABLE " + table + ", or capture " + table + " with triggers ("

@@ -1,5 +1,7 @@
 package com.cdcexport.export.format;
 
+import com.cdcexport.sql.SqlText;
+
 /**
  * One column of an export file as the format sees it.
  *
@@ -20,6 +22,6 @@ public record FileColumn(String name, String type, String category, boolean null
 
     /** The quoted identifier for SQL text. */
     public String sql() {
-        return "\"" + name.replace("\"", "\"\"") + "\"";
+        return SqlText.identifier(name);
     }
 }

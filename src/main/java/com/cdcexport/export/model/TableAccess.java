@@ -5,7 +5,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
-import com.cdcexport.export.capture.CapturedTables;
+import com.cdcexport.sql.SqlText;
 
 /**
  * What one consumer may see of one table: some columns (the key columns always, so changes can be applied), the
@@ -93,19 +93,14 @@ public record TableAccess(Optional<List<String>> columns, List<Condition> filter
         }
         StringBuilder sql = new StringBuilder();
         for (Condition c : filter) {
-            sql.append(sql.isEmpty() ? "" : " AND ").append(alias).append('.').append(CapturedTables.quote(c.column()));
+            sql.append(sql.isEmpty() ? "" : " AND ").append(alias).append('.').append(SqlText.identifier(c.column()));
             switch (c.op().arity) {
                 case NONE -> sql.append(' ').append(c.op().symbol.toUpperCase(Locale.ROOT));
-                case ONE -> sql.append(' ').append(c.op().symbol).append(' ').append(literal(c.values().get(0)));
+                case ONE -> sql.append(' ').append(c.op().symbol).append(' ').append(SqlText.literal(c.values().get(0)));
                 case MANY -> sql.append(' ').append(c.op().symbol.toUpperCase(Locale.ROOT)).append(" (")
-                        .append(String.join(", ", c.values().stream().map(TableAccess::literal).toList())).append(')');
+                        .append(String.join(", ", c.values().stream().map(SqlText::literal).toList())).append(')');
             }
         }
         return sql.toString();
-    }
-
-    /** A string constant; standard_conforming_strings is on in every capture transaction, so only ' needs doubling. */
-    public static String literal(String value) {
-        return "'" + value.replace("'", "''") + "'";
     }
 }

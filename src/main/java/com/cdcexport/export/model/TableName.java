@@ -3,6 +3,8 @@ package com.cdcexport.export.model;
 import java.util.Optional;
 import java.util.regex.Pattern;
 
+import com.cdcexport.sql.SqlText;
+
 /**
  * A user's table as the API and settings name it: {@code [schema.]table}, the schema {@code public} when omitted.
  * Names are plain identifiers (letters, digits, _ and $, not starting with a digit), matched case-sensitively
@@ -42,7 +44,7 @@ public record TableName(String schema, String table) {
 
     /** The quoted identifier for SQL text. */
     public String sql() {
-        return "\"" + schema + "\".\"" + table + "\"";
+        return SqlText.identifier(schema) + "." + SqlText.identifier(table);
     }
 
     /** The seed's own table keeps the seed's file names. */

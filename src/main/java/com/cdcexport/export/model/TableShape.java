@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 
-import com.cdcexport.export.capture.CapturedTables;
+import com.cdcexport.sql.SqlText;
 
 /**
  * A table's columns as they are in the export's snapshot, read at every export: a column added, dropped, renamed
@@ -22,7 +22,7 @@ public record TableShape(TableName name, long relid, List<Column> columns, List<
     public record Column(String name, String type, String category, int keyPosition, boolean notNull) {
 
         public String sql() {
-            return CapturedTables.quote(name);
+            return SqlText.identifier(name);
         }
 
         public boolean isKey() {
@@ -42,7 +42,7 @@ public record TableShape(TableName name, long relid, List<Column> columns, List<
                                                          WHERE i.indrelid = c.oid AND i.indisprimary)
                   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                   LEFT JOIN %s.captured_tables ct ON ct.relid = c.oid
-                 WHERE n.nspname = ? AND c.relname = ?""", CapturedTables.quote(schema)))) {
+                 WHERE n.nspname = ? AND c.relname = ?""", SqlText.identifier(schema)))) {
             statement.setString(1, table.schema());
             statement.setString(2, table.table());
             try (ResultSet rs = statement.executeQuery()) {

@@ -5,7 +5,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
 
-import com.cdcexport.export.capture.CapturedTables;
 import com.cdcexport.export.format.ExportFormat;
 import com.cdcexport.export.format.FileColumn;
 import com.cdcexport.export.model.ExportPlan.HeldRowsScope;
@@ -17,6 +16,7 @@ import com.cdcexport.export.model.Snapshot;
 import com.cdcexport.export.model.TableAccess;
 import com.cdcexport.export.model.TableShape;
 import com.cdcexport.export.model.TableShape.Column;
+import com.cdcexport.sql.SqlText;
 
 /**
  * The one place that decides which rows of one table an export selects and how they look in the file.
@@ -54,7 +54,7 @@ final class ExportQuery {
         this.shape = shape;
         this.since = table.window();
         this.access = table.access();
-        this.schema = CapturedTables.quote(schema);
+        this.schema = SqlText.identifier(schema);
         this.staged = staged && this.since.isPresent();
         this.log = this.staged ? STAGED_WINDOW : this.schema + ".change_log";
         this.softDeletes = shape.hasSoftDeleteColumns();
@@ -245,8 +245,8 @@ final class ExportQuery {
      */
     String stageHeldRowsSql() {
         String staged = "INSERT INTO " + schema + ".held_rows_pending (job_id, attempt, table_name, key, held) SELECT "
-                + TableAccess.literal(held.jobId().toString()) + "::uuid, " + held.attempt() + ", "
-                + TableAccess.literal(shape.name().qualified()) + ", ";
+                + SqlText.literal(held.jobId().toString()) + "::uuid, " + held.attempt() + ", "
+                + SqlText.literal(shape.name().qualified()) + ", ";
         String table = shape.name().sql();
         if (readsWholeTable()) {
             return staged + "jsonb_build_array(" + keyList("t") + "), TRUE FROM " + table + " t WHERE "
@@ -277,8 +277,8 @@ final class ExportQuery {
         String present = "t." + shape.key().get(0).sql() + " IS NOT NULL";
         String visible = filtered ? access.predicate("t") + " AND " + liveFilter("t") : access.predicate("t");
         String heldAtP = filtered ? "EXISTS (SELECT 1 FROM " + schema + ".held_rows h WHERE h.consumer_id = "
-                + TableAccess.literal(held.consumerId()) + " AND h.table_name = "
-                + TableAccess.literal(shape.name().qualified()) + " AND h.key = " + heldKey("f") + ")"
+                + SqlText.literal(held.consumerId()) + " AND h.table_name = "
+                + SqlText.literal(shape.name().qualified()) + " AND h.key = " + heldKey("f") + ")"
                 : "f.first_op <> 'I'";
         String changes = "WITH w AS (SELECT key, op, old_row, changed_at, change_xid, seq FROM " + log + " l"
                 + " WHERE l.table_oid = " + shape.relid() + " AND " + window("l") + "),"

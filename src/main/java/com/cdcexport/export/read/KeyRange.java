@@ -2,7 +2,7 @@ package com.cdcexport.export.read;
 
 import java.util.Optional;
 
-import com.cdcexport.export.model.TableAccess;
+import com.cdcexport.sql.SqlText;
 
 /**
  * The rows of one chunk of an export: those whose first key column lies in {@code [from, until)}, either end open.
@@ -20,7 +20,7 @@ record KeyRange(Optional<String> from, Optional<String> until) {
 
     /** The predicate on {@code column} of type {@code type}, written as a text literal cast to the column's type. */
     String predicate(String column, String type) {
-        String lower = from.map(v -> column + " >= " + TableAccess.literal(v) + "::" + type).orElse("TRUE");
-        return until.map(v -> lower + " AND " + column + " < " + TableAccess.literal(v) + "::" + type).orElse(lower);
+        String lower = from.map(v -> column + " >= " + SqlText.literal(v) + "::" + type).orElse("TRUE");
+        return until.map(v -> lower + " AND " + column + " < " + SqlText.literal(v) + "::" + type).orElse(lower);
     }
 }

@@ -14,8 +14,8 @@ import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
 import org.postgresql.copy.CopyOut;
 
-import com.cdcexport.export.capture.CapturedTables;
 import com.cdcexport.export.model.Snapshot;
+import com.cdcexport.sql.SqlText;
 
 /**
  * The change windows of logically captured tables, made exact for an export (docs/capture.md, "Visibility").
@@ -38,7 +38,7 @@ final class LogicalWindow {
     /** The session's staging table, created outside the export's transaction (which may be READ ONLY). */
     static void prepare(Connection connection, String schema) throws SQLException {
         try (Statement statement = connection.createStatement()) {
-            statement.execute("CREATE TEMP TABLE IF NOT EXISTS cdc_change_window (LIKE " + CapturedTables.quote(schema)
+            statement.execute("CREATE TEMP TABLE IF NOT EXISTS cdc_change_window (LIKE " + SqlText.identifier(schema)
                     + ".change_log) ON COMMIT DELETE ROWS");
         }
     }
@@ -59,7 +59,7 @@ final class LogicalWindow {
             rs.next();
             marker = rs.getString(1);
         }
-        String s = CapturedTables.quote(schema);
+        String s = SqlText.identifier(schema);
         try (Connection reading = dataSource.getConnection()) {
             flushWal(reading);
             awaitDecoder(reading, s, slot, marker, timeout, stop);

@@ -45,7 +45,7 @@ import com.cdcexport.export.format.ExportFormat;
 import com.cdcexport.export.model.ExportProgress;
 import com.cdcexport.export.model.MaskingKey;
 import com.cdcexport.export.model.Snapshot;
-import com.cdcexport.export.model.TableAccess;
+import com.cdcexport.sql.SqlText;
 
 /**
  * Reads one table of an export over several connections that all see the export's snapshot, and joins what they
@@ -392,7 +392,7 @@ public class ParallelCopy implements DisposableBean {
         connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
         connection.setReadOnly(true);
         try (Statement statement = connection.createStatement()) {
-            statement.execute("SET TRANSACTION SNAPSHOT " + TableAccess.literal(shared.id()));
+            statement.execute("SET TRANSACTION SNAPSHOT " + SqlText.literal(shared.id()));
             for (String setting : SnapshotReader.SESSION) {
                 statement.execute(setting);
             }

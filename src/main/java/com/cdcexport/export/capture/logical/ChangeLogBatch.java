@@ -17,12 +17,11 @@ import java.util.Set;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
 import org.postgresql.replication.LogSequenceNumber;
-
-import com.cdcexport.export.capture.CapturedTables;
-
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.JsonNodeFactory;
 import tools.jackson.databind.node.ObjectNode;
+
+import com.cdcexport.sql.SqlText;
 
 /**
  * Decoded source transactions waiting to be written into the change log, and the one transaction that writes them
@@ -217,7 +216,7 @@ final class ChangeLogBatch {
                     }
                 }
             }
-            try (PreparedStatement progress = session.prepareStatement("UPDATE " + CapturedTables.quote(schema)
+            try (PreparedStatement progress = session.prepareStatement("UPDATE " + SqlText.identifier(schema)
                     + ".logical_capture SET applied_lsn = greatest(applied_lsn, ?::pg_lsn), applied_at = now(), "
                     + "source_commit_at = coalesce(?, source_commit_at), leader = ? WHERE slot_name = ?")) {
                 progress.setString(1, LogSequenceNumber.valueOf(appliedLsn).asString());
@@ -245,7 +244,7 @@ final class ChangeLogBatch {
 
     /** A table's primary-key column names in key order, or an empty list when it has none (or is gone). */
     static List<String> keyNames(Connection session, String schema, int relid) throws SQLException {
-        try (PreparedStatement names = session.prepareStatement("SELECT unnest(" + CapturedTables.quote(schema)
+        try (PreparedStatement names = session.prepareStatement("SELECT unnest(" + SqlText.identifier(schema)
                 + ".key_names(?::oid))")) {
             names.setLong(1, Integer.toUnsignedLong(relid));
             try (ResultSet rs = names.executeQuery()) {
@@ -289,7 +288,7 @@ final class ChangeLogBatch {
             if (type == null) {
                 return new TableSql(null);
             }
-            String s = CapturedTables.quote(schema);
+            String s = SqlText.identifier(schema);
             return new TableSql("""
                     WITH bounds AS (SELECT relid, logical_from, logical_until FROM %1$s.captured_tables
                                      WHERE relid = ?::oid AND logical_from IS NOT NULL),

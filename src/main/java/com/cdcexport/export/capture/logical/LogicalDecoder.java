@@ -31,6 +31,7 @@ import org.springframework.stereotype.Component;
 import com.cdcexport.config.CdcProperties;
 import com.cdcexport.export.capture.CapturedTables;
 import com.cdcexport.export.capture.LogicalSlot;
+import com.cdcexport.sql.SqlText;
 
 /**
  * Log-based capture: one instance at a time (the holder of a session advisory lock; another takes over when that
@@ -244,7 +245,7 @@ public class LogicalDecoder implements SmartLifecycle {
     /** Every ten idle seconds: lets a switch back to triggers see its boundary passed, or retires the slot. */
     private boolean maintain(ChangeLogBatch batch, PGReplicationStream stream, String slotName, long confirmed)
             throws SQLException {
-        String s = CapturedTables.quote(schema);
+        String s = SqlText.identifier(schema);
         boolean switchBackPending;
         boolean anyLogical;
         try (PreparedStatement state = session.prepareStatement("SELECT EXISTS (SELECT 1 FROM " + s
@@ -273,7 +274,7 @@ public class LogicalDecoder implements SmartLifecycle {
      * triggers, the slot would only keep the server's WAL: it and the publication are dropped, and decoding stops.
      */
     private boolean retire(PGReplicationStream stream, String slot) throws SQLException {
-        String s = CapturedTables.quote(schema);
+        String s = SqlText.identifier(schema);
         stream.close();
         closeQuietly(replication);
         session.setAutoCommit(true);
@@ -295,7 +296,7 @@ public class LogicalDecoder implements SmartLifecycle {
                     Thread.sleep(100);
                 }
             }
-            statement.execute("DROP PUBLICATION IF EXISTS " + CapturedTables.quote(slot));
+            statement.execute("DROP PUBLICATION IF EXISTS " + SqlText.identifier(slot));
             forget.setString(1, slot);
             forget.executeUpdate();
         } catch (InterruptedException e) {
@@ -334,7 +335,7 @@ public class LogicalDecoder implements SmartLifecycle {
             }
             slot.recreate();
             session.setAutoCommit(false);
-            String s = CapturedTables.quote(schema);
+            String s = SqlText.identifier(schema);
             try (Statement markers = session.createStatement();
                  PreparedStatement progress = session.prepareStatement("UPDATE " + s + ".logical_capture SET "
                          + "applied_lsn = (SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = ?) "
@@ -349,7 +350,7 @@ public class LogicalDecoder implements SmartLifecycle {
             session.setAutoCommit(true);
         }
         try (PreparedStatement applied = session.prepareStatement("SELECT applied_lsn::text FROM "
-                + CapturedTables.quote(schema) + ".logical_capture WHERE slot_name = ?")) {
+                + SqlText.identifier(schema) + ".logical_capture WHERE slot_name = ?")) {
             applied.setString(1, slot.name());
             try (ResultSet rs = applied.executeQuery()) {
                 if (!rs.next()) {
