@@ -47,7 +47,7 @@ import com.cdcexport.export.model.TableName;
  */
 @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
 @Controller
-class JobsController {
+class JobPagesController {
 
     static final int PAGE_SIZE = 50;
     /** The header that tells the page's script an answer is the fragment it asked for, not a sign-in page. */
@@ -59,7 +59,7 @@ class JobsController {
     private final TableAccessStore access;
     private final ConsumerService consumers;
 
-    JobsController(ExportJobService jobs, JobRows rows, CapturedTables captured, TableAccessStore access,
+    JobPagesController(ExportJobService jobs, JobRows rows, CapturedTables captured, TableAccessStore access,
                    ConsumerService consumers) {
         this.jobs = jobs;
         this.rows = rows;

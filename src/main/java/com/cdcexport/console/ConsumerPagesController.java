@@ -38,7 +38,7 @@ import com.cdcexport.export.watermark.WatermarkService;
  */
 @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
 @Controller
-class ConsumersController {
+class ConsumerPagesController {
 
     /** The overlaps offered when rotating, besides KEY_ROTATION_OVERLAP. */
     private static final List<Duration> OVERLAPS = List.of(Duration.ZERO, Duration.ofHours(1), Duration.ofHours(24),
@@ -54,7 +54,7 @@ class ConsumersController {
     private final Gauges gauges;
     private final Duration defaultOverlap;
 
-    ConsumersController(ConsumerService consumers, WatermarkService watermarks, TableAccessStore access,
+    ConsumerPagesController(ConsumerService consumers, WatermarkService watermarks, TableAccessStore access,
                         CapturedTables captured, ExportJobService jobs, JobRows rows, Gauges gauges,
                         CdcProperties properties) {
         this.consumers = consumers;
@@ -124,7 +124,7 @@ class ConsumersController {
                                 + (r.masks().isEmpty() ? "" : r.masks().entrySet().stream()
                                         .map(m -> m.getKey() + " (" + m.getValue() + ")")
                                         .collect(Collectors.joining(", ", "; masked: ", ""))),
-                        r.filter().isEmpty() ? "every row" : r.filter().stream().map(ConsumersController::condition)
+                        r.filter().isEmpty() ? "every row" : r.filter().stream().map(ConsumerPagesController::condition)
                                 .collect(Collectors.joining(" and ")))).toList();
         List<String> neverExported = receives.stream().map(ReceiveRow::table).filter(t -> !byTable.containsKey(t))
                 .toList();
