@@ -63,9 +63,9 @@ class AuthFailures {
      * Audits a refused request and, when it presented credentials that opened nothing, spends one of the
      * address's allowance.
      */
-    void failed(HttpServletRequest request, String reason, String consumerId, String keyId, boolean badCredentials) {
+    void failed(HttpServletRequest request, String reason, String consumerId, String keyId, Credentials presented) {
         String address = request.getRemoteAddr();
-        if (badCredentials && perMinute > 0) {
+        if (presented == Credentials.INVALID && perMinute > 0) {
             allowances.get(address, a -> Bucket.builder()
                     .addLimit(limit -> limit.capacity(perMinute).refillGreedy(perMinute, Duration.ofMinutes(1)))
                     .build()).tryConsume(1);

@@ -22,10 +22,10 @@ public final class AuthProblem extends ErrorResponseException {
     }
 
     /** 401; RFC 6750's error="invalid_token" when a key was sent but opens nothing. */
-    static AuthProblem unauthenticated(String detail, boolean keyPresented) {
+    static AuthProblem unauthenticated(String detail, Credentials presented) {
         HttpHeaders headers = new HttpHeaders();
         headers.set(HttpHeaders.WWW_AUTHENTICATE,
-                "Bearer realm=\"cdc-export\"" + (keyPresented ? ", error=\"invalid_token\"" : ""));
+                "Bearer realm=\"cdc-export\"" + (presented == Credentials.INVALID ? ", error=\"invalid_token\"" : ""));
         return new AuthProblem(HttpStatus.UNAUTHORIZED, detail, headers);
     }
 

@@ -43,9 +43,9 @@ class SecurityProblems implements AuthenticationEntryPoint, AuthenticationFailur
     /** No credentials on a protected path. */
     @Override
     public void commence(HttpServletRequest request, HttpServletResponse response, AuthenticationException e) {
-        failures.failed(request, "missing_key", null, null, false);
+        failures.failed(request, "missing_key", null, null, Credentials.NONE);
         resolver.resolveException(request, response, null,
-                AuthProblem.unauthenticated("This endpoint needs authentication: " + HOW_TO_AUTHENTICATE, false));
+                AuthProblem.unauthenticated("This endpoint needs authentication: " + HOW_TO_AUTHENTICATE, Credentials.NONE));
     }
 
     /**
@@ -61,12 +61,12 @@ class SecurityProblems implements AuthenticationEntryPoint, AuthenticationFailur
             resolver.resolveException(request, response, null, cause);
         } else if (e instanceof RejectedKeyException rejected) {
             ConsumerService.Verification v = rejected.verification();
-            failures.failed(request, v.reason(), v.consumerId(), v.keyId(), true);
+            failures.failed(request, v.reason(), v.consumerId(), v.keyId(), Credentials.INVALID);
             resolver.resolveException(request, response, null,
-                    AuthProblem.unauthenticated("The API key is not valid: it is unknown, revoked or expired", true));
+                    AuthProblem.unauthenticated("The API key is not valid: it is unknown, revoked or expired", Credentials.INVALID));
         } else {
-            failures.failed(request, "malformed_credentials", null, null, true);
-            resolver.resolveException(request, response, null, AuthProblem.unauthenticated(e.getMessage(), true));
+            failures.failed(request, "malformed_credentials", null, null, Credentials.INVALID);
+            resolver.resolveException(request, response, null, AuthProblem.unauthenticated(e.getMessage(), Credentials.INVALID));
         }
     }
 
@@ -82,7 +82,7 @@ class SecurityProblems implements AuthenticationEntryPoint, AuthenticationFailur
             detail = denial.detail();
         }
         failures.failed(request, reason, caller == null ? null : caller.consumerId(),
-                caller == null ? null : caller.keyId(), false);
+                caller == null ? null : caller.keyId(), Credentials.VALID);
         resolver.resolveException(request, response, null, AuthProblem.forbidden(detail));
     }
 

@@ -54,7 +54,7 @@ public class SessionSignIn {
             return new Throttled(blocked);
         }
         if (token == null || token.isBlank()) {
-            failures.failed(request, "missing_key", null, null, false);
+            failures.failed(request, "missing_key", null, null, Credentials.NONE);
             return new Refused();
         }
         try {
@@ -63,7 +63,7 @@ public class SessionSignIn {
             return new SignedIn(authenticated, SecurityProblems.callerOf(authenticated));
         } catch (RejectedKeyException e) {
             ConsumerService.Verification v = e.verification();
-            failures.failed(request, v.reason(), v.consumerId(), v.keyId(), true);
+            failures.failed(request, v.reason(), v.consumerId(), v.keyId(), Credentials.INVALID);
             return new Refused();
         }
     }

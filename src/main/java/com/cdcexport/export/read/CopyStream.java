@@ -24,7 +24,17 @@ final class CopyStream {
     private CopyStream() {
     }
 
-    /** @return the rows COPY sent, the header line not counted */
+    /** A whole table's COPY. @return the rows COPY sent, the header line not counted */
+    static long copy(PGConnection pg, String sql, OutputStream out, ExportProgress progress)
+            throws SQLException, IOException {
+        return copy(pg, sql, true, out, progress);
+    }
+
+    /**
+     * @param header whether COPY's first message may be the CSV header line (the first chunk of a table, or all of
+     *               it), which is not a row of progress
+     * @return the rows COPY sent, the header line not counted
+     */
     static long copy(PGConnection pg, String sql, boolean header, OutputStream out, ExportProgress progress)
             throws SQLException, IOException {
         OutputStream blocks = new BufferedOutputStream(out, BLOCK_BYTES);

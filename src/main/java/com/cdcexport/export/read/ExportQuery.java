@@ -90,7 +90,7 @@ final class ExportQuery {
 
     /** COPY ... TO STDOUT in the export's format: PostgreSQL renders the CSV or JSON itself, at server speed. */
     String copySql() {
-        return copySql(KeyRange.ALL, true);
+        return copySql(KeyRange.ALL, /* header */ true);
     }
 
     /**

@@ -207,7 +207,7 @@ public class ParallelCopy implements DisposableBean {
         List<KeyRange> ranges = ChunkPlan.split(coordinator, query.shape(), parallelism * CHUNKS_PER_READER,
                 expectedRows);
         if (ranges.size() == 1) {
-            return CopyStream.copy(pg, query.copySql(), true, out, progress);
+            return CopyStream.copy(pg, query.copySql(), out, progress);
         }
         log.debug("Reading {} in {} key ranges over up to {} connections: {}", query.shape().name(), ranges.size(),
                 parallelism, ranges);

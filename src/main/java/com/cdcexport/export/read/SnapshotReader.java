@@ -229,7 +229,7 @@ public class SnapshotReader {
                 shared = shared != null ? shared : ParallelCopy.share(statement, snapshot, masking);
                 rows = parallel.copy(connection, shared, table.query, table.expected, out, progress);
             } else {
-                rows = CopyStream.copy(pg, table.query.copySql(), true, out, progress);
+                rows = CopyStream.copy(pg, table.query.copySql(), out, progress);
             }
             if (table.query.tracksHeldRows()) {
                 statement.execute(table.query.stageHeldRowsSql());
