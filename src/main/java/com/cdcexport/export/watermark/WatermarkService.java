@@ -14,7 +14,6 @@ import org.springframework.transaction.annotation.Transactional;
 
 import com.cdcexport.consumer.ConsumerId;
 import com.cdcexport.export.model.ExportPlan;
-import com.cdcexport.export.model.ExportPlan.TablePlan;
 import com.cdcexport.export.model.ReadResult;
 import com.cdcexport.export.model.ReadResult.TableResult;
 import com.cdcexport.export.model.Snapshot;
@@ -57,13 +56,11 @@ public class WatermarkService {
     @Transactional(propagation = Propagation.MANDATORY)
     public void advance(ExportPlan plan, ReadResult result, Instant now) {
         ConsumerId consumer = plan.consumer();
-        for (int i = 0; i < plan.tables().size(); i++) {
-            TablePlan planned = plan.tables().get(i);
-            TableResult table = result.tables().get(i);
+        for (TableResult table : result.tables()) {
             // Tables with soft-delete columns report the greatest updated_at sent; others the snapshot's time.
             Instant exportedUpTo = table.softDeleteColumns() ? table.maxUpdatedAt().orElse(NOTHING_EXPORTED)
                     : result.snapshotTime();
-            Optional<Snapshot> from = planned.watermark();
+            Optional<Snapshot> from = table.plan().watermark();
             JdbcClient.StatementSpec statement = jdbc.sql(from.isPresent() ? """
                             UPDATE watermarks
                                SET snapshot = CAST(:snapshot AS pg_snapshot),
