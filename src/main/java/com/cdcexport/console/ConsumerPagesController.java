@@ -90,7 +90,7 @@ class ConsumerPagesController {
             return "redirect:/console/consumers/" + viewer.consumerId();
         }
         List<ConsumerRow> list = consumers.list().stream().map(c -> new ConsumerRow(c.consumerId(),
-                Formats.time(Formats.parse(c.createdAt())),
+                Display.time(Display.parse(c.createdAt())),
                 c.keys().stream().filter(ConsumerView.KeyView::active).count(),
                 worstLag(c.consumerId()), lastExport(c.consumerId()).map(JobRow::finished).orElse(""))).toList();
         model.addAttribute("consumers", list);
@@ -108,9 +108,9 @@ class ConsumerPagesController {
         for (Watermark w : watermarks.findAll(id)) {
             String table = w.table().qualified();
             Optional<Gauges.Pending> pending = gauges.pending(id.value(), table);
-            marks.add(new WatermarkRow(table, Formats.time(w.lastExportedAt()),
-                    pending.map(p -> Formats.count(p.changes())).orElse("not measured yet"),
-                    pending.map(p -> p.changes() == 0 ? "up to date" : Formats.duration(seconds(p.oldestSeconds())))
+            marks.add(new WatermarkRow(table, Display.time(w.lastExportedAt()),
+                    pending.map(p -> Display.count(p.changes())).orElse("not measured yet"),
+                    pending.map(p -> p.changes() == 0 ? "up to date" : Display.duration(seconds(p.oldestSeconds())))
                             .orElse("not measured yet")));
         }
         Map<String, WatermarkRow> byTable = marks.stream()
@@ -130,15 +130,15 @@ class ConsumerPagesController {
                 .toList();
 
         model.addAttribute("consumer", view);
-        model.addAttribute("created", Formats.time(Formats.parse(view.createdAt())));
+        model.addAttribute("created", Display.time(Display.parse(view.createdAt())));
         model.addAttribute("watermarks", marks);
         model.addAttribute("neverExported", neverExported);
         model.addAttribute("restricted", !rules.isEmpty());
         model.addAttribute("receives", receives);
         model.addAttribute("lastExport", lastExport(id.value()).orElse(null));
         model.addAttribute("keys", view.keys().stream().map(k -> new KeyRow(k.keyId(), k.origin(),
-                Formats.time(Formats.parse(k.createdAt())), Formats.time(Formats.parse(k.expiresAt())),
-                Formats.time(Formats.parse(k.revokedAt())), k.active())).toList());
+                Display.time(Display.parse(k.createdAt())), Display.time(Display.parse(k.expiresAt())),
+                Display.time(Display.parse(k.revokedAt())), k.active())).toList());
         model.addAttribute("overlaps", overlaps());
         return "console/consumer";
     }
@@ -162,7 +162,7 @@ class ConsumerPagesController {
         redirect.addFlashAttribute("issuedKey", issued);
         redirect.addFlashAttribute("notice", kept.isZero() ? "New key issued; the previous keys stopped working now."
                 : "New key issued; the previous keys keep working until "
-                + Formats.time(Formats.parse(issued.previousKeysExpireAt())) + ".");
+                + Display.time(Display.parse(issued.previousKeysExpireAt())) + ".");
         return "redirect:/console/consumers/" + issued.consumerId();
     }
 
@@ -189,7 +189,7 @@ class ConsumerPagesController {
                 worst = Math.max(worst, pending.get().changes() == 0 ? 0 : pending.get().oldestSeconds());
             }
         }
-        return worst < 0 ? "" : worst == 0 ? "up to date" : Formats.duration(seconds(worst));
+        return worst < 0 ? "" : worst == 0 ? "up to date" : Display.duration(seconds(worst));
     }
 
     private List<Overlap> overlaps() {
@@ -199,7 +199,7 @@ class ConsumerPagesController {
             choices.sort(Duration::compareTo);
         }
         return choices.stream().map(d -> new Overlap(d.toString(), (d.isZero() ? "none: end the previous keys now"
-                : Formats.duration(d)) + (d.equals(defaultOverlap) ? " (KEY_ROTATION_OVERLAP)" : ""),
+                : Display.duration(d)) + (d.equals(defaultOverlap) ? " (KEY_ROTATION_OVERLAP)" : ""),
                 d.equals(defaultOverlap))).toList();
     }
 

@@ -73,9 +73,9 @@ class HealthPageController {
             Duration silent = Duration.between(i.heartbeatAt(), now);
             boolean alive = i.stoppedAt() == null && silent.compareTo(staleAfter) <= 0;
             String state = i.stoppedAt() != null ? "stopped"
-                    : alive ? "alive" : "silent for " + Formats.duration(silent);
-            return new InstanceRow(i.id(), i.id().equals(instances.self()), state, alive, Formats.time(i.startedAt()),
-                    Formats.duration(silent) + " ago", i.runningJobs());
+                    : alive ? "alive" : "silent for " + Display.duration(silent);
+            return new InstanceRow(i.id(), i.id().equals(instances.self()), state, alive, Display.time(i.startedAt()),
+                    Display.duration(silent) + " ago", i.runningJobs());
         }).toList();
 
         model.addAttribute("checks", checks);
@@ -85,7 +85,7 @@ class HealthPageController {
         model.addAttribute("queueCapacity", properties.jobs().queueCapacity());
         model.addAttribute("workers", properties.jobs().workers());
         model.addAttribute("instances", seen);
-        model.addAttribute("staleAfter", Formats.duration(staleAfter));
+        model.addAttribute("staleAfter", Display.duration(staleAfter));
         model.addAttribute("tables", captured.all().stream()
                 .map(t -> new TableRow(t.qualified(), captured.createdByService(t),
                         captured.mode(t) == CdcProperties.CaptureMode.LOGICAL ? "WAL (slot " + captured.slot().name()
@@ -114,6 +114,6 @@ class HealthPageController {
     private static String value(String name, Object value) {
         boolean bytes = value instanceof Number && name.toLowerCase(Locale.ROOT)
                 .matches(".*(bytes|free|total|threshold).*");
-        return bytes ? Formats.bytes(((Number) value).longValue()) : String.valueOf(value);
+        return bytes ? Display.bytes(((Number) value).longValue()) : String.valueOf(value);
     }
 }

@@ -31,8 +31,8 @@ class JobRows {
 
     JobRow of(JobView job) {
         Instant now = clock.instant();
-        Instant started = Formats.parse(job.startedAt());
-        Instant finished = Formats.parse(job.finishedAt());
+        Instant started = Display.parse(job.startedAt());
+        Instant finished = Display.parse(job.finishedAt());
         boolean completed = job.status().equals("completed");
         boolean active = job.status().equals("queued") || job.status().equals("running");
 
@@ -41,14 +41,14 @@ class JobRows {
         String timeLeft = "";
         if (elapsed != null && job.rowsExported() > 0 && !elapsed.isZero()) {
             double perSecond = job.rowsExported() / (elapsed.toNanos() / 1e9);
-            rate = Formats.rate(perSecond);
+            rate = Display.rate(perSecond);
             if (job.status().equals("running") && job.totalRows() != null && job.totalRows() > job.rowsExported()) {
-                timeLeft = Formats.duration(Duration.ofMillis((long) ((job.totalRows() - job.rowsExported())
+                timeLeft = Display.duration(Duration.ofMillis((long) ((job.totalRows() - job.rowsExported())
                         / perSecond * 1000)));
             }
         }
-        String progress = Formats.count(job.rowsExported()) + (job.totalRows() == null ? " rows"
-                : " of " + Formats.count(job.totalRows()) + " rows");
+        String progress = Display.count(job.rowsExported()) + (job.totalRows() == null ? " rows"
+                : " of " + Display.count(job.totalRows()) + " rows");
 
         List<FileRow> fileRows = new ArrayList<>();
         long totalBytes = 0;
@@ -61,20 +61,20 @@ class JobRows {
                 anySize = true;
             }
             fileRows.add(new FileRow(file.table(), file.filename(),
-                    file.rows() == null ? "" : Formats.count(file.rows()),
-                    size.map(Formats::bytes).orElse(""),
+                    file.rows() == null ? "" : Display.count(file.rows()),
+                    size.map(Display::bytes).orElse(""),
                     size.isPresent() ? "/console/jobs/" + job.jobId() + "/files/" + i : null));
         }
         FileRow manifest = manifestOf(job).map(name -> {
             Optional<Long> size = completed ? sizeOf(name) : Optional.empty();
-            return new FileRow("", name, "", size.map(Formats::bytes).orElse(""),
+            return new FileRow("", name, "", size.map(Display::bytes).orElse(""),
                     size.isPresent() ? "/console/jobs/" + job.jobId() + "/manifest" : null);
         }).orElse(null);
 
         return new JobRow(job.jobId(), job.status(), job.exportType(), job.consumerId(), job.tables(), active,
-                job.progressPercent(), progress, rate, timeLeft, elapsed == null ? "" : Formats.duration(elapsed),
-                anySize ? Formats.bytes(totalBytes) : "", job.error() == null ? "" : job.error(),
-                Formats.time(Formats.parse(job.createdAt())), Formats.time(started), Formats.time(finished),
+                job.progressPercent(), progress, rate, timeLeft, elapsed == null ? "" : Display.duration(elapsed),
+                anySize ? Display.bytes(totalBytes) : "", job.error() == null ? "" : job.error(),
+                Display.time(Display.parse(job.createdAt())), Display.time(started), Display.time(finished),
                 job.attempts(), fileRows, manifest);
     }
 

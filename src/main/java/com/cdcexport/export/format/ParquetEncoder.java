@@ -3,7 +3,6 @@ package com.cdcexport.export.format;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -21,10 +20,13 @@ import org.apache.parquet.schema.MessageType;
 import org.apache.parquet.schema.Type;
 import org.xerial.snappy.Snappy;
 
+import com.cdcexport.export.format.BinaryCopyParser.Row;
+
 /**
- * Turns a binary COPY stream into a parquet file as the rows arrive: each row is parsed from COPY's buffer and
- * handed to parquet-java, which keeps one row group in memory at a time and writes it to the target stream.
- * parquet-java writes through its own OutputFile abstraction here, with no Hadoop file system and no local copy.
+ * Turns a binary COPY stream into a parquet file as the rows arrive: {@link BinaryCopyParser} cuts COPY's bytes
+ * into rows, and each row's fields become parquet values handed to parquet-java, which keeps one row group in memory
+ * at a time and writes it to the target stream. parquet-java writes through its own OutputFile abstraction here,
+ * with no Hadoop file system and no local copy.
  */
 final class ParquetEncoder extends EncodedOutput {
 
@@ -33,21 +35,12 @@ final class ParquetEncoder extends EncodedOutput {
      * well, small enough that the group being built fits a 128 MiB heap beside everything else.
      */
     static final long ROW_GROUP_BYTES = 32L << 20;
-    private static final byte[] SIGNATURE = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', (byte) 0xff, '\r', '\n', 0};
-    private static final int HEADER_BYTES = SIGNATURE.length + 8;
 
-    private final List<ParquetColumn> columns;
-    private final Row row;
     private final ParquetWriter<Row> writer;
-    private byte[] buffer = new byte[1 << 16];
-    private int start;
-    private int end;
-    private boolean headerRead;
-    private boolean trailerRead;
+    private final BinaryCopyParser copy;
 
     ParquetEncoder(OutputStream target, List<FileColumn> fileColumns) {
-        this.columns = fileColumns.stream().map(ParquetColumn::of).toList();
-        this.row = new Row(columns.size());
+        List<ParquetColumn> columns = fileColumns.stream().map(ParquetColumn::of).toList();
         MessageType schema = new MessageType("row", columns.stream().map(ParquetColumn::type).toArray(Type[]::new));
         try {
             this.writer = new Builder(new StreamOutputFile(target), new RowWriteSupport(schema, columns))
@@ -60,102 +53,23 @@ final class ParquetEncoder extends EncodedOutput {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        this.copy = new BinaryCopyParser(columns.size(), writer::write);
     }
 
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
-        if (end + len > buffer.length) {
-            System.arraycopy(buffer, start, buffer, 0, end - start);
-            end -= start;
-            start = 0;
-            if (end + len > buffer.length) {
-                buffer = Arrays.copyOf(buffer, Math.max(buffer.length * 2, end + len));
-            }
-        }
-        System.arraycopy(b, off, buffer, end, len);
-        end += len;
-        parse();
-    }
-
-    /** Consumes every complete row in the buffer; a partial one waits for the next write. */
-    private void parse() throws IOException {
-        while (true) {
-            int available = end - start;
-            if (!headerRead) {
-                if (available < HEADER_BYTES) {
-                    return;
-                }
-                if (!Arrays.equals(buffer, start, start + SIGNATURE.length, SIGNATURE, 0, SIGNATURE.length)) {
-                    throw new IOException("Not a binary COPY stream");
-                }
-                int extension = ParquetColumn.int32(buffer, start + SIGNATURE.length + 4);
-                if (available < HEADER_BYTES + extension) {
-                    return;
-                }
-                start += HEADER_BYTES + extension;
-                headerRead = true;
-                continue;
-            }
-            if (available < 2) {
-                return;
-            }
-            if (trailerRead) {
-                throw new IOException("Data after the end of a binary COPY stream");
-            }
-            short fields = (short) ((buffer[start] << 8) | (buffer[start + 1] & 0xff));
-            if (fields == -1) {
-                trailerRead = true;
-                start += 2;
-                continue;
-            }
-            if (fields != columns.size()) {
-                throw new IOException("A row of " + fields + " fields where the file has " + columns.size());
-            }
-            int at = start + 2;
-            for (int i = 0; i < fields; i++) {
-                if (end - at < 4) {
-                    return;
-                }
-                int length = ParquetColumn.int32(buffer, at);
-                at += 4;
-                row.offsets[i] = at;
-                row.lengths[i] = length;
-                if (length > 0) {
-                    if (end - at < length) {
-                        return;
-                    }
-                    at += length;
-                }
-            }
-            row.bytes = buffer;
-            writer.write(row);
-            start = at;
-        }
+        copy.write(b, off, len);
     }
 
     @Override
     public void finish() throws IOException {
-        if (!headerRead || !trailerRead || start != end) {
-            throw new IOException("The binary COPY stream ended early");
-        }
+        copy.finish();
         writer.close();
     }
 
     @Override
     public void close() {
         // Unfinished: the file is being discarded, and parquet-java's writer holds only heap memory.
-    }
-
-    /** The row being written: fields as offsets into COPY's buffer, -1 length for NULL. */
-    static final class Row {
-        byte[] bytes;
-        final int[] offsets;
-        final int[] lengths;
-
-        Row(int fields) {
-            offsets = new int[fields];
-            lengths = new int[fields];
-        }
     }
 
     private static final class RowWriteSupport extends WriteSupport<Row> {
@@ -188,9 +102,9 @@ final class ParquetEncoder extends EncodedOutput {
             out.startMessage();
             for (int i = 0; i < columns.size(); i++) {
                 ParquetColumn column = columns.get(i);
-                int offset = row.offsets[i];
-                int length = row.lengths[i];
-                if (column.isNull(row.bytes, offset, length)) {
+                int offset = row.offset(i);
+                int length = row.length(i);
+                if (column.isNull(row.bytes(), offset, length)) {
                     if (!column.nullable()) {
                         throw new IllegalStateException("Column " + column.name() + " holds a value parquet cannot "
                                 + "store in its type (NULL or NaN) though it is declared NOT NULL");
@@ -198,7 +112,7 @@ final class ParquetEncoder extends EncodedOutput {
                     continue;
                 }
                 out.startField(column.name(), i);
-                column.write(out, row.bytes, offset, length);
+                column.write(out, row.bytes(), offset, length);
                 out.endField(column.name(), i);
             }
             out.endMessage();

@@ -11,12 +11,12 @@ import java.util.Locale;
  * How the console writes numbers, sizes, durations and times: the same whatever the server's locale (a Turkish or
  * German default must not turn 1,234.5 into 1.234,5), times in UTC as the API's are.
  */
-final class Formats {
+final class Display {
 
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss 'UTC'", Locale.ROOT)
             .withZone(ZoneOffset.UTC);
 
-    private Formats() {
+    private Display() {
     }
 
     static String count(long n) {
