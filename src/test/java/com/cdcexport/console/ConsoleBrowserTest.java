@@ -254,7 +254,7 @@ class ConsoleBrowserTest extends IntegrationTest {
         browser.screenshot(Path.of("target/console-health.png"), 1360, 1100);
     }
 
-    /** Also the README's screenshot: -Dconsole.screenshot.docs=true copies it to docs/console.png. */
+    /** Also docs/operations.md's screenshot: -Dconsole.screenshot.docs=true copies it to docs/console.png. */
     @Test
     @Order(8)
     void theJobsListShowsJobsOfEveryStateAndFiltersThem() throws Exception {

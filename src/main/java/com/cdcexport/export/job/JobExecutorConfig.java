@@ -23,7 +23,7 @@ class JobExecutorConfig {
      * connection still exists.
      */
     @Bean
-    @DependsOn({"dataSource", "entityManagerFactory"})
+    @DependsOn("dataSource")
     ThreadPoolTaskExecutor exportExecutor(CdcProperties properties) {
         ThreadPoolTaskExecutor executor = new ThreadPoolTaskExecutor();
         executor.setThreadNamePrefix("export-");
