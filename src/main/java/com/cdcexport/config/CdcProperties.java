@@ -2,6 +2,8 @@ package com.cdcexport.config;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 
 import jakarta.validation.Valid;
@@ -27,6 +29,8 @@ import org.springframework.validation.annotation.Validated;
 public record CdcProperties(
         /* Empty means: start an embedded PostgreSQL under {@code embeddedDataDir}. */
         @DefaultValue("") String databaseUrl,
+        /* Hot standbys every export reads from (DATABASE_READ_URL and the STANDBY_ settings); none: the primary. */
+        @Valid @NotNull @DefaultValue Standby standby,
         @DefaultValue(".data/postgres") @NotNull Path embeddedDataDir,
         @DefaultValue("./output") @NotNull Path outputDir,
         /* Octal mode of export files (they hold personal data); the directory gets x where the file has r. */
@@ -67,6 +71,27 @@ public record CdcProperties(
         public String slug() {
             return name().toLowerCase(java.util.Locale.ROOT);
         }
+    }
+
+    /** Exports read from hot standbys: see docs/capture.md ("Reading from a standby"). */
+    public record Standby(
+            /* DATABASE_READ_URL: hot standbys of DATABASE_URL's server, separated by ',', the preferred first. */
+            @DefaultValue("") @NotNull String readUrl,
+            /* How long an export waits for a standby to replay the moment its job was claimed. */
+            @DefaultValue("30s") @NotNull @DurationMin(seconds = 1) @DurationMax(hours = 24) Duration catchUpTimeout,
+            /* What an export does when no standby caught up in time: fail, or read on the primary. */
+            @DefaultValue("fail") @NotNull StandbyFallback fallback) {
+
+        /** The standbys, in DATABASE_READ_URL's order; a malformed entry is a start-up error naming the variable. */
+        public List<DatabaseUrl> urls() {
+            return Arrays.stream(readUrl.split(",")).map(String::strip).filter(u -> !u.isEmpty())
+                    .map(u -> DatabaseUrl.parse(u, "DATABASE_READ_URL")).toList();
+        }
+    }
+
+    /** STANDBY_FALLBACK. */
+    public enum StandbyFallback {
+        FAIL, PRIMARY
     }
 
     /** Log-based capture (CAPTURE_MODE=logical, or a table's :logical suffix). */

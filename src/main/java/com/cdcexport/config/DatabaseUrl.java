@@ -12,6 +12,11 @@ import java.nio.charset.StandardCharsets;
 public record DatabaseUrl(String jdbcUrl, String username, String password) {
 
     public static DatabaseUrl parse(String value) {
+        return parse(value, "DATABASE_URL");
+    }
+
+    /** @param setting the variable the value came from, for the error's text */
+    public static DatabaseUrl parse(String value, String setting) {
         String url = value.strip();
         if (url.startsWith("jdbc:postgresql:")) {
             return new DatabaseUrl(url, null, null);
@@ -20,18 +25,18 @@ public record DatabaseUrl(String jdbcUrl, String username, String password) {
         try {
             uri = new URI(url);
         } catch (URISyntaxException e) {
-            throw invalid(value, e.getReason());
+            throw invalid(setting, value, e.getReason());
         }
         String scheme = uri.getScheme();
         if (!"postgresql".equals(scheme) && !"postgres".equals(scheme)) {
-            throw invalid(value, "expected postgresql://user:password@host:port/database or jdbc:postgresql://...");
+            throw invalid(setting, value, "expected postgresql://user:password@host:port/database or jdbc:postgresql://...");
         }
         if (uri.getHost() == null) {
-            throw invalid(value, "no host");
+            throw invalid(setting, value, "no host");
         }
         String database = uri.getPath() == null ? "" : uri.getPath().replaceFirst("^/", "");
         if (database.isEmpty()) {
-            throw invalid(value, "no database name");
+            throw invalid(setting, value, "no database name");
         }
         StringBuilder jdbc = new StringBuilder("jdbc:postgresql://").append(uri.getHost());
         if (uri.getPort() != -1) {
@@ -55,9 +60,9 @@ public record DatabaseUrl(String jdbcUrl, String username, String password) {
         return URLDecoder.decode(s, StandardCharsets.UTF_8);
     }
 
-    private static InvalidSettingException invalid(String value, String why) {
+    private static InvalidSettingException invalid(String setting, String value, String why) {
         // Never echo the password back into logs.
-        return new InvalidSettingException("DATABASE_URL is not a PostgreSQL URL (" + why + "): "
+        return new InvalidSettingException(setting + " is not a PostgreSQL URL (" + why + "): "
                 + value.replaceAll("//([^:/@]*):[^@]*@", "//$1:***@"));
     }
 }

@@ -30,6 +30,9 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
 
     static final Map<String, String> ENVIRONMENT_VARIABLES = Map.ofEntries(
             Map.entry("cdc.database-url", "DATABASE_URL"),
+            Map.entry("cdc.standby.read-url", "DATABASE_READ_URL"),
+            Map.entry("cdc.standby.catch-up-timeout", "STANDBY_CATCH_UP_TIMEOUT"),
+            Map.entry("cdc.standby.fallback", "STANDBY_FALLBACK"),
             Map.entry("cdc.log.format", "LOG_FORMAT"),
             Map.entry("cdc.embedded-data-dir", "EMBEDDED_DATA_DIR"),
             Map.entry("cdc.output-dir", "EXPORT_OUTPUT_DIR"),

@@ -65,10 +65,20 @@ public class ExportMetrics {
         return running.all().stream().mapToLong(r -> r.progress().snapshotAgeNanos()).max().orElse(0) / 1e9;
     }
 
-    public void completed(ExportType type, long rows, double seconds) {
+    /** @param readFrom the database the export read: primary, or standby-N */
+    public void completed(ExportType type, long rows, double seconds, String readFrom) {
         record(type, "completed", seconds);
         Counter.builder("cdc.export.rows").description("Rows written to export files")
                 .tag("type", type.slug()).register(registry).increment(rows);
+        Counter.builder("cdc.export.reads").description("Completed exports by the database they read")
+                .tag("database", readFrom).register(registry).increment();
+    }
+
+    /** An export's read was lost on a standby (a recovery conflict, the standby gone) and starts again. */
+    public void readRestarted(String standby) {
+        Counter.builder("cdc.export.read.restarts")
+                .description("Export reads started again after a standby cancelled them or went away")
+                .tag("database", standby).register(registry).increment();
     }
 
     public void failed(ExportType type, String outcome, double seconds) {

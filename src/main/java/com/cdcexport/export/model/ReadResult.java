@@ -13,8 +13,10 @@ import com.cdcexport.export.model.ExportPlan.TablePlan;
 /**
  * What one export read: the snapshot it read at (and when), and per table of its plan, in the plan's order, what it
  * streamed.
+ *
+ * @param readFrom the database it read: {@code primary}, or {@code standby-N} (DATABASE_READ_URL's N-th)
  */
-public record ReadResult(Snapshot snapshot, Instant snapshotTime, List<TableResult> tables) {
+public record ReadResult(Snapshot snapshot, Instant snapshotTime, String readFrom, List<TableResult> tables) {
 
     public ReadResult {
         tables = List.copyOf(tables);

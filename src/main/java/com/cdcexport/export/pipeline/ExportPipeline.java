@@ -5,6 +5,8 @@ import java.io.OutputStream;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Supplier;
@@ -33,6 +35,7 @@ import com.cdcexport.export.model.ExportProgress;
 import com.cdcexport.export.model.ReadResult;
 import com.cdcexport.export.model.ReadResult.TableResult;
 import com.cdcexport.export.read.SnapshotReader;
+import com.cdcexport.export.read.StandbyReadLostException;
 import com.cdcexport.export.read.SnapshotReader.SnapshotRead;
 import com.cdcexport.export.read.SnapshotReader.TableRead;
 import com.cdcexport.export.watermark.HeldRows;
@@ -50,6 +53,8 @@ import com.cdcexport.export.watermark.HeldRows;
 public class ExportPipeline implements ClaimedJobRunner {
 
     private static final Logger log = LoggerFactory.getLogger(ExportPipeline.class);
+    /** Reads of one claim: a read lost on a standby (recovery conflict, standby gone) is started again twice. */
+    private static final int READS_PER_ATTEMPT = 3;
 
     private final ExportPlanner planner;
     private final SnapshotReader reader;
@@ -105,13 +110,30 @@ public class ExportPipeline implements ClaimedJobRunner {
         }
         ExportEvents.started(job);
         try {
-            Destination.Attempt attempt = destination.begin(plan, jobFiles.fence(job, plan.attempt()));
-            ReadResult result = writeAndPublish(job, plan, attempt, progress);
-            commitOrDiscard(job, plan, attempt, result);
-            StepPause.after(StepPause.Step.COMMITTED, job, progress);
-            double seconds = (System.nanoTime() - start) / 1e9;
-            ExportEvents.completed(job, result.rows(), seconds);
-            metrics.completed(job.exportType(), result.rows(), seconds);
+            Set<String> lostOn = new HashSet<>();
+            for (int read = 1; ; read++) {
+                Destination.Attempt attempt = destination.begin(plan, jobFiles.fence(job, plan.attempt()));
+                ReadResult result;
+                try {
+                    result = writeAndPublish(job, plan, attempt, progress, lostOn);
+                } catch (StandbyReadLostException lost) {
+                    // Nothing of this read was published: read again, in a new snapshot, elsewhere if possible.
+                    if (read == READS_PER_ATTEMPT || progress.stopping()) {
+                        throw lost;
+                    }
+                    lostOn.add(lost.standby());
+                    metrics.readRestarted(lost.standby());
+                    log.info("Job {}: its read on {} was lost ({}); reading again", job.id(), lost.standby(),
+                            lost.getMessage());
+                    continue;
+                }
+                commitOrDiscard(job, plan, attempt, result);
+                StepPause.after(StepPause.Step.COMMITTED, job, progress);
+                double seconds = (System.nanoTime() - start) / 1e9;
+                ExportEvents.completed(job, result.rows(), seconds);
+                metrics.completed(job.exportType(), result.rows(), seconds, result.readFrom());
+                return;
+            }
         } catch (Exception | Error e) {
             // An Error (a class missing from a broken deployment, the heap exhausted) fails this job visibly
             // instead of killing the worker and leaving the job to the reaper.
@@ -124,12 +146,12 @@ public class ExportPipeline implements ClaimedJobRunner {
      * nothing of this attempt is left (what it published is removed under the job's fence).
      */
     private ReadResult writeAndPublish(ExportJob job, ExportPlan plan, Destination.Attempt attempt,
-                                       ExportProgress progress) throws IOException, SQLException {
+                                       ExportProgress progress, Set<String> lostOn) throws IOException, SQLException {
         try (attempt) {
             try {
                 List<Manifest.Stored> stored = new ArrayList<>();
                 ReadResult result;
-                try (SnapshotRead read = reader.open(plan, progress)) {
+                try (SnapshotRead read = reader.open(plan, progress, lostOn)) {
                     for (TableRead table : read.tables()) {
                         stored.add(write(plan, table, attempt.open(table.plan())));
                     }

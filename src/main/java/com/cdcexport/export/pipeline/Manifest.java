@@ -30,6 +30,7 @@ record Manifest(
         List<String> tables,
         String snapshot,
         String snapshotTakenAt,
+        String readFrom,
         String startedAt,
         String finishedAt,
         List<FileEntry> files) {
@@ -75,7 +76,7 @@ record Manifest(
         return new Manifest(VERSION, new Service("cdc-export", version), plan.jobId().toString(),
                 plan.consumer().value(), plan.type().slug(), plan.format().slug(),
                 plan.tables().stream().map(t -> t.table().qualified()).toList(), result.snapshot().text(),
-                Timestamps.json(result.snapshotTime()), Timestamps.json(plan.startedAt()),
+                Timestamps.json(result.snapshotTime()), result.readFrom(), Timestamps.json(plan.startedAt()),
                 Timestamps.json(finishedAt), files);
     }
 

@@ -244,8 +244,22 @@ final class ExportQuery {
      * now. The commit applies them (see HeldRows), so the held rows move with the watermark or not at all.
      */
     String stageHeldRowsSql() {
-        String staged = "INSERT INTO " + schema + ".held_rows_pending (job_id, attempt, table_name, key, held) SELECT "
-                + SqlText.literal(held.jobId().toString()) + "::uuid, " + held.attempt() + ", "
+        return "INSERT INTO " + heldRowsPending() + " " + heldRowsSql();
+    }
+
+    /** held_rows_pending and its columns, as {@link #heldRowsSql()} lists them. */
+    private String heldRowsPending() {
+        return schema + ".held_rows_pending (job_id, attempt, table_name, key, held)";
+    }
+
+    /** The COPY that takes {@link #heldRowsSql()}'s rows, read on a standby, into the primary's staging. */
+    String heldRowsCopyInSql() {
+        return "COPY " + heldRowsPending() + " FROM STDIN";
+    }
+
+    /** The rows {@link #stageHeldRowsSql()} stages: job, attempt, table, key, and whether the consumer holds it. */
+    String heldRowsSql() {
+        String staged = "SELECT " + SqlText.literal(held.jobId().toString()) + "::uuid, " + held.attempt() + ", "
                 + SqlText.literal(shape.name().qualified()) + ", ";
         String table = shape.name().sql();
         if (readsWholeTable()) {

@@ -78,7 +78,6 @@ public class ParallelCopy implements DisposableBean {
     /** How often an export waiting for a reader looks whether it was cancelled. */
     private static final long STOP_CHECK_MILLIS = 200;
 
-    private final DataSource dataSource;
     private final int parallelism;
     private final long minRows;
     private final Path base;
@@ -89,8 +88,8 @@ public class ParallelCopy implements DisposableBean {
     private final int readerCount;
 
     @Autowired
-    public ParallelCopy(DataSource dataSource, CdcProperties properties, MeterRegistry registry) {
-        this(dataSource, properties.parallel(), properties.jobs().workers(), registry);
+    public ParallelCopy(CdcProperties properties, MeterRegistry registry) {
+        this(properties.parallel(), properties.jobs().workers(), registry);
     }
 
     /** One of the instance's readers, held by an export (or one of its workers) until closed. */
@@ -100,8 +99,7 @@ public class ParallelCopy implements DisposableBean {
     }
 
     /** @param exports how many exports may run at once (EXPORT_WORKERS), which bounds the workers they may want */
-    ParallelCopy(DataSource dataSource, CdcProperties.Parallel settings, int exports, MeterRegistry registry) {
-        this.dataSource = dataSource;
+    ParallelCopy(CdcProperties.Parallel settings, int exports, MeterRegistry registry) {
         this.chunksRead = Counter.builder("cdc.export.chunks")
                 .description("Key-range chunks read by parallel exports (each one COPY statement)")
                 .register(registry);
@@ -128,10 +126,11 @@ public class ParallelCopy implements DisposableBean {
     }
 
     /**
-     * The export's snapshot as workers import it: its exported id and its text, which they must see too; and the
-     * masking key its statements need in their transaction, if any.
+     * The export's snapshot as workers import it: its exported id and its text, which they must see too; the
+     * masking key its statements need in their transaction, if any; and the server it lives on (the primary or a
+     * standby), which workers connect to.
      */
-    record SharedSnapshot(String id, Snapshot snapshot, Optional<MaskingKey> masking) {
+    record SharedSnapshot(String id, Snapshot snapshot, Optional<MaskingKey> masking, DataSource server) {
 
         SharedSnapshot {
             if (!SNAPSHOT_ID.matcher(id).matches()) {
@@ -187,11 +186,11 @@ public class ParallelCopy implements DisposableBean {
     }
 
     /** Exports the coordinator's snapshot for workers; call in its transaction, after its snapshot was taken. */
-    static SharedSnapshot share(Statement coordinator, Snapshot snapshot, Optional<MaskingKey> masking)
-            throws SQLException {
+    static SharedSnapshot share(Statement coordinator, Snapshot snapshot, Optional<MaskingKey> masking,
+                                DataSource server) throws SQLException {
         try (ResultSet rs = coordinator.executeQuery("SELECT pg_export_snapshot()")) {
             rs.next();
-            return new SharedSnapshot(rs.getString(1), snapshot, masking);
+            return new SharedSnapshot(rs.getString(1), snapshot, masking, server);
         }
     }
 
@@ -309,7 +308,7 @@ public class ParallelCopy implements DisposableBean {
             Connection connection = null;
             boolean clean = false;
             try {
-                connection = dataSource.getConnection();
+                connection = shared.server().getConnection();
                 PGConnection pg = connection.unwrap(PGConnection.class);
                 progress.attach(pg);
                 try {
@@ -326,7 +325,7 @@ public class ParallelCopy implements DisposableBean {
                 fail(e);
             } finally {
                 if (connection != null) {
-                    close(connection, clean);
+                    close(shared.server(), connection, clean);
                 }
             }
         }
@@ -410,12 +409,12 @@ public class ParallelCopy implements DisposableBean {
     }
 
     /** A worker's connection goes back to the pool only after a clean end; after a failure it may be mid-COPY. */
-    private void close(Connection connection, boolean clean) {
+    private void close(DataSource server, Connection connection, boolean clean) {
         try {
             if (clean) {
                 connection.close();
             } else {
-                SnapshotReader.discard(dataSource, connection);
+                SnapshotReader.discard(server, connection);
             }
         } catch (SQLException e) {
             log.debug("Closing a worker's connection failed", e);

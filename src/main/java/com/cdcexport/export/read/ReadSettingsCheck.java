@@ -5,7 +5,10 @@ import org.springframework.stereotype.Component;
 import com.cdcexport.config.CdcProperties;
 import com.cdcexport.config.SettingsCheck;
 
-/** EXPORT_CHUNK_DIR (where parallel readers spill chunks), checked before the database is touched. */
+/**
+ * EXPORT_CHUNK_DIR (where parallel readers spill chunks) and DATABASE_READ_URL's form, checked before any database is
+ * touched.
+ */
 @Component
 class ReadSettingsCheck implements SettingsCheck {
 
@@ -18,5 +21,6 @@ class ReadSettingsCheck implements SettingsCheck {
     @Override
     public void checkSettings() {
         ParallelCopy.checkChunkDirectory(properties.parallel(), properties.jobs().workers());
+        properties.standby().urls();
     }
 }

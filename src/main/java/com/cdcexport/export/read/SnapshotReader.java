@@ -14,12 +14,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariDataSource;
 import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyIn;
+import org.postgresql.copy.CopyOut;
 
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
@@ -52,44 +55,70 @@ public class SnapshotReader {
         "SET LOCAL bytea_output = 'hex'", "SET LOCAL extra_float_digits = 1",
         "SET LOCAL standard_conforming_strings = on");
 
-    private final DataSource dataSource;
+    private final ReadEndpoints endpoints;
     private final String schema;
     private final ParallelCopy parallel;
     private final CapturedTables captured;
     private final Duration catchUpTimeout;
+    private final CdcProperties.Standby standby;
 
+    /** Reads on {@code dataSource} alone. */
     public SnapshotReader(DataSource dataSource, CapturedTables tables, ParallelCopy parallel) {
-        this(dataSource, tables, parallel, Duration.ofSeconds(60));
+        this(ReadEndpoints.primaryOnly(dataSource), tables, parallel, Duration.ofSeconds(60),
+                new CdcProperties.Standby("", Duration.ofSeconds(30), CdcProperties.StandbyFallback.FAIL));
     }
 
     @Autowired
-    public SnapshotReader(DataSource dataSource, CapturedTables tables, ParallelCopy parallel, CdcProperties properties) {
-        this(dataSource, tables, parallel, properties.logical().catchUpTimeout());
+    public SnapshotReader(ReadEndpoints endpoints, CapturedTables tables, ParallelCopy parallel,
+                          CdcProperties properties) {
+        this(endpoints, tables, parallel, properties.logical().catchUpTimeout(), properties.standby());
     }
 
-    /** @param catchUpTimeout LOGICAL_CATCH_UP_TIMEOUT: how long an export waits for the decoder */
-    public SnapshotReader(DataSource dataSource, CapturedTables tables, ParallelCopy parallel, Duration catchUpTimeout) {
-        this.dataSource = dataSource;
+    /**
+     * @param catchUpTimeout LOGICAL_CATCH_UP_TIMEOUT: how long an export waits for the decoder
+     * @param standby        how exports read on DATABASE_READ_URL's standbys
+     */
+    public SnapshotReader(ReadEndpoints endpoints, CapturedTables tables, ParallelCopy parallel,
+                          Duration catchUpTimeout, CdcProperties.Standby standby) {
+        this.endpoints = endpoints;
         this.schema = tables.schema();
         this.parallel = parallel;
         this.captured = tables;
         this.catchUpTimeout = catchUpTimeout;
+        this.standby = standby;
+    }
+
+    /** As {@link #open(ExportPlan, ExportProgress, Set)}, with no standby to avoid. */
+    public SnapshotRead open(ExportPlan plan, ExportProgress progress) throws SQLException {
+        return open(plan, progress, Set.of());
     }
 
     /**
      * Takes the export's snapshot S and plans every table's read in it; the caller then streams each table in
      * order ({@link TableRead#copyTo}) and {@link SnapshotRead#finish() finishes}, or closes the read to abandon it.
+     * With standbys configured S is taken on one of them (see {@link ReadStart}), except for a plan that reads a
+     * change window of a table in log-based capture: its window is staged on the primary.
+     *
+     * @param avoid standbys to try last: an earlier try of this export lost its read there
      */
-    public SnapshotRead open(ExportPlan plan, ExportProgress progress) throws SQLException {
+    public SnapshotRead open(ExportPlan plan, ExportProgress progress, Set<String> avoid) throws SQLException {
         ParallelCopy.Reader reader = parallel.awaitReader(progress);
-        Connection connection = null;
+        ReadStart.Started started = null;
         try {
-            connection = dataSource.getConnection();
-            return new SnapshotRead(plan, reader, connection, progress);
+            boolean logicalWindow = plan.tables().stream()
+                    .anyMatch(t -> t.read().hasWindow() && captured.mode(t.table()) == CaptureMode.LOGICAL);
+            started = endpoints.standbys().isEmpty() || logicalWindow ? ReadStart.onPrimary(endpoints)
+                    : ReadStart.onStandby(endpoints, plan.claimSnapshot(), avoid, standby.catchUpTimeout(),
+                            standby.fallback(), progress::stopping);
+            try {
+                return new SnapshotRead(plan, reader, started, progress);
+            } catch (SQLException e) {
+                throw lostOnStandby(started.endpoint(), e);
+            }
         } catch (SQLException | RuntimeException | Error e) {
-            if (connection != null) {
+            if (started != null) {
                 try {
-                    discard(dataSource, connection);
+                    discard(started.endpoint().dataSource(), started.connection());
                 } catch (SQLException suppressed) {
                     e.addSuppressed(suppressed);
                 }
@@ -108,6 +137,7 @@ public class SnapshotReader {
 
         private final ExportPlan plan;
         private final ParallelCopy.Reader reader;
+        private final ReadEndpoints.Endpoint endpoint;
         private final Connection connection;
         private final PGConnection pg;
         private final Statement statement;
@@ -120,22 +150,25 @@ public class SnapshotReader {
         private ParallelCopy.SharedSnapshot shared;
         private boolean finished;
 
-        private SnapshotRead(ExportPlan plan, ParallelCopy.Reader reader, Connection connection,
+        private SnapshotRead(ExportPlan plan, ParallelCopy.Reader reader, ReadStart.Started started,
                              ExportProgress progress) throws SQLException {
             this.plan = plan;
             this.reader = reader;
-            this.connection = connection;
+            this.endpoint = started.endpoint();
+            this.connection = started.connection();
             this.progress = progress;
-            List<TablePlan> staged = plan.tables().stream()
+            List<TablePlan> staged = endpoint.standby() ? List.of() : plan.tables().stream()
                     .filter(t -> t.read().hasWindow() && captured.mode(t.table()) == CaptureMode.LOGICAL).toList();
-            if (!staged.isEmpty()) {
-                LogicalWindow.prepare(connection, schema);
+            if (!started.begun()) {
+                if (!staged.isEmpty()) {
+                    LogicalWindow.prepare(connection, schema);
+                }
+                connection.setAutoCommit(false);
+                connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+                // A consumer that sees a table through a row filter has what it holds staged in S (see ExportQuery),
+                // the one write of an export's transaction on the primary, into the service's own schema.
+                connection.setReadOnly(plan.tables().stream().allMatch(t -> t.access().filter().isEmpty()));
             }
-            connection.setAutoCommit(false);
-            connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
-            // A consumer that sees a table through a row filter has what it holds staged in S (see ExportQuery),
-            // the one write of an export's transaction, into the service's own schema.
-            connection.setReadOnly(plan.tables().stream().allMatch(t -> t.access().filter().isEmpty()));
             this.pg = connection.unwrap(PGConnection.class);
             progress.attach(pg);
             this.statement = connection.createStatement();
@@ -159,7 +192,7 @@ public class SnapshotReader {
             if (!staged.isEmpty()) {
                 List<LogicalWindow.Window> windows = staged.stream().map(table -> new LogicalWindow.Window(
                         shapes.get(table).relid(), table.window().orElseThrow())).toList();
-                LogicalWindow.stage(connection, dataSource, schema, captured.slot().name(), snapshot, windows,
+                LogicalWindow.stage(connection, endpoint.dataSource(), schema, captured.slot().name(), snapshot, windows,
                         catchUpTimeout, progress::stopping);
             }
             long total = 0;
@@ -190,9 +223,13 @@ public class SnapshotReader {
                 throw new IllegalStateException("Only " + results.size() + " of " + tables.size()
                         + " tables were streamed");
             }
-            connection.commit();
+            try {
+                connection.commit();
+            } catch (SQLException e) {
+                throw lostOnStandby(endpoint, e);
+            }
             finished = true;
-            return new ReadResult(snapshot, at, results);
+            return new ReadResult(snapshot, at, endpoint.name(), results);
         }
 
         private TableRead plan(TablePlan table, TableShape shape, boolean staged) throws SQLException {
@@ -221,23 +258,61 @@ public class SnapshotReader {
         }
 
         private TableResult copy(TableRead table, OutputStream out) throws SQLException, IOException {
+            try {
+                return copyRows(table, out);
+            } catch (SQLException e) {
+                throw lostOnStandby(endpoint, e);
+            } catch (IOException e) {
+                throw lostOnStandby(endpoint, e);
+            }
+        }
+
+        private TableResult copyRows(TableRead table, OutputStream out) throws SQLException, IOException {
             if (results.size() != tables.indexOf(table)) {
                 throw new IllegalStateException(table.plan().table() + " is streamed out of the plan's order");
             }
             long rows;
             if (parallel.worthIt(table.query, table.expected)) {
-                shared = shared != null ? shared : ParallelCopy.share(statement, snapshot, masking);
+                shared = shared != null ? shared
+                        : ParallelCopy.share(statement, snapshot, masking, endpoint.dataSource());
                 rows = parallel.copy(connection, shared, table.query, table.expected, out, progress);
             } else {
                 rows = CopyStream.copy(pg, table.query.copySql(), out, progress);
             }
             if (table.query.tracksHeldRows()) {
-                statement.execute(table.query.stageHeldRowsSql());
+                if (endpoint.standby()) {
+                    stageHeldRowsOnPrimary(table.query);
+                } else {
+                    statement.execute(table.query.stageHeldRowsSql());
+                }
             }
             TableResult result = new TableResult(table.plan(), rows, table.maxUpdatedAt,
                     table.query.hasSoftDeleteColumns(), table.columns(), table.operations);
             results.add(result);
             return result;
+        }
+
+        /**
+         * A standby cannot be written: what the consumer holds after this export, read in S here, streams into the
+         * primary's held_rows_pending (COPY to COPY), keyed by job and attempt as the primary's own staging is, and
+         * applied only by the export's commit.
+         */
+        private void stageHeldRowsOnPrimary(ExportQuery query) throws SQLException {
+            try (Connection primary = endpoints.primary().dataSource().getConnection()) {
+                CopyIn in = primary.unwrap(PGConnection.class).getCopyAPI().copyIn(query.heldRowsCopyInSql());
+                try {
+                    CopyOut out = pg.getCopyAPI().copyOut("COPY (" + query.heldRowsSql() + ") TO STDOUT");
+                    byte[] row;
+                    while ((row = out.readFromCopy()) != null) {
+                        in.writeToCopy(row, 0, row.length);
+                    }
+                    in.endCopy();
+                } finally {
+                    if (in.isActive()) {
+                        in.cancelCopy();
+                    }
+                }
+            }
         }
 
         /** Abandons the read unless it finished; the connection of an abandoned read is never pooled again. */
@@ -249,7 +324,7 @@ public class SnapshotReader {
                 if (finished) {
                     connection.close();
                 } else {
-                    discard(dataSource, connection);
+                    discard(endpoint.dataSource(), connection);
                 }
             } finally {
                 reader.close();
@@ -295,6 +370,15 @@ public class SnapshotReader {
         public TableResult copyTo(OutputStream out) throws SQLException, IOException {
             return read.copy(this, out);
         }
+    }
+
+    /** A failure of a read on a standby that the standby caused becomes one the pipeline reads again after. */
+    private static <E extends Exception> E lostOnStandby(ReadEndpoints.Endpoint endpoint, E failure)
+            throws StandbyReadLostException {
+        if (endpoint.standby() && StandbyReadLostException.isLost(failure)) {
+            throw new StandbyReadLostException(endpoint.name(), failure);
+        }
+        return failure;
     }
 
     private static long estimate(Statement statement, ExportQuery query) throws SQLException {

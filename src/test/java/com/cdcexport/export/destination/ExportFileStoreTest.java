@@ -37,7 +37,8 @@ class ExportFileStoreTest {
     }
 
     private static CdcProperties outputIn(Path output, String fileMode) {
-        return new CdcProperties("", Path.of(".data/postgres"), output, fileMode, 0, "", "cdc", "users",
+        return new CdcProperties("", new CdcProperties.Standby("", Duration.ofSeconds(30),
+                CdcProperties.StandbyFallback.FAIL), Path.of(".data/postgres"), output, fileMode, 0, "", "cdc", "users",
                 CdcProperties.CaptureMode.TRIGGER,
                 new CdcProperties.Logical("", Duration.ofSeconds(60), org.springframework.util.unit.DataSize.ofGigabytes(1),
                         10_000), "", "", Duration.ofMinutes(10),

@@ -129,7 +129,7 @@ class ReaderBudgetTest extends IntegrationTest {
         if (chunkDir == null) {
             chunkDir = Files.createTempDirectory("cdc-test-budget");
         }
-        return new ParallelCopy(dataSource, new CdcProperties.Parallel(parallelism, 0, chunkDir.toString(), readers),
+        return new ParallelCopy(new CdcProperties.Parallel(parallelism, 0, chunkDir.toString(), readers),
                 2, registry);
     }
 
