@@ -1,24 +1,37 @@
 package com.cdcexport.support;
 
+import java.io.ByteArrayInputStream;
 import java.io.File;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import javax.sql.DataSource;
 
+import io.zonky.test.db.postgres.embedded.DefaultPostgresBinaryResolver;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
 import org.flywaydb.core.Flyway;
 
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -29,6 +42,7 @@ import org.springframework.transaction.support.TransactionTemplate;
 import org.springframework.util.FileSystemUtils;
 
 import com.cdcexport.config.DatabaseUrl;
+import com.cdcexport.config.FileModes;
 import com.cdcexport.export.capture.CapturedTables;
 
 /**
@@ -42,8 +56,11 @@ import com.cdcexport.export.capture.CapturedTables;
  * database (the service's migrations, the application's tables, users created and every test table captured), so
  * the standby has all of it too.
  * <p>
- * The binaries are a complete PostgreSQL installation's (TEST_PG_BIN, else Debian's {@value #DEBIAN_BIN}): the
- * embedded binaries of the build (zonky) hold initdb, pg_ctl and postgres only, no pg_basebackup. As root, every
+ * The binaries are TEST_PG_BIN's (a PostgreSQL installation's bin directory, or {@code embedded}), else Debian's
+ * {@value #DEBIAN_BIN} when installed, else the build's embedded binaries (zonky), unpacked here. Those hold initdb,
+ * pg_ctl and postgres only, no pg_basebackup: with them the standby is copied through SQL instead
+ * ({@code pg_backup_start}, a copy of the data directory, {@code pg_backup_stop}: what pg_basebackup does over the
+ * replication protocol), with the same slot and recovery settings as {@code -R}. As root, every
  * program runs as {@value #SERVER_USER} through setpriv, as {@code EmbeddedDatabase} runs the service's own server
  * (PostgreSQL refuses root), with the directories where {@link OpenDirectories} says that user can reach them.
  * <p>
@@ -362,9 +379,9 @@ public final class StandbyPair {
         private final List<Path> running = new ArrayList<>();
 
         void start() throws IOException {
-            bin = binaries();
             base = OpenDirectories.create("standby-pair-");
             commandLog = base.resolve("commands.log");
+            bin = binaries(base);
             if ((Integer) Files.getAttribute(base, "unix:uid") == 0) {
                 int[] ids = serverUserIds();
                 asServerUser = List.of("setpriv", "--reuid=" + ids[0], "--regid=" + ids[1], "--clear-groups",
@@ -408,9 +425,14 @@ public final class StandbyPair {
                     """.formatted(primaryPort));
             startServer(primaryData, "primary.log");
 
-            // -C -S: a slot of the standby's, so the primary keeps the WAL a stopped or lagging standby still needs.
-            run("pg_basebackup", "-h", "127.0.0.1", "-p", String.valueOf(primaryPort), "-U", ROLE,
-                    "-D", standbyData.toString(), "-R", "-X", "stream", "-C", "-S", SLOT, "-c", "fast", "--no-sync");
+            if (Files.isExecutable(bin.resolve("pg_basebackup"))) {
+                // -C -S: a slot of the standby's, so the primary keeps the WAL a stopped or lagging standby needs.
+                run("pg_basebackup", "-h", "127.0.0.1", "-p", String.valueOf(primaryPort), "-U", ROLE,
+                        "-D", standbyData.toString(), "-R", "-X", "stream", "-C", "-S", SLOT, "-c", "fast",
+                        "--no-sync");
+            } else {
+                copyThroughSql();
+            }
             // postgresql.conf is the primary's copy: later lines win.
             append(standbyData.resolve("postgresql.conf"), """
 
@@ -535,17 +557,126 @@ public final class StandbyPair {
             }
         }
 
-        private static Path binaries() {
+        /**
+         * TEST_PG_BIN (or the embedded binaries when it says {@code embedded}), else Debian's PostgreSQL 15, else
+         * the embedded binaries unpacked into {@code base}.
+         */
+        private static Path binaries(Path base) throws IOException {
             String configured = System.getenv("TEST_PG_BIN");
-            Path bin = Path.of(configured != null && !configured.isBlank() ? configured : DEBIAN_BIN);
-            for (String program : List.of("initdb", "pg_ctl", "postgres", "pg_basebackup")) {
-                if (!Files.isExecutable(bin.resolve(program))) {
-                    throw new IllegalStateException("no " + program + " in " + bin + " (the embedded binaries of the "
-                            + "build have no pg_basebackup; install PostgreSQL 15, e.g. apt-get install "
-                            + "postgresql-15, or set TEST_PG_BIN to its bin directory)");
+            if ("embedded".equals(configured)) {
+                return unpackEmbedded(base);
+            }
+            boolean given = configured != null && !configured.isBlank();
+            Path bin = Path.of(given ? configured : DEBIAN_BIN);
+            List<String> needed = List.of("initdb", "pg_ctl", "postgres");
+            if (needed.stream().allMatch(program -> Files.isExecutable(bin.resolve(program)))) {
+                return bin;
+            }
+            if (given) {
+                throw new IllegalStateException("TEST_PG_BIN=" + configured + " lacks one of " + needed);
+            }
+            return unpackEmbedded(base);
+        }
+
+        /** The build's embedded PostgreSQL (the zonky archive the service's EmbeddedDatabase unpacks too). */
+        private static Path unpackEmbedded(Path base) throws IOException {
+            String os = System.getProperty("os.name").toLowerCase(Locale.ROOT).contains("mac") ? "Darwin" : "Linux";
+            String arch = "amd64".equals(System.getProperty("os.arch")) ? "x86_64" : System.getProperty("os.arch");
+            byte[] archive;
+            try (InputStream in = DefaultPostgresBinaryResolver.INSTANCE.getPgBinary(os, arch)) {
+                archive = in.readAllBytes();
+            }
+            Path installation = Files.createDirectory(base.resolve("pg"));
+            try (TarArchiveInputStream tar = new TarArchiveInputStream(
+                    new XZCompressorInputStream(new ByteArrayInputStream(archive)))) {
+                for (TarArchiveEntry entry = tar.getNextEntry(); entry != null; entry = tar.getNextEntry()) {
+                    Path file = installation.resolve(entry.getName()).normalize();
+                    if (!file.startsWith(installation)) {
+                        throw new IOException("archive entry outside its directory: " + entry.getName());
+                    }
+                    if (entry.isDirectory()) {
+                        Files.createDirectories(file);
+                        continue;
+                    }
+                    Files.createDirectories(file.getParent());
+                    if (entry.isSymbolicLink()) {
+                        Files.createSymbolicLink(file, Path.of(entry.getLinkName()));
+                    } else if (entry.isLink()) {
+                        Files.createLink(file, installation.resolve(entry.getLinkName()).normalize());
+                    } else {
+                        Files.copy(tar, file);
+                        Files.setPosixFilePermissions(file, FileModes.permissions(entry.getMode() & 0755 | 0400));
+                    }
                 }
             }
-            return bin;
+            // The server user runs them (and reads their share/), root keeps them.
+            try (Stream<Path> files = Files.walk(installation)) {
+                for (Path directory : (Iterable<Path>) files.filter(Files::isDirectory)::iterator) {
+                    Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwxr-xr-x"));
+                }
+            }
+            return installation.resolve("bin");
+        }
+
+        /**
+         * The standby's data directory as pg_basebackup -R -C -S would make it, for binaries without pg_basebackup:
+         * a slot first (the WAL from here on stays for the standby), then a copy of the running primary's files
+         * between pg_backup_start and pg_backup_stop, its backup_label, standby.signal and primary_conninfo. The
+         * copy may be torn; replay from the backup's start (full_page_writes on) makes it consistent.
+         */
+        private void copyThroughSql() throws IOException {
+            try (Connection primary = DriverManager.getConnection(
+                    DatabaseUrl.parse(url(primaryPort)).jdbcUrl(), ROLE, null);
+                    Statement statement = primary.createStatement()) {
+                statement.execute("SELECT pg_create_physical_replication_slot('" + SLOT + "', true)");
+                statement.execute("SELECT pg_backup_start('" + SLOT + "', true)");
+                Set<String> contentsSkipped = Set.of("pg_wal", "pg_replslot", "pg_stat_tmp", "pg_dynshmem",
+                        "pg_notify", "pg_serial", "pg_snapshots", "pg_subtrans");
+                Set<String> filesSkipped = Set.of("postmaster.pid", "postmaster.opts", "backup_label",
+                        "tablespace_map");
+                List<Path> sources;
+                try (Stream<Path> files = Files.walk(primaryData)) {
+                    sources = files.toList();
+                }
+                for (Path source : sources) {
+                    Path relative = primaryData.relativize(source);
+                    if (relative.getNameCount() > 1 && contentsSkipped.contains(relative.getName(0).toString())
+                            || relative.getNameCount() == 1 && filesSkipped.contains(relative.toString())) {
+                        continue;
+                    }
+                    Path target = standbyData.resolve(relative.toString());
+                    try {
+                        if (Files.isDirectory(source, LinkOption.NOFOLLOW_LINKS)) {
+                            Files.createDirectories(target);
+                        } else {
+                            Files.copy(source, target);
+                        }
+                    } catch (NoSuchFileException e) {
+                        // Removed while copied (a temporary file): the WAL replay does not need it.
+                    }
+                }
+                Files.createDirectories(standbyData.resolve("pg_wal/archive_status"));
+                String label;
+                try (ResultSet stop = statement.executeQuery("SELECT labelfile FROM pg_backup_stop(false)")) {
+                    stop.next();
+                    label = stop.getString(1);
+                }
+                Files.writeString(standbyData.resolve("backup_label"), label);
+                Files.createFile(standbyData.resolve("standby.signal"));
+                append(standbyData.resolve("postgresql.auto.conf"), "primary_conninfo = 'host=127.0.0.1 port="
+                        + primaryPort + " user=" + ROLE + "'\nprimary_slot_name = '" + SLOT + "'\n");
+            } catch (SQLException e) {
+                throw new IOException("the copy of the primary for the standby failed: " + e.getMessage(), e);
+            }
+            Files.setPosixFilePermissions(standbyData, PosixFilePermissions.fromString("rwx------"));
+            Object owner = Files.getAttribute(primaryData, "unix:uid");
+            Object group = Files.getAttribute(primaryData, "unix:gid");
+            try (Stream<Path> files = Files.walk(standbyData)) {
+                for (Path file : (Iterable<Path>) files::iterator) {
+                    Files.setAttribute(file, "unix:uid", owner, LinkOption.NOFOLLOW_LINKS);
+                    Files.setAttribute(file, "unix:gid", group, LinkOption.NOFOLLOW_LINKS);
+                }
+            }
         }
 
         /** {@value #SERVER_USER}'s uid and gid in /etc/passwd. */
