@@ -1,7 +1,11 @@
 package com.cdcexport.console;
 
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Optional;
 
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 
@@ -32,6 +36,29 @@ class Gauges {
             return Optional.empty();
         }
         return Optional.of(new Pending((long) count.value(), age.value()));
+    }
+
+    /**
+     * A database exports read: its name (primary, standby-N), how far a standby's replay is behind the primary
+     * (NaN for the primary, or when it cannot be asked), and how many exports this instance read there.
+     */
+    record ReadDatabase(String name, double replayLagBytes, long exports) {
+    }
+
+    /** The primary, then DATABASE_READ_URL's standbys in order, as the read metrics know them. */
+    List<ReadDatabase> readDatabases() {
+        List<ReadDatabase> databases = new ArrayList<>();
+        databases.add(new ReadDatabase("primary", Double.NaN, reads("primary")));
+        registry.find("cdc.standby.replay.lag").gauges().stream()
+                .sorted(Comparator.comparing(g -> g.getId().getTag("database")))
+                .forEach(g -> databases.add(new ReadDatabase(g.getId().getTag("database"), g.value(),
+                        reads(g.getId().getTag("database")))));
+        return databases;
+    }
+
+    private long reads(String database) {
+        Counter counter = registry.find("cdc.export.reads").tag("database", database).counter();
+        return counter == null ? 0 : (long) counter.count();
     }
 
     /** Jobs in this state across all instances, or -1 when the metric is not registered. */

@@ -61,6 +61,10 @@ class HealthPageController {
     record TableRow(String table, boolean createdByService, String capture) {
     }
 
+    /** @param lag a standby's replay lag, in words; empty for the primary */
+    record ReadRow(String database, String lag, long exports) {
+    }
+
     @GetMapping("/console/health")
     String page(Model model) {
         List<Check> checks = new ArrayList<>();
@@ -90,6 +94,9 @@ class HealthPageController {
                 .map(t -> new TableRow(t.qualified(), captured.createdByService(t),
                         captured.mode(t) == CdcProperties.CaptureMode.LOGICAL ? "WAL (slot " + captured.slot().name()
                                 + ")" : "triggers")).toList());
+        model.addAttribute("reads", gauges.readDatabases().stream().map(d -> new ReadRow(d.name(),
+                d.name().equals("primary") ? "" : Double.isNaN(d.replayLagBytes()) ? "cannot be asked"
+                        : Display.bytes((long) d.replayLagBytes()) + " behind", d.exports())).toList());
         return "console/health";
     }
 

@@ -1,0 +1,234 @@
+package com.cdcexport.export.read;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import tools.jackson.databind.JsonNode;
+
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.test.context.ActiveProfiles;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+import com.cdcexport.support.Api;
+import com.cdcexport.support.IntegrationTest;
+import com.cdcexport.support.StandbyPair;
+
+/**
+ * Exports read on a real hot standby (DATABASE_READ_URL) of a real primary, with replay paused while writers commit
+ * on the primary: the race of docs/capture.md, "Reading from a standby". A watermark the standby has not replayed
+ * must hold the export back, never let it read an older state and lose what the watermark already saw.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = {"cdc.seed-users=0", "cdc.export-tables=users,app.orders",
+                "cdc.standby.catch-up-timeout=8s", "cdc.parallel.min-rows=1000", "cdc.parallel.parallelism=2",
+                "cdc.auth.admin-token=" + StandbyReadTest.ADMIN_TOKEN})
+@ActiveProfiles("test")
+class StandbyReadTest {
+
+    static final String ADMIN_TOKEN = "standby-read-admin-token-7c2e9a4b1d8f3e6a5b0c";
+    private static final Path OUTPUT = createOutput();
+
+    @LocalServerPort
+    int port;
+
+    private final JdbcTemplate primary = StandbyPair.primaryJdbc();
+    private final JdbcTemplate standby = StandbyPair.standbyJdbc();
+    private Api api;
+
+    @DynamicPropertySource
+    static void databases(DynamicPropertyRegistry registry) {
+        registry.add("cdc.database-url", StandbyPair::primaryUrl);
+        registry.add("cdc.standby.read-url", StandbyPair::standbyUrl);
+        registry.add("cdc.output-dir", OUTPUT::toString);
+    }
+
+    @BeforeEach
+    void cleanSlate() {
+        api = new Api(port);
+        primary.execute("DELETE FROM app.orders");
+        primary.execute("TRUNCATE cdc.change_log, cdc.watermarks, cdc.export_jobs, cdc.held_rows, "
+                + "cdc.held_rows_pending, cdc.consumer_tables");
+        StandbyPair.awaitReplayed();
+    }
+
+    @AfterEach
+    void replayGoesOn() {
+        if (StandbyPair.replayPauseState().equals("paused")) {
+            StandbyPair.resumeReplay();
+        }
+    }
+
+    @Test
+    void anExportWaitsForTheStandbyToReplayItsWatermarkThenSendsWhatItMissedExactlyOnce() throws Exception {
+        insertOrders(1, 3);
+        StandbyPair.awaitReplayed();
+        Export first = export("delta", "lake");
+        assertThat(first.status()).isEqualTo("completed");
+        assertThat(first.manifest().path("readFrom").asString()).isEqualTo("standby-1");
+        assertThat(first.lines()).hasSize(4).allMatch(l -> l.equals("operation,id,customer,total,status,placed_at")
+                || l.startsWith("INSERT,"));
+
+        // The watermark (S of the first export) is committed on the primary; the standby stops replaying, then
+        // writers commit changes the standby cannot see.
+        StandbyPair.pauseReplay();
+        primary.update("INSERT INTO app.orders (id, customer, total) VALUES (4, 'Dee', 4)");
+        primary.update("UPDATE app.orders SET status = 'paid' WHERE id = 1");
+        primary.update("DELETE FROM app.orders WHERE id = 2");
+        // What a naive export would do: its snapshot on the paused standby sees none of them, so its window
+        // (visible in S, not in P) would be empty and the watermark would move to S: three changes lost for good.
+        assertThat(standby.queryForObject("SELECT count(*) FROM app.orders WHERE id = 4", Long.class)).isZero();
+
+        String jobId = post("delta", "lake");
+        IntegrationTest.sleep(1500);
+        assertThat(status(jobId)).as("held back while the standby has not replayed the claim").isEqualTo("running");
+        StandbyPair.resumeReplay();
+        Export second = awaitExport(jobId, "lake");
+
+        assertThat(second.status()).isEqualTo("completed");
+        assertThat(second.manifest().path("readFrom").asString()).isEqualTo("standby-1");
+        List<String> rows = second.lines().subList(1, second.lines().size());
+        assertThat(rows).as("each change once, nothing before the watermark again")
+                .extracting(l -> l.split(",")[0] + "," + l.split(",")[1])
+                .containsExactly("UPDATE,1", "DELETE,2", "INSERT,4");
+        assertThat(rows.get(0)).contains("\"paid\"");
+    }
+
+    @Test
+    void withNoStandbyCaughtUpInTimeTheJobFailsAndNoWatermarkMoves() {
+        insertOrders(1, 2);
+        StandbyPair.awaitReplayed();
+        assertThat(export("incremental", "mart").status()).isEqualTo("completed");
+        String before = watermark("mart");
+
+        StandbyPair.pauseReplay();
+        primary.update("UPDATE app.orders SET total = 99 WHERE id = 1");
+        String jobId = post("incremental", "mart");
+        String finished = awaitStatus(jobId);
+
+        assertThat(finished).isEqualTo("failed");
+        assertThat(primary.queryForObject("SELECT error_detail FROM cdc.export_jobs WHERE id = ?::uuid", String.class,
+                jobId)).contains("no standby of DATABASE_READ_URL had replayed").contains("standby-1");
+        assertThat(watermark("mart")).isEqualTo(before);
+        StandbyPair.resumeReplay();
+        Export retried = export("incremental", "mart");
+        assertThat(retried.lines()).hasSize(2).last().asString().startsWith("1,").contains("99.00");
+    }
+
+    @Test
+    void aFilteredConsumersHeldRowsAreStagedOnThePrimaryAndItsDeltasStayExact() throws Exception {
+        Api.Response rule = api.send("PUT", "/consumers/paid-only/tables/app.orders",
+                Map.of("Authorization", "Bearer " + ADMIN_TOKEN, "Content-Type", "application/json"),
+                "{\"filter\": [{\"column\": \"status\", \"op\": \"=\", \"value\": \"paid\"}]}");
+        assertThat(rule.status()).as(rule.body()).isEqualTo(200);
+        insertOrders(1, 3);
+        primary.update("UPDATE app.orders SET status = 'paid' WHERE id IN (1, 2)");
+        StandbyPair.awaitReplayed();
+        Export first = export("delta", "paid-only");
+        assertThat(first.lines()).hasSize(3);
+        assertThat(primary.queryForList("SELECT key::text FROM cdc.held_rows WHERE consumer_id = 'paid-only' "
+                + "ORDER BY 1", String.class)).containsExactly("[1]", "[2]");
+
+        primary.update("UPDATE app.orders SET status = 'new' WHERE id = 1");   // leaves the filter
+        primary.update("UPDATE app.orders SET status = 'paid' WHERE id = 3");  // enters it
+        primary.update("UPDATE app.orders SET total = 50 WHERE id = 2");      // changes inside it
+        StandbyPair.awaitReplayed();
+        Export second = export("delta", "paid-only");
+
+        assertThat(second.manifest().path("readFrom").asString()).isEqualTo("standby-1");
+        assertThat(second.lines().subList(1, second.lines().size())).extracting(l -> l.split(",")[0] + l.split(",")[1])
+                .containsExactly("DELETE1", "UPDATE2", "INSERT3");
+        assertThat(primary.queryForList("SELECT key::text FROM cdc.held_rows WHERE consumer_id = 'paid-only' "
+                + "ORDER BY 1", String.class)).containsExactly("[2]", "[3]");
+        assertThat(primary.queryForObject("SELECT count(*) FROM cdc.held_rows_pending", Long.class)).isZero();
+    }
+
+    @Test
+    void aParallelFullExportOnTheStandbyIsTheSameFileAsOnThePrimary() throws Exception {
+        primary.update("INSERT INTO app.orders (id, customer, total) SELECT g, 'Customer ' || g, g FROM "
+                + "generate_series(1, 5000) g");
+        StandbyPair.awaitReplayed();
+        Export onStandby = export("full", "parallel");
+        assertThat(onStandby.manifest().path("readFrom").asString()).isEqualTo("standby-1");
+        assertThat(onStandby.lines()).hasSize(5001);
+        assertThat(primary.queryForObject("SELECT count(*) FROM cdc.export_jobs WHERE status = 'completed'",
+                Long.class)).isEqualTo(1);
+        List<String> expected = primary.queryForList("SELECT id || ',\"Customer ' || id || '\",' || total || "
+                + "',\"new\"' FROM app.orders ORDER BY id", String.class);
+        assertThat(onStandby.lines().subList(1, 5001)).extracting(l -> l.substring(0, l.lastIndexOf(',')))
+                .isEqualTo(expected);
+    }
+
+    private void insertOrders(int from, int to) {
+        primary.update("INSERT INTO app.orders (id, customer, total) SELECT g, 'Customer ' || g, g FROM "
+                + "generate_series(?, ?) g", from, to);
+    }
+
+    private record Export(String jobId, String status, List<String> lines, JsonNode manifest) {
+    }
+
+    private Export export(String type, String consumer) {
+        return awaitExport(post(type, consumer), consumer);
+    }
+
+    private String post(String type, String consumer) {
+        Api.Response accepted = api.post("/exports/" + type + "?table=app.orders", consumer);
+        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+        return accepted.field("jobId");
+    }
+
+    private Export awaitExport(String jobId, String consumer) {
+        String status = awaitStatus(jobId);
+        assertThat(status).as(primary.queryForObject("SELECT coalesce(error_detail, error, '') FROM cdc.export_jobs "
+                + "WHERE id = ?::uuid", String.class, jobId)).isEqualTo("completed");
+        String file = primary.queryForObject("SELECT output_filename FROM cdc.export_jobs WHERE id = ?::uuid",
+                String.class, jobId);
+        Api.Response manifest = api.get("/exports/jobs/" + jobId + "/manifest", consumer);
+        try {
+            return new Export(jobId, status, Files.readAllLines(OUTPUT.resolve(file)), manifest.json());
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private String status(String jobId) {
+        return primary.queryForObject("SELECT status FROM cdc.export_jobs WHERE id = ?::uuid", String.class, jobId);
+    }
+
+    private String awaitStatus(String jobId) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            String status = status(jobId);
+            if (!status.equals("queued") && !status.equals("running")) {
+                return status;
+            }
+            IntegrationTest.sleep(20);
+        }
+        throw new AssertionError("job " + jobId + " did not finish");
+    }
+
+    private static Path createOutput() {
+        try {
+            return Files.createTempDirectory("cdc-standby-output");
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private String watermark(String consumer) {
+        return primary.queryForObject("SELECT snapshot::text FROM cdc.watermarks WHERE consumer_id = ?", String.class,
+                consumer);
+    }
+}
