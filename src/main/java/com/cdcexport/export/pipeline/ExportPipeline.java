@@ -34,6 +34,7 @@ import com.cdcexport.export.model.ExportPlan;
 import com.cdcexport.export.model.ExportProgress;
 import com.cdcexport.export.model.ReadResult;
 import com.cdcexport.export.model.ReadResult.TableResult;
+import com.cdcexport.export.read.ReadStart.StandbyBehindException;
 import com.cdcexport.export.read.SnapshotReader;
 import com.cdcexport.export.read.StandbyReadLostException;
 import com.cdcexport.export.read.SnapshotReader.SnapshotRead;
@@ -55,6 +56,9 @@ public class ExportPipeline implements ClaimedJobRunner {
     private static final Logger log = LoggerFactory.getLogger(ExportPipeline.class);
     /** Reads of one claim: a read lost on a standby (recovery conflict, standby gone) is started again twice. */
     private static final int READS_PER_ATTEMPT = 3;
+    /** What a consumer reads when no standby caught up: which standby and how far behind is the admin's detail. */
+    static final String STANDBY_BEHIND = "The database copy exports are read from had not caught up with this "
+            + "export's moment in time: nothing was exported; export again later";
 
     private final ExportPlanner planner;
     private final SnapshotReader reader;
@@ -237,6 +241,7 @@ public class ExportPipeline implements ClaimedJobRunner {
         JobFailure error = progress.isCancelled() ? new JobFailure("Cancelled on request", null)
                 : progress.isClaimLost() ? new JobFailure("Stopped: the job is no longer this runner's (it missed its "
                         + "heartbeats and the job was queued again)", null)
+                : e instanceof StandbyBehindException behind ? new JobFailure(STANDBY_BEHIND, behind.getMessage())
                 : JobFailure.of(job, e, destination.location());
         try {
             retried(() -> jobs.fail(job, error, clock.instant()));

@@ -18,6 +18,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import org.springframework.beans.factory.DisposableBean;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 
 import com.cdcexport.config.CdcProperties;
@@ -36,6 +37,7 @@ public class ReadEndpoints implements DisposableBean {
     private final Endpoint primary;
     private final List<Endpoint> standbys = new ArrayList<>();
 
+    @Autowired
     public ReadEndpoints(DataSource dataSource, CdcProperties properties, MeterRegistry registry) {
         this.primary = new Endpoint("primary", dataSource, false);
         List<DatabaseUrl> urls = properties.standby().urls();
@@ -83,8 +85,8 @@ public class ReadEndpoints implements DisposableBean {
         try (Connection p = primary.dataSource().getConnection(); Statement ps = p.createStatement();
              ResultSet current = ps.executeQuery("SELECT pg_current_wal_lsn()::text");
              Connection s = standby.dataSource().getConnection(); Statement ss = s.createStatement();
-             ResultSet replayed = ss.executeQuery("SELECT pg_wal_lsn_diff(" + "'" + lsn(current) + "'::pg_lsn, "
-                     + "pg_last_wal_replay_lsn())")) {
+             ResultSet replayed = ss.executeQuery("SELECT pg_wal_lsn_diff('" + lsn(current)
+                     + "'::pg_lsn, pg_last_wal_replay_lsn())")) {
             replayed.next();
             return Math.max(0, replayed.getDouble(1));
         } catch (SQLException e) {

@@ -22,7 +22,7 @@ import com.cdcexport.export.read.ReadEndpoints.Endpoint;
  * used only if it contains C, the primary's snapshot when the job was claimed (docs/capture.md, "Reading from a
  * standby"): then every watermark the export continues from is in S, and no change is lost or sent twice.
  */
-final class ReadStart {
+public final class ReadStart {
 
     private static final Logger log = LoggerFactory.getLogger(ReadStart.class);
     private static final long POLL_MILLIS = 20;

@@ -1,13 +1,20 @@
 package com.cdcexport.export.read;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -15,6 +22,7 @@ import org.junit.jupiter.api.Test;
 
 import tools.jackson.databind.JsonNode;
 
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -22,6 +30,16 @@ import org.springframework.test.context.ActiveProfiles;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
+import com.cdcexport.consumer.ConsumerId;
+import com.cdcexport.export.format.ExportFormat;
+import com.cdcexport.export.model.ExportPlan;
+import com.cdcexport.export.model.ExportPlan.Read;
+import com.cdcexport.export.model.ExportPlan.TablePlan;
+import com.cdcexport.export.model.ExportProgress;
+import com.cdcexport.export.model.ExportType;
+import com.cdcexport.export.model.Snapshot;
+import com.cdcexport.export.model.TableAccess;
+import com.cdcexport.export.model.TableName;
 import com.cdcexport.support.Api;
 import com.cdcexport.support.IntegrationTest;
 import com.cdcexport.support.StandbyPair;
@@ -43,6 +61,9 @@ class StandbyReadTest {
 
     @LocalServerPort
     int port;
+
+    @Autowired
+    SnapshotReader reader;
 
     private final JdbcTemplate primary = StandbyPair.primaryJdbc();
     private final JdbcTemplate standby = StandbyPair.standbyJdbc();
@@ -87,8 +108,8 @@ class StandbyReadTest {
         primary.update("INSERT INTO app.orders (id, customer, total) VALUES (4, 'Dee', 4)");
         primary.update("UPDATE app.orders SET status = 'paid' WHERE id = 1");
         primary.update("DELETE FROM app.orders WHERE id = 2");
-        // What a naive export would do: its snapshot on the paused standby sees none of them, so its window
-        // (visible in S, not in P) would be empty and the watermark would move to S: three changes lost for good.
+        // The paused standby sees none of them: an export that read it now would read an older state than the
+        // moment it was asked for.
         assertThat(standby.queryForObject("SELECT count(*) FROM app.orders WHERE id = 4", Long.class)).isZero();
 
         String jobId = post("delta", "lake");
@@ -106,6 +127,35 @@ class StandbyReadTest {
         assertThat(rows.get(0)).contains("\"paid\"");
     }
 
+    /**
+     * The watermark P came from the primary (an export read there before DATABASE_READ_URL was set, or on a standby
+     * further ahead) and the standby has not replayed it. Read there now, the window "visible in S, not in P" would be
+     * empty and the watermark would move back to S, so the next export would send again what P already had.
+     */
+    @Test
+    void aWatermarkAheadOfTheStandbyNeverMovesBackwardsNorSendsAChangeTwice() {
+        insertOrders(1, 3);
+        StandbyPair.awaitReplayed();
+        assertThat(export("delta", "ahead").lines()).hasSize(4);
+
+        StandbyPair.pauseReplay();
+        primary.update("UPDATE app.orders SET status = 'paid' WHERE id = 1");
+        // As if an export on the primary had just sent that update: the watermark is the primary's snapshot now.
+        primary.update("UPDATE cdc.watermarks SET snapshot = pg_current_snapshot() WHERE consumer_id = 'ahead'");
+        String p = watermark("ahead");
+        String jobId = post("delta", "ahead");
+        IntegrationTest.sleep(1500);
+        assertThat(status(jobId)).as("the standby has not replayed P").isEqualTo("running");
+        StandbyPair.resumeReplay();
+        Export second = awaitExport(jobId, "ahead");
+
+        assertThat(second.lines()).as("P had the update already").containsExactly(
+                "operation,id,customer,total,status,placed_at");
+        assertThat(primary.queryForObject("SELECT pg_snapshot_xmax(snapshot) >= pg_snapshot_xmax(?::pg_snapshot) "
+                + "FROM cdc.watermarks WHERE consumer_id = 'ahead'", Boolean.class, p)).as("not backwards").isTrue();
+        assertThat(export("delta", "ahead").lines()).as("and never again").hasSize(1);
+    }
+
     @Test
     void withNoStandbyCaughtUpInTimeTheJobFailsAndNoWatermarkMoves() {
         insertOrders(1, 2);
@@ -119,6 +169,9 @@ class StandbyReadTest {
         String finished = awaitStatus(jobId);
 
         assertThat(finished).isEqualTo("failed");
+        assertThat(primary.queryForObject("SELECT error FROM cdc.export_jobs WHERE id = ?::uuid", String.class,
+                jobId)).isEqualTo("The database copy exports are read from had not caught up with this export's moment "
+                + "in time: nothing was exported; export again later");
         assertThat(primary.queryForObject("SELECT error_detail FROM cdc.export_jobs WHERE id = ?::uuid", String.class,
                 jobId)).contains("no standby of DATABASE_READ_URL had replayed").contains("standby-1");
         assertThat(watermark("mart")).isEqualTo(before);
@@ -169,6 +222,35 @@ class StandbyReadTest {
                 + "',\"new\"' FROM app.orders ORDER BY id", String.class);
         assertThat(onStandby.lines().subList(1, 5001)).extracting(l -> l.substring(0, l.lastIndexOf(',')))
                 .isEqualTo(expected);
+    }
+
+    /**
+     * A standby that goes away mid-read (here: restarted, its sessions cut) loses the read as a
+     * {@link StandbyReadLostException}, the signal the pipeline reads again on; the next read, which the pipeline
+     * opens with that standby to avoid, still finds it (the only one) once it is back, and reads it whole.
+     */
+    @Test
+    void aReadCutShortByTheStandbyIsLostAsSuchAndTheNextReadSucceeds() throws Exception {
+        insertOrders(1, 10);
+        StandbyPair.awaitReplayed();
+        ExportPlan plan = new ExportPlan(UUID.randomUUID(), 1, new ConsumerId("restart"), ExportType.FULL,
+                ExportFormat.CSV, List.of(new TablePlan(TableName.parse("app.orders").orElseThrow(),
+                        Read.WHOLE_TABLE, Optional.empty(), TableAccess.ALL, "orders.csv")), Optional.empty(),
+                Instant.now(), new Snapshot(primary.queryForObject("SELECT pg_current_snapshot()::text",
+                        String.class)));
+
+        try (SnapshotReader.SnapshotRead read = reader.open(plan, new ExportProgress())) {
+            StandbyPair.restartStandby();
+            assertThatThrownBy(() -> read.tables().get(0).copyTo(new ByteArrayOutputStream()))
+                    .isInstanceOf(StandbyReadLostException.class)
+                    .satisfies(e -> assertThat(((StandbyReadLostException) e).standby()).isEqualTo("standby-1"));
+        }
+        ByteArrayOutputStream again = new ByteArrayOutputStream();
+        try (SnapshotReader.SnapshotRead read = reader.open(plan, new ExportProgress(), Set.of("standby-1"))) {
+            read.tables().get(0).copyTo(again);
+            assertThat(read.finish().readFrom()).isEqualTo("standby-1");
+        }
+        assertThat(again.toString(StandardCharsets.UTF_8).lines()).hasSize(11);
     }
 
     private void insertOrders(int from, int to) {
