@@ -422,7 +422,7 @@ public final class StandbyPair {
                     fsync = off
                     # The standby's replies (replay position, hot_standby_feedback) every second, not every ten.
                     wal_receiver_status_interval = 1s
-                    """.formatted(primaryPort));
+                    """.replace("%d", String.valueOf(primaryPort)));
             startServer(primaryData, "primary.log");
 
             if (Files.isExecutable(bin.resolve("pg_basebackup"))) {
@@ -440,8 +440,9 @@ public final class StandbyPair {
                     port = %d
                     hot_standby = on
                     hot_standby_feedback = off
-                    max_standby_streaming_delay = %dms
-                    """.formatted(standbyPort, DEFAULT_STREAMING_DELAY.toMillis()));
+                    max_standby_streaming_delay = %sms
+                    """.replace("%d", String.valueOf(standbyPort))
+                    .replace("%s", String.valueOf(DEFAULT_STREAMING_DELAY.toMillis())));
             startStandby();
         }
 
