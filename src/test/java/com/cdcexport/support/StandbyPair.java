@@ -406,7 +406,7 @@ public final class StandbyPair {
                     host replication all 127.0.0.1/32 trust
                     host replication all ::1/128      trust
                     """);
-            append(primaryData.resolve("postgresql.conf"), String.format(java.util.Locale.ROOT, """
+            append(primaryData.resolve("postgresql.conf"), """
 
                     # StandbyPair
                     listen_addresses = '127.0.0.1'
@@ -422,7 +422,7 @@ public final class StandbyPair {
                     fsync = off
                     # The standby's replies (replay position, hot_standby_feedback) every second, not every ten.
                     wal_receiver_status_interval = 1s
-                    """, primaryPort));
+                    """.replace("%d", String.valueOf(primaryPort)));
             startServer(primaryData, "primary.log");
 
             if (Files.isExecutable(bin.resolve("pg_basebackup"))) {
@@ -434,14 +434,15 @@ public final class StandbyPair {
                 copyThroughSql();
             }
             // postgresql.conf is the primary's copy: later lines win.
-            append(standbyData.resolve("postgresql.conf"), String.format(java.util.Locale.ROOT, """
+            append(standbyData.resolve("postgresql.conf"), """
 
                     # StandbyPair: the standby
                     port = %d
                     hot_standby = on
                     hot_standby_feedback = off
-                    max_standby_streaming_delay = %dms
-                    """, standbyPort, DEFAULT_STREAMING_DELAY.toMillis()));
+                    max_standby_streaming_delay = %sms
+                    """.replace("%d", String.valueOf(standbyPort))
+                    .replace("%s", String.valueOf(DEFAULT_STREAMING_DELAY.toMillis())));
             startStandby();
         }
 

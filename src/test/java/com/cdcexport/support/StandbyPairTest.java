@@ -9,6 +9,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -41,7 +42,7 @@ class StandbyPairTest {
     static void tables() {
         long started = System.nanoTime();
         JdbcTemplate primary = StandbyPair.primaryJdbc();
-        System.out.printf(java.util.Locale.ROOT, "StandbyPair ready in %d ms%n", (System.nanoTime() - started) / 1_000_000);
+        System.out.printf(Locale.ROOT, "StandbyPair ready in %d ms%n", (System.nanoTime() - started) / 1_000_000);
         primary.execute("CREATE SCHEMA IF NOT EXISTS pair_test");
         primary.execute("DROP TABLE IF EXISTS pair_test.notes, pair_test.doomed");
         primary.execute("CREATE TABLE pair_test.notes (id BIGINT PRIMARY KEY, note TEXT NOT NULL)");
@@ -78,7 +79,7 @@ class StandbyPairTest {
         primary.update("INSERT INTO pair_test.notes VALUES (1, 'replayed')");
         long started = System.nanoTime();
         StandbyPair.awaitReplayed();
-        System.out.printf(java.util.Locale.ROOT, "awaitReplayed after one commit: %d ms%n", (System.nanoTime() - started) / 1_000_000);
+        System.out.printf(Locale.ROOT, "awaitReplayed after one commit: %d ms%n", (System.nanoTime() - started) / 1_000_000);
 
         assertThat(standby.queryForObject("SELECT note FROM pair_test.notes WHERE id = 1", String.class))
                 .isEqualTo("replayed");
@@ -152,7 +153,7 @@ class StandbyPairTest {
 
         assertThatThrownBy(() -> read.get(60, TimeUnit.SECONDS)).rootCause().isInstanceOfSatisfying(
                 PSQLException.class, e -> {
-                    System.out.printf(java.util.Locale.ROOT, "recovery conflict %d ms after the primary's VACUUM: SQLState %s, message "
+                    System.out.printf(Locale.ROOT, "recovery conflict %d ms after the primary's VACUUM: SQLState %s, message "
                             + "\"%s\", detail \"%s\"%n", (System.nanoTime() - vacuumed) / 1_000_000, e.getSQLState(),
                             e.getServerErrorMessage().getMessage(), e.getServerErrorMessage().getDetail());
                     assertThat(e.getSQLState()).isEqualTo("40001");
@@ -204,7 +205,7 @@ class StandbyPairTest {
         assumeTrue(StandbyPair.isLocal(), "an external standby cannot be stopped from here");
         long started = System.nanoTime();
         StandbyPair.restartStandby();
-        System.out.printf(java.util.Locale.ROOT, "restartStandby: %d ms%n", (System.nanoTime() - started) / 1_000_000);
+        System.out.printf(Locale.ROOT, "restartStandby: %d ms%n", (System.nanoTime() - started) / 1_000_000);
         assertThat(standby.queryForObject("SELECT pg_is_in_recovery()", Boolean.class)).isTrue();
 
         StandbyPair.stopStandby();
