@@ -170,6 +170,68 @@ class StandbyPairTest {
         assertThat(snapshotConflicts()).isGreaterThan(conflictsBefore);
     }
 
+    /**
+     * Why a chunk cancelled by a recovery conflict cannot be read again in the same snapshot on that standby: the
+     * conflict is with the snapshot, so every session holding it loses it, the exporting one (idle in its
+     * transaction) included, and the snapshot can no longer be imported.
+     */
+    @Test
+    void aRecoveryConflictTakesTheSharedSnapshotFromEverySessionHoldingIt() throws Exception {
+        StandbyPair.configureStandby(false, Duration.ofSeconds(1));
+        fillDoomed();
+        try (Connection exporter = StandbyPair.connectStandby()) {
+            exporter.setAutoCommit(false);
+            exporter.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            String exported = single(exporter, "SELECT pg_export_snapshot()");
+            Future<Long> read = standbyReader.submit(() -> {
+                try (Connection reader = StandbyPair.connectStandby()) {
+                    reader.setAutoCommit(false);
+                    reader.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+                    try (Statement statement = reader.createStatement()) {
+                        statement.execute("SET TRANSACTION SNAPSHOT '" + exported + "'");
+                    }
+                    return Long.valueOf(single(reader,
+                            "SELECT count(*) FROM (SELECT id, pg_sleep(0.001) FROM pair_test.doomed) AS slow"));
+                }
+            });
+            awaitSlowRead();
+
+            primary.update("DELETE FROM pair_test.doomed");
+            primary.execute("VACUUM pair_test.doomed");
+
+            assertThatThrownBy(() -> read.get(60, TimeUnit.SECONDS)).rootCause().isInstanceOfSatisfying(
+                    PSQLException.class, e -> {
+                        report("the reader of the imported snapshot", e);
+                        assertThat(e.getSQLState()).isEqualTo("40001");
+                        assertThat(e.getServerErrorMessage().getSeverity()).isEqualTo("ERROR");
+                        assertThat(e.getServerErrorMessage().getMessage())
+                                .isEqualTo("canceling statement due to conflict with recovery");
+                    });
+            assertThatThrownBy(() -> single(exporter, "SELECT count(*) FROM pair_test.doomed"))
+                    .isInstanceOfSatisfying(PSQLException.class, e -> {
+                        report("the exporting session, idle in its transaction", e);
+                        // Not a cancelled statement but a closed connection: a pool must not hand it out again.
+                        assertThat(e.getSQLState()).isEqualTo("40001");
+                        assertThat(e.getServerErrorMessage().getSeverity()).isEqualTo("FATAL");
+                        assertThat(e.getServerErrorMessage().getMessage())
+                                .isEqualTo("terminating connection due to conflict with recovery");
+                    });
+            try (Connection late = StandbyPair.connectStandby()) {
+                late.setAutoCommit(false);
+                late.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+                assertThatThrownBy(() -> {
+                    try (Statement statement = late.createStatement()) {
+                        statement.execute("SET TRANSACTION SNAPSHOT '" + exported + "'");
+                    }
+                }).isInstanceOfSatisfying(PSQLException.class, e -> {
+                    report("a new session importing the snapshot", e);
+                    assertThat(e.getSQLState()).isEqualTo("22023");
+                    assertThat(e.getServerErrorMessage().getMessage()).startsWith("invalid snapshot identifier");
+                });
+            }
+        }
+    }
+
     @Test
     void withFeedbackTheSameReadCompletesBecauseThePrimaryKeepsItsRows() throws Exception {
         StandbyPair.configureStandby(true, Duration.ofSeconds(1));
@@ -247,6 +309,13 @@ class StandbyPairTest {
             }
             IntegrationTest.sleep(10);
         }
+    }
+
+    private static void report(String who, PSQLException e) {
+        System.out.printf(Locale.ROOT, "%s: SQLState %s, severity %s, message \"%s\", detail \"%s\"%n", who,
+                e.getSQLState(), e.getServerErrorMessage() == null ? null : e.getServerErrorMessage().getSeverity(),
+                e.getServerErrorMessage() == null ? e.getMessage() : e.getServerErrorMessage().getMessage(),
+                e.getServerErrorMessage() == null ? null : e.getServerErrorMessage().getDetail());
     }
 
     private long snapshotConflicts() {
