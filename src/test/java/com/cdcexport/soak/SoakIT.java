@@ -28,6 +28,7 @@ import tools.jackson.databind.json.JsonMapper;
 import com.cdcexport.support.Api;
 import com.cdcexport.support.IntegrationTest;
 import com.cdcexport.support.ServiceProcess;
+import com.cdcexport.support.StandbyPair;
 import com.cdcexport.support.TestDatabase;
 
 /**
@@ -48,6 +49,11 @@ class SoakIT {
      * (-Dsoak.capture=logical, on a server with wal_level=logical: -Dtest.database.logical=true).
      */
     private static final String CAPTURE = System.getProperty("soak.capture", "trigger");
+    /**
+     * Every export read on a hot standby of the test database, restarted now and then mid-export (run by hand:
+     * -Dsoak.standby=true -Dtest.database.standby=true; see docs/testing.md).
+     */
+    private static final boolean STANDBY = Boolean.getBoolean("soak.standby");
     private static final JdbcTemplate jdbc = TestDatabase.jdbc();
     private static final JsonMapper JSON = JsonMapper.builder().build();
     /** Every export reads the three tables in one snapshot. */
@@ -80,15 +86,22 @@ class SoakIT {
 
         // Two readers per export, and tables of a hundred rows or more read in key-range chunks: every full export
         // and the larger change windows take the parallel path, the small windows and deltas the serial one.
-        try (Chaos chaos = new Chaos(Map.of("EXPORT_OUTPUT_DIR", output.toString(), "INSTANCE_ID", "soak",
-                "EXPORT_SHUTDOWN_GRACE", "20s", "EXPORT_TABLES", TestDatabase.EXPORT_TABLES, "CAPTURE_MODE", CAPTURE,
-                "EXPORT_PARALLELISM", "2", "EXPORT_PARALLEL_MIN_ROWS", "100"))) {
+        Map<String, String> environment = new HashMap<>(Map.of("EXPORT_OUTPUT_DIR", output.toString(),
+                "INSTANCE_ID", "soak", "EXPORT_SHUTDOWN_GRACE", "20s", "EXPORT_TABLES", TestDatabase.EXPORT_TABLES,
+                "CAPTURE_MODE", CAPTURE, "EXPORT_PARALLELISM", "2", "EXPORT_PARALLEL_MIN_ROWS", "100"));
+        if (STANDBY) {
+            environment.put("DATABASE_READ_URL", StandbyPair.standbyUrl());
+        }
+        try (Chaos chaos = new Chaos(environment)) {
             // The clock starts once the service is up: start-up time must not eat the run.
             long deadline = System.nanoTime() + Duration.ofSeconds(SECONDS).toNanos();
             List<Thread> threads = new ArrayList<>();
             writers.forEach(w -> threads.add(start("writer", () -> w.run(deadline))));
             consumers.forEach(c -> threads.add(start(c.id, () -> c.run(chaos, deadline))));
             Thread chaosThread = start("chaos", () -> chaos.run(deadline));
+            if (STANDBY) {
+                threads.add(start("standby restarts", () -> restartStandbyNowAndThen(deadline)));
+            }
             for (Thread thread : threads) {
                 thread.join();
             }
@@ -142,6 +155,13 @@ class SoakIT {
             }
             assertThat(totals.changes).isPositive();
             System.out.printf(Locale.ROOT, "SOAK key-range chunks read in parallel: %d%n", chaos.chunksRead);
+            if (STANDBY) {
+                long onStandby = jdbc.queryForObject("SELECT count(*) FROM export_jobs WHERE status = 'completed'",
+                        Long.class);
+                System.out.printf(Locale.ROOT, "SOAK standby restarts=%d completed exports=%d%n", standbyRestarts,
+                        onStandby);
+                assertThat(standbyRestarts).as("the standby was restarted mid-run").isPositive();
+            }
             assertThat(chaos.chunksRead).as("exports read in parallel chunks").isPositive();
             if (SECONDS >= 30) {
                 assertThat(totals.restarts).as("the service was restarted at least once").isPositive();
@@ -155,6 +175,17 @@ class SoakIT {
             assertOnlyCommittedFilesExist();
         }
     }
+
+    /** The standby goes away mid-export every few seconds: reads there are lost and must start again. */
+    private static void restartStandbyNowAndThen(long deadline) {
+        while (System.nanoTime() < deadline - Duration.ofSeconds(8).toNanos()) {
+            IntegrationTest.sleep(7_000);
+            StandbyPair.restartStandby();
+            standbyRestarts++;
+        }
+    }
+
+    private static volatile int standbyRestarts;
 
     private static Thread start(String name, Runnable work) {
         Thread thread = new Thread(work, name);

@@ -26,7 +26,8 @@ import org.testcontainers.postgresql.PostgreSQLContainer;
 
 /**
  * The real PostgreSQL the tests run against, found once per JVM in this order (a JVM started with
- * {@code -Dtest.database.logical=true} uses {@link LogicalDatabase}'s server instead): TEST_DATABASE_URL, a
+ * {@code -Dtest.database.logical=true} uses {@link LogicalDatabase}'s server instead, {@code -Dtest.database.standby=true}
+ * {@link StandbyPair}'s primary): TEST_DATABASE_URL, a
  * Testcontainers postgres:15 when Docker is available, the embedded PostgreSQL of the run path (as root through
  * zonky's {@code unshare -U}, as the service does),
  * and otherwise a clear error saying how to provide one.
@@ -226,6 +227,10 @@ public final class TestDatabase {
     }
 
     private static String resolve() {
+        if (Boolean.getBoolean("test.database.standby")) {
+            // The soak with every export read on a hot standby: the primary of StandbyPair is the test database.
+            return StandbyPair.primaryUrl();
+        }
         if (Boolean.getBoolean("test.database.logical")) {
             // A run of the tests against a server that can decode its WAL (the soak in log-based capture mode).
             return LogicalDatabase.resolve();

@@ -7,6 +7,8 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import javax.sql.DataSource;
 
@@ -14,6 +16,8 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,10 +40,17 @@ public class ReadEndpoints implements DisposableBean {
 
     private final Endpoint primary;
     private final List<Endpoint> standbys = new ArrayList<>();
+    /** How long exports waited for a standby to replay their claim, and how many wait now. */
+    private final Timer catchUp;
+    private final AtomicInteger waiting = new AtomicInteger();
 
     @Autowired
     public ReadEndpoints(DataSource dataSource, CdcProperties properties, MeterRegistry registry) {
         this.primary = new Endpoint("primary", dataSource, false);
+        this.catchUp = catchUpTimer(registry);
+        Gauge.builder("cdc.export.standby.waiting", waiting, AtomicInteger::get)
+                .description("Exports waiting now for a standby to replay the moment their job was claimed")
+                .register(registry);
         List<DatabaseUrl> urls = properties.standby().urls();
         for (int i = 0; i < urls.size(); i++) {
             String name = "standby-" + (i + 1);
@@ -60,6 +71,31 @@ public class ReadEndpoints implements DisposableBean {
 
     private ReadEndpoints(Endpoint primary) {
         this.primary = primary;
+        this.catchUp = catchUpTimer(new SimpleMeterRegistry());
+    }
+
+    private static Timer catchUpTimer(MeterRegistry registry) {
+        return Timer.builder("cdc.export.standby.wait")
+                .description("Time from an export's start until a standby had replayed its claim (or the wait ended)")
+                .register(registry);
+    }
+
+    /** Times one export's wait for a standby, counting it as waiting meanwhile. */
+    <T> T waitingForStandby(StandbyWait<T> wait) throws SQLException {
+        waiting.incrementAndGet();
+        long start = System.nanoTime();
+        try {
+            return wait.get();
+        } finally {
+            catchUp.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+            waiting.decrementAndGet();
+        }
+    }
+
+    /** A wait for a standby that may fail with SQLException. */
+    @FunctionalInterface
+    interface StandbyWait<T> {
+        T get() throws SQLException;
     }
 
     public Endpoint primary() {

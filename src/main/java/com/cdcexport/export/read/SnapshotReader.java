@@ -108,8 +108,8 @@ public class SnapshotReader {
             boolean logicalWindow = plan.tables().stream()
                     .anyMatch(t -> t.read().hasWindow() && captured.mode(t.table()) == CaptureMode.LOGICAL);
             started = endpoints.standbys().isEmpty() || logicalWindow ? ReadStart.onPrimary(endpoints)
-                    : ReadStart.onStandby(endpoints, plan.claimSnapshot(), avoid, standby.catchUpTimeout(),
-                            standby.fallback(), progress::stopping);
+                    : endpoints.waitingForStandby(() -> ReadStart.onStandby(endpoints, plan.claimSnapshot(), avoid,
+                            standby.catchUpTimeout(), standby.fallback(), progress::stopping));
             try {
                 return new SnapshotRead(plan, reader, started, progress);
             } catch (SQLException e) {

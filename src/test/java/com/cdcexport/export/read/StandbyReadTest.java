@@ -115,11 +115,15 @@ class StandbyReadTest {
         String jobId = post("delta", "lake");
         IntegrationTest.sleep(1500);
         assertThat(status(jobId)).as("held back while the standby has not replayed the claim").isEqualTo("running");
+        assertThat(api.get("/actuator/prometheus", null).body()).contains("cdc_export_standby_waiting 1.0");
         StandbyPair.resumeReplay();
         Export second = awaitExport(jobId, "lake");
 
         assertThat(second.status()).isEqualTo("completed");
         assertThat(second.manifest().path("readFrom").asString()).isEqualTo("standby-1");
+        assertThat(api.get("/actuator/prometheus", null).body()).contains("cdc_export_standby_waiting 0.0")
+                .contains("cdc_export_reads_total{database=\"standby-1\"}")
+                .containsPattern("cdc_standby_replay_lag_bytes\\{database=\"standby-1\"\\} [0-9.E]+");
         List<String> rows = second.lines().subList(1, second.lines().size());
         assertThat(rows).as("each change once, nothing before the watermark again")
                 .extracting(l -> l.split(",")[0] + "," + l.split(",")[1])
