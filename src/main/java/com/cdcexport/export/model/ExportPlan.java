@@ -14,13 +14,10 @@ import com.cdcexport.export.format.ExportFormat;
  *
  * @param attempt      the claim of the job this plan runs under; fences its files and its commit
  * @param tables       the tables in the order of the job's files, read in one snapshot
- * @param manifestName  the manifest's name; empty for jobs queued before manifests existed
- * @param claimSnapshot C: the primary's snapshot once the job was claimed and its watermarks read; an export read
- *                      on a standby uses a snapshot that contains it (docs/capture.md, "Reading from a standby")
+ * @param manifestName the manifest's name; empty for jobs queued before manifests existed
  */
 public record ExportPlan(UUID jobId, int attempt, ConsumerId consumer, ExportType type, ExportFormat format,
-                         List<TablePlan> tables, Optional<String> manifestName, Instant startedAt,
-                         Snapshot claimSnapshot) {
+                         List<TablePlan> tables, Optional<String> manifestName, Instant startedAt) {
 
     public ExportPlan {
         tables = List.copyOf(tables);

@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
-import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
 
 import com.cdcexport.export.access.TableAccessStore;
@@ -20,21 +19,18 @@ import com.cdcexport.export.watermark.WatermarkService;
 
 /**
  * Decides, once per claimed job, what the export is: per table its read, the watermark the commit expects and the
- * consumer's rules, and the primary's snapshot at that moment. Watermarks and rules are read outside the export's
- * snapshot: only this job may move the watermarks now, the commit's compare-and-set re-checks each, and the commit
- * refuses a row filter that changed.
+ * consumer's rules. Watermarks and rules are read outside the export's snapshot: only this job may move the
+ * watermarks now, the commit's compare-and-set re-checks each, and the commit refuses a row filter that changed.
  */
 @Component
 class ExportPlanner {
 
     private final WatermarkService watermarks;
     private final TableAccessStore access;
-    private final JdbcClient jdbc;
 
-    ExportPlanner(WatermarkService watermarks, TableAccessStore access, JdbcClient jdbc) {
+    ExportPlanner(WatermarkService watermarks, TableAccessStore access) {
         this.watermarks = watermarks;
         this.access = access;
-        this.jdbc = jdbc;
     }
 
     ExportPlan plan(ExportJob job) {
@@ -46,9 +42,7 @@ class ExportPlanner {
             tables.add(new TablePlan(table, Read.of(job.exportType(), watermark.isPresent()), watermark,
                     access.accessOf(job.consumerId(), table), file.filename()));
         }
-        // Taken after the watermarks were read, so it contains each of them (and the claim).
-        Snapshot claimed = new Snapshot(jdbc.sql("SELECT pg_current_snapshot()::text").query(String.class).single());
         return new ExportPlan(job.id(), job.attempts(), job.consumerId(), job.exportType(), job.format(), tables,
-                Optional.ofNullable(job.manifestFilename()), job.startedAt(), claimed);
+                Optional.ofNullable(job.manifestFilename()), job.startedAt());
     }
 }

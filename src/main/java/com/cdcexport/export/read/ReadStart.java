@@ -1,12 +1,13 @@
 package com.cdcexport.export.read;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
 
@@ -14,12 +15,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import com.cdcexport.config.CdcProperties.StandbyFallback;
+import com.cdcexport.export.model.ExportPlan;
+import com.cdcexport.export.model.ExportPlan.TablePlan;
 import com.cdcexport.export.model.Snapshot;
 import com.cdcexport.export.read.ReadEndpoints.Endpoint;
 
 /**
  * Where one export reads, and the start of its transaction there. On a standby the transaction's snapshot S is
- * used only if it contains C, the primary's snapshot when the job was claimed (docs/capture.md, "Reading from a
+ * used only once the standby has replayed the job's claim and its watermarks (docs/capture.md, "Reading from a
  * standby"): then every watermark the export continues from is in S, and no change is lost or sent twice.
  */
 public final class ReadStart {
@@ -40,13 +43,14 @@ public final class ReadStart {
     }
 
     /**
-     * The first standby, in DATABASE_READ_URL's order with {@code avoid} last, whose snapshot contains {@code claimed};
+     * The first standby, in DATABASE_READ_URL's order with {@code avoid} last, that has replayed {@code plan}'s claim
+     * and watermarks;
      * tried again every 20 ms until {@code timeout}, then the primary or a failure as {@code fallback} says.
      *
      * @param avoid    standbys a previous try of this export failed on
      * @param stopping whether the export was cancelled or lost its claim meanwhile
      */
-    static Started onStandby(ReadEndpoints endpoints, Snapshot claimed, Set<String> avoid, Duration timeout,
+    static Started onStandby(ReadEndpoints endpoints, ExportPlan plan, Set<String> avoid, Duration timeout,
                              StandbyFallback fallback, BooleanSupplier stopping) throws SQLException {
         List<Endpoint> order = new ArrayList<>(endpoints.standbys().stream()
                 .filter(s -> !avoid.contains(s.name())).toList());
@@ -59,7 +63,7 @@ public final class ReadStart {
                 Connection connection = null;
                 try {
                     connection = standby.dataSource().getConnection();
-                    if (caughtUp(connection, claimed)) {
+                    if (caughtUp(connection, plan)) {
                         return new Started(standby, connection, true);
                     }
                     why.add(standby.name() + " has not replayed it yet");
@@ -91,22 +95,40 @@ public final class ReadStart {
     }
 
     /**
-     * Begins the export's transaction on {@code connection} and tells whether its snapshot S contains C: every xid
-     * C sees as finished, S does too (S's xmax is not below C's, and nothing S still sees running is finished in C).
-     * This query is the transaction's first, so S is the snapshot the whole export reads in.
+     * Begins the export's transaction on {@code connection} and tells whether its snapshot S has replayed the
+     * plan: the job's claim by this attempt, and every table's watermark as the planner read it. A standby replays
+     * commits in the primary's order, so S then sees everything committed before them, every watermark P's
+     * snapshot included. Rows are compared, not snapshot texts: a standby's pg_current_snapshot() lists none of its
+     * running xids (see {@link StandbySnapshot}). This query is the transaction's first, so S is the snapshot the
+     * whole export reads in.
      */
-    private static boolean caughtUp(Connection connection, Snapshot claimed) throws SQLException {
+    private static boolean caughtUp(Connection connection, ExportPlan plan) throws SQLException {
         connection.setAutoCommit(false);
         connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
         connection.setReadOnly(true);
-        String c = claimed.sqlLiteral();
-        try (Statement statement = connection.createStatement();
-             ResultSet rs = statement.executeQuery("SELECT pg_snapshot_xmax(pg_current_snapshot()) >= "
-                     + "pg_snapshot_xmax(" + c + ") AND NOT EXISTS (SELECT 1 FROM pg_snapshot_xip("
-                     + "pg_current_snapshot()) x WHERE pg_visible_in_snapshot(x, " + c + "))")) {
-            rs.next();
-            return rs.getBoolean(1);
+        try (PreparedStatement claim = connection.prepareStatement(
+                "SELECT attempts FROM export_jobs WHERE id = ?")) {
+            claim.setObject(1, plan.jobId());
+            try (ResultSet rs = claim.executeQuery()) {
+                if (!rs.next() || rs.getInt(1) < plan.attempt()) {
+                    return false;
+                }
+            }
         }
+        try (PreparedStatement watermark = connection.prepareStatement(
+                "SELECT snapshot::text FROM watermarks WHERE consumer_id = ? AND table_name = ?")) {
+            for (TablePlan table : plan.tables()) {
+                watermark.setString(1, plan.consumer().value());
+                watermark.setString(2, table.table().qualified());
+                try (ResultSet rs = watermark.executeQuery()) {
+                    Optional<String> replayed = rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
+                    if (!replayed.equals(table.watermark().map(Snapshot::text))) {
+                        return false;
+                    }
+                }
+            }
+        }
+        return true;
     }
 
     private static void sleep() {

@@ -108,7 +108,7 @@ public class SnapshotReader {
             boolean logicalWindow = plan.tables().stream()
                     .anyMatch(t -> t.read().hasWindow() && captured.mode(t.table()) == CaptureMode.LOGICAL);
             started = endpoints.standbys().isEmpty() || logicalWindow ? ReadStart.onPrimary(endpoints)
-                    : endpoints.waitingForStandby(() -> ReadStart.onStandby(endpoints, plan.claimSnapshot(), avoid,
+                    : endpoints.waitingForStandby(() -> ReadStart.onStandby(endpoints, plan, avoid,
                             standby.catchUpTimeout(), standby.fallback(), progress::stopping));
             try {
                 return new SnapshotRead(plan, reader, started, progress);
@@ -143,7 +143,10 @@ public class SnapshotReader {
         private final Statement statement;
         private final ExportProgress progress;
         private final Optional<MaskingKey> masking;
+        /** What the export stores as the watermark (and reads its windows against). */
         private final Snapshot snapshot;
+        /** What pg_current_snapshot() says in this transaction: what parallel workers see too. */
+        private final Snapshot reported;
         private final Instant at;
         private final List<TableRead> tables = new ArrayList<>();
         private final List<TableResult> results = new ArrayList<>();
@@ -182,13 +185,16 @@ public class SnapshotReader {
             // The first query fixes the transaction's snapshot; pg_current_snapshot() reports that very one.
             ResultSet taken = single(statement, "SELECT pg_current_snapshot()::text, now()");
             progress.snapshotTaken();
-            this.snapshot = new Snapshot(taken.getString(1));
+            this.reported = new Snapshot(taken.getString(1));
             this.at = taken.getTimestamp(2).toInstant();
             Map<TablePlan, TableShape> shapes = new LinkedHashMap<>();
             for (TablePlan table : plan.tables()) {
                 shapes.put(table, TableShape.read(connection, schema, table.table()).orElseThrow(
                         () -> new IllegalStateException("Table " + table.table() + " no longer exists")));
             }
+            // A standby's pg_current_snapshot() lists no running xid: the watermark needs the exact text.
+            this.snapshot = endpoint.standby() ? StandbySnapshot.exact(connection, reported,
+                    shapes.values().stream().map(TableShape::relid).toList()) : reported;
             if (!staged.isEmpty()) {
                 List<LogicalWindow.Window> windows = staged.stream().map(table -> new LogicalWindow.Window(
                         shapes.get(table).relid(), table.window().orElseThrow())).toList();
@@ -274,7 +280,7 @@ public class SnapshotReader {
             long rows;
             if (parallel.worthIt(table.query, table.expected)) {
                 shared = shared != null ? shared
-                        : ParallelCopy.share(statement, snapshot, masking, endpoint.dataSource());
+                        : ParallelCopy.share(statement, reported, masking, endpoint.dataSource());
                 rows = parallel.copy(connection, shared, table.query, table.expected, out, progress);
             } else {
                 rows = CopyStream.copy(pg, table.query.copySql(), out, progress);

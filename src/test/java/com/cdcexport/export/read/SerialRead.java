@@ -28,7 +28,7 @@ final class SerialRead {
                      Optional<Snapshot> since, OutputStream out) throws Exception {
         ExportPlan plan = new ExportPlan(UUID.randomUUID(), 1, new ConsumerId("reader-test"), type, format,
                 List.of(new TablePlan(table, Read.of(type, since.isPresent()), since, TableAccess.ALL, "out")),
-                Optional.empty(), Instant.now(), new Snapshot("1:1:"));
+                Optional.empty(), Instant.now());
         try (SnapshotReader.SnapshotRead read = reader.open(plan, new ExportProgress())) {
             for (SnapshotReader.TableRead each : read.tables()) {
                 try (EncodedOutput encoded = format.open(out, each.columns())) {

@@ -19,7 +19,6 @@ import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-
 import tools.jackson.databind.JsonNode;
 
 import org.springframework.beans.factory.annotation.Autowired;
@@ -37,7 +36,6 @@ import com.cdcexport.export.model.ExportPlan.Read;
 import com.cdcexport.export.model.ExportPlan.TablePlan;
 import com.cdcexport.export.model.ExportProgress;
 import com.cdcexport.export.model.ExportType;
-import com.cdcexport.export.model.Snapshot;
 import com.cdcexport.export.model.TableAccess;
 import com.cdcexport.export.model.TableName;
 import com.cdcexport.support.Api;
@@ -237,11 +235,12 @@ class StandbyReadTest {
     void aReadCutShortByTheStandbyIsLostAsSuchAndTheNextReadSucceeds() throws Exception {
         insertOrders(1, 10);
         StandbyPair.awaitReplayed();
-        ExportPlan plan = new ExportPlan(UUID.randomUUID(), 1, new ConsumerId("restart"), ExportType.FULL,
+        // The plan of a job the standby has replayed (its claim is what a read there waits for).
+        String jobId = export("full", "restart-job").jobId();
+        ExportPlan plan = new ExportPlan(UUID.fromString(jobId), 1, new ConsumerId("restart"), ExportType.FULL,
                 ExportFormat.CSV, List.of(new TablePlan(TableName.parse("app.orders").orElseThrow(),
                         Read.WHOLE_TABLE, Optional.empty(), TableAccess.ALL, "orders.csv")), Optional.empty(),
-                Instant.now(), new Snapshot(primary.queryForObject("SELECT pg_current_snapshot()::text",
-                        String.class)));
+                Instant.now());
 
         try (SnapshotReader.SnapshotRead read = reader.open(plan, new ExportProgress())) {
             StandbyPair.restartStandby();
