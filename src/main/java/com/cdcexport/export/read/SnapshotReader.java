@@ -3,6 +3,7 @@ package com.cdcexport.export.read;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -192,6 +193,9 @@ public class SnapshotReader {
                 shapes.put(table, TableShape.read(connection, schema, table.table()).orElseThrow(
                         () -> new IllegalStateException("Table " + table.table() + " no longer exists")));
             }
+            if (endpoint.standby() && plan.tables().stream().anyMatch(t -> !t.access().filter().isEmpty())) {
+                discardStagedOnPrimary();
+            }
             // A standby's pg_current_snapshot() lists no running xid: the watermark needs the exact text.
             this.snapshot = endpoint.standby() ? StandbySnapshot.exact(connection, reported,
                     shapes.values().stream().map(TableShape::relid).toList()) : reported;
@@ -296,6 +300,20 @@ public class SnapshotReader {
                     table.query.hasSoftDeleteColumns(), table.columns(), table.operations);
             results.add(result);
             return result;
+        }
+
+        /**
+         * What an earlier read of this attempt staged from a standby (committed on the primary as it streamed) and
+         * then lost: this read stages it again, in its own snapshot, and two stagings of a key must not meet.
+         */
+        private void discardStagedOnPrimary() throws SQLException {
+            try (Connection primary = endpoints.primary().dataSource().getConnection();
+                 PreparedStatement discard = primary.prepareStatement(
+                         "DELETE FROM held_rows_pending WHERE job_id = ? AND attempt = ?")) {
+                discard.setObject(1, plan.jobId());
+                discard.setInt(2, plan.attempt());
+                discard.executeUpdate();
+            }
         }
 
         /**
