@@ -6,6 +6,7 @@ import java.io.OutputStream;
 import java.sql.SQLException;
 
 import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyIn;
 import org.postgresql.copy.CopyOut;
 
 import com.cdcexport.export.model.ExportProgress;
@@ -64,6 +65,31 @@ final class CopyStream {
             progress.add(uncounted);
             if (copy.isActive()) {
                 copy.cancelCopy();
+            }
+        }
+    }
+
+    /**
+     * Streams the rows one server's {@code COPY ... TO STDOUT} sends into another's (or another session's)
+     * {@code COPY ... FROM STDIN}, row by row, nothing held; a failure cancels both, so neither connection is left
+     * mid-COPY.
+     */
+    static void pipe(PGConnection from, String copyOut, PGConnection to, String copyIn) throws SQLException {
+        CopyIn in = to.getCopyAPI().copyIn(copyIn);
+        CopyOut out = null;
+        try {
+            out = from.getCopyAPI().copyOut(copyOut);
+            byte[] row;
+            while ((row = out.readFromCopy()) != null) {
+                in.writeToCopy(row, 0, row.length);
+            }
+            in.endCopy();
+        } finally {
+            if (in.isActive()) {
+                in.cancelCopy();
+            }
+            if (out != null && out.isActive()) {
+                out.cancelCopy();
             }
         }
     }

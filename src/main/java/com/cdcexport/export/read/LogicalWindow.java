@@ -11,8 +11,6 @@ import java.util.function.BooleanSupplier;
 import javax.sql.DataSource;
 
 import org.postgresql.PGConnection;
-import org.postgresql.copy.CopyIn;
-import org.postgresql.copy.CopyOut;
 
 import com.cdcexport.export.model.Snapshot;
 import com.cdcexport.sql.SqlText;
@@ -64,28 +62,13 @@ final class LogicalWindow {
             flushWal(reading);
             awaitDecoder(reading, s, slot, marker, timeout, stop);
             for (Window window : windows) {
-                CopyOut out = null;
                 String select = "SELECT " + COLUMNS + " FROM " + s + ".change_log l WHERE l.table_oid = " + window.relid()
                         + " AND l.change_xid >= pg_snapshot_xmin(" + window.since().sqlLiteral() + ")"
                         + " AND NOT pg_visible_in_snapshot(l.change_xid, " + window.since().sqlLiteral() + ")"
                         + " AND pg_visible_in_snapshot(l.change_xid, " + snapshot.sqlLiteral() + ")";
-                CopyIn in = exporting.unwrap(PGConnection.class).getCopyAPI()
-                        .copyIn("COPY " + ExportQuery.STAGED_WINDOW + " (" + COLUMNS + ") FROM STDIN");
-                try {
-                    out = reading.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY (" + select + ") TO STDOUT");
-                    byte[] row;
-                    while ((row = out.readFromCopy()) != null) {
-                        in.writeToCopy(row, 0, row.length);
-                    }
-                    in.endCopy();
-                } finally {
-                    if (in.isActive()) {
-                        in.cancelCopy();
-                    }
-                    if (out != null && out.isActive()) {
-                        out.cancelCopy();
-                    }
-                }
+                CopyStream.pipe(reading.unwrap(PGConnection.class), "COPY (" + select + ") TO STDOUT",
+                        exporting.unwrap(PGConnection.class),
+                        "COPY " + ExportQuery.STAGED_WINDOW + " (" + COLUMNS + ") FROM STDIN");
             }
             try (Statement statement = exporting.createStatement()) {
                 statement.execute("ANALYZE " + ExportQuery.STAGED_WINDOW);

@@ -22,8 +22,6 @@ import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariDataSource;
 import org.postgresql.PGConnection;
-import org.postgresql.copy.CopyIn;
-import org.postgresql.copy.CopyOut;
 
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
@@ -323,19 +321,8 @@ public class SnapshotReader {
          */
         private void stageHeldRowsOnPrimary(ExportQuery query) throws SQLException {
             try (Connection primary = endpoints.primary().dataSource().getConnection()) {
-                CopyIn in = primary.unwrap(PGConnection.class).getCopyAPI().copyIn(query.heldRowsCopyInSql());
-                try {
-                    CopyOut out = pg.getCopyAPI().copyOut("COPY (" + query.heldRowsSql() + ") TO STDOUT");
-                    byte[] row;
-                    while ((row = out.readFromCopy()) != null) {
-                        in.writeToCopy(row, 0, row.length);
-                    }
-                    in.endCopy();
-                } finally {
-                    if (in.isActive()) {
-                        in.cancelCopy();
-                    }
-                }
+                CopyStream.pipe(pg, "COPY (" + query.heldRowsSql() + ") TO STDOUT", primary.unwrap(PGConnection.class),
+                        query.heldRowsCopyInSql());
             }
         }
 
