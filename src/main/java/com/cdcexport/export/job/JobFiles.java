@@ -67,12 +67,7 @@ public class JobFiles {
      * @return false when a later attempt owns the job or it completed: nothing was removed
      */
     public boolean discardPublished(ExportJob job, int attempt) {
-        return discardPublished(job, attempt, job.storedNames());
-    }
-
-    /** As {@link #discardPublished(ExportJob, int)}, for some of the job's files. */
-    boolean discardPublished(ExportJob job, int attempt, List<String> names) {
-        return fence(job, attempt).whileLatest(() -> names.forEach(files::deletePublished));
+        return fence(job, attempt).whileLatest(() -> job.storedNames().forEach(files::deletePublished));
     }
 
     /**

@@ -104,13 +104,13 @@ public class SnapshotReader {
         ParallelCopy.Reader reader = parallel.awaitReader(progress);
         ReadStart.Started started = null;
         try {
-            boolean logicalWindow = plan.tables().stream()
-                    .anyMatch(t -> t.read().hasWindow() && captured.mode(t.table()) == CaptureMode.LOGICAL);
-            started = endpoints.standbys().isEmpty() || logicalWindow ? ReadStart.onPrimary(endpoints)
+            List<TablePlan> staged = plan.tables().stream()
+                    .filter(t -> t.read().hasWindow() && captured.mode(t.table()) == CaptureMode.LOGICAL).toList();
+            started = endpoints.standbys().isEmpty() || !staged.isEmpty() ? ReadStart.onPrimary(endpoints)
                     : endpoints.waitingForStandby(() -> ReadStart.onStandby(endpoints, plan, avoid,
                             standby.catchUpTimeout(), standby.fallback(), progress::stopping));
             try {
-                return new SnapshotRead(plan, reader, started, progress);
+                return new SnapshotRead(plan, reader, started, staged, progress);
             } catch (SQLException e) {
                 throw lostOnStandby(started.endpoint(), e);
             }
@@ -152,15 +152,14 @@ public class SnapshotReader {
         private ParallelCopy.SharedSnapshot shared;
         private boolean finished;
 
+        /** @param staged the tables whose windows are staged (log-based capture), which are read on the primary */
         private SnapshotRead(ExportPlan plan, ParallelCopy.Reader reader, ReadStart.Started started,
-                             ExportProgress progress) throws SQLException {
+                             List<TablePlan> staged, ExportProgress progress) throws SQLException {
             this.plan = plan;
             this.reader = reader;
             this.endpoint = started.endpoint();
             this.connection = started.connection();
             this.progress = progress;
-            List<TablePlan> staged = endpoint.standby() ? List.of() : plan.tables().stream()
-                    .filter(t -> t.read().hasWindow() && captured.mode(t.table()) == CaptureMode.LOGICAL).toList();
             if (!started.begun()) {
                 if (!staged.isEmpty()) {
                     LogicalWindow.prepare(connection, schema);
