@@ -228,8 +228,9 @@ class StandbyPairTest {
                     }
                 }).isInstanceOfSatisfying(PSQLException.class, e -> {
                     report("a new session importing the snapshot", e);
-                    assertThat(e.getSQLState()).isEqualTo("22023");
-                    assertThat(e.getServerErrorMessage().getMessage()).startsWith("invalid snapshot identifier");
+                    // 22023 "invalid snapshot identifier" once the exporter's snapshot file is gone, 55000 "could
+                    // not import the requested snapshot" while its process is still ending: never importable again.
+                    assertThat(e.getSQLState()).isIn("22023", "55000");
                 });
             }
         }
