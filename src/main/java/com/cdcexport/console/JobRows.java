@@ -29,6 +29,19 @@ class JobRows {
         this.clock = clock;
     }
 
+    /** What the running job waits for, in words (the API's {@code waitingFor} values). */
+    private static String waiting(String waitingFor) {
+        if (waitingFor == null) {
+            return "";
+        }
+        return " — waiting for " + switch (waitingFor) {
+            case "reader" -> "a free reader connection (EXPORT_READERS)";
+            case "standby" -> "a standby to replay its watermarks";
+            case "capture" -> "the log-based capture to pass its snapshot";
+            default -> waitingFor;
+        };
+    }
+
     JobRow of(JobView job) {
         Instant now = clock.instant();
         Instant started = Display.parse(job.startedAt());
@@ -48,7 +61,7 @@ class JobRows {
             }
         }
         String progress = Display.count(job.rowsExported()) + (job.totalRows() == null ? " rows"
-                : " of " + Display.count(job.totalRows()) + " rows");
+                : " of " + Display.count(job.totalRows()) + " rows") + waiting(job.waitingFor());
 
         List<FileRow> fileRows = new ArrayList<>();
         long totalBytes = 0;

@@ -18,6 +18,8 @@ import com.cdcexport.export.model.TableName;
  *                 rows filled in when the export completes
  * @param attempts how many times the job was claimed by a runner; fences every transition of a running job
  * @param manifestFilename the manifest written beside the files; null for jobs from before manifests existed
+ * @param waitingFor what the running job waited for at its last heartbeat ({@code ExportProgress.Wait}'s slug), or
+ *                   null
  */
 public record ExportJob(
         UUID id,
@@ -35,7 +37,8 @@ public record ExportJob(
         Instant createdAt,
         Instant startedAt,
         Instant finishedAt,
-        String error) {
+        String error,
+        String waitingFor) {
 
     public ExportJob {
         files = List.copyOf(files);
@@ -45,7 +48,7 @@ public record ExportJob(
                             String manifestFilename, String instanceId, Instant now) {
         // The database keeps microseconds; the job this returns must equal the row it becomes.
         return new ExportJob(UUID.randomUUID(), consumer, type, format, JobStatus.QUEUED, files.get(0).filename(),
-                files, manifestFilename, 0, null, 0, instanceId, now.truncatedTo(ChronoUnit.MICROS), null, null, null);
+                files, manifestFilename, 0, null, 0, instanceId, now.truncatedTo(ChronoUnit.MICROS), null, null, null, null);
     }
 
     /** The tables the export reads, in the order of its files. */

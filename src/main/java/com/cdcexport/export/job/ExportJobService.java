@@ -154,7 +154,9 @@ public class ExportJobService {
                 : Optional.empty();
         long rows = live.map(ExportProgress::rows).orElse(job.rowsExported());
         Long total = live.map(ExportProgress::totalRows).filter(t -> t >= 0).orElse(job.totalRows());
-        return JobView.of(job, rows, total);
+        String waitingFor = live.isPresent()
+                ? live.get().waitingFor().map(ExportProgress.Wait::slug).orElse(null) : job.waitingFor();
+        return JobView.of(job, waitingFor, rows, total);
     }
 
     public static final class ConsumerBusyException extends RuntimeException {

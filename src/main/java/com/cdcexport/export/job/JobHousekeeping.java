@@ -121,8 +121,7 @@ class JobHousekeeping implements SmartInitializingSingleton, SmartLifecycle {
     void heartbeat() {
         for (RunningJobs.Running r : running.all()) {
             try {
-                long total = r.progress().totalRows();
-                if (!jobs.heartbeat(r.job(), r.progress().rows(), total < 0 ? null : total, clock.instant())) {
+                if (!jobs.heartbeat(r.job(), r.progress(), clock.instant())) {
                     boolean cancelled = jobs.find(r.job().id()).map(j -> j.status() == JobStatus.CANCELLED)
                             .orElse(false);
                     if (cancelled) {

@@ -20,6 +20,7 @@ import org.springframework.transaction.annotation.Transactional;
 
 import com.cdcexport.consumer.ConsumerId;
 import com.cdcexport.export.format.ExportFormat;
+import com.cdcexport.export.model.ExportProgress;
 import com.cdcexport.export.model.ExportType;
 
 /**
@@ -34,7 +35,7 @@ public class JobTable {
 
     private static final String COLUMNS = "id, consumer_id, export_type, format, status, output_filename, "
             + "files::text AS files, manifest_filename, rows_exported, total_rows, attempts, instance_id, created_at, "
-            + "started_at, finished_at, error";
+            + "started_at, finished_at, error, waiting_for";
     /**
      * Every file name of the jobs matching {@code %s}, one row each with the job's attempts: the data files (the
      * first table's is also in output_filename) and the manifest.
@@ -91,7 +92,7 @@ public class JobTable {
         return jdbc.sql("""
                         UPDATE export_jobs
                            SET status = 'running', instance_id = :instance, started_at = :now, heartbeat_at = :now,
-                               attempts = attempts + 1
+                               attempts = attempts + 1, waiting_for = NULL
                          WHERE id = (SELECT id FROM export_jobs WHERE status = 'queued'
                                       ORDER BY created_at, id FOR UPDATE SKIP LOCKED LIMIT 1)
                         RETURNING\s""" + COLUMNS)
@@ -235,10 +236,12 @@ public class JobTable {
     }
 
     /** The heartbeat of one running job, carrying its progress; false when the job is no longer this attempt's. */
-    boolean heartbeat(ExportJob job, long rows, Long total, Instant now) {
-        return jdbc.sql("UPDATE export_jobs SET heartbeat_at = :now, rows_exported = :rows, total_rows = :total "
-                        + "WHERE id = :id" + RUNNING_ATTEMPT)
-                .param("now", timestamp(now)).param("rows", rows).param("total", total)
+    boolean heartbeat(ExportJob job, ExportProgress progress, Instant now) {
+        long total = progress.totalRows();
+        return jdbc.sql("UPDATE export_jobs SET heartbeat_at = :now, rows_exported = :rows, total_rows = :total, "
+                        + "waiting_for = :waiting WHERE id = :id" + RUNNING_ATTEMPT)
+                .param("now", timestamp(now)).param("rows", progress.rows()).param("total", total < 0 ? null : total)
+                .param("waiting", progress.waitingFor().map(ExportProgress.Wait::slug).orElse(null))
                 .param("id", job.id()).param("attempt", job.attempts())
                 .update() == 1;
     }
@@ -281,7 +284,7 @@ public class JobTable {
                 rs.getString("manifest_filename"), rs.getLong("rows_exported"),
                 rs.getObject("total_rows", Long.class), rs.getInt("attempts"), rs.getString("instance_id"),
                 instant(rs, "created_at"), instant(rs, "started_at"), instant(rs, "finished_at"),
-                rs.getString("error"));
+                rs.getString("error"), rs.getString("waiting_for"));
     }
 
     private static Instant instant(ResultSet rs, String column) throws SQLException {

@@ -15,6 +15,10 @@ public record JobView(
         String exportType,
         @Schema(description = "The files' format", example = "csv") String format,
         String status,
+        @Schema(nullable = true, allowableValues = {"reader", "standby", "capture"},
+                description = "While running: what the job waits for before it can read (a free reader connection, a "
+                        + "standby to replay its watermarks, the log-based capture to pass its snapshot); null "
+                        + "while it reads and once it has finished") String waitingFor,
         long rowsExported,
         @Schema(nullable = true) Long totalRows,
         @Schema(nullable = true) Double progressPercent,
@@ -30,13 +34,14 @@ public record JobView(
         int attempts,
         @Schema(nullable = true) String error) {
 
-    static JobView of(ExportJob job, long rows, Long total) {
+    static JobView of(ExportJob job, String waitingFor, long rows, Long total) {
         Double percent = total == null ? null
                 : total == 0 ? 100.0 : Math.min(100.0, Math.round(rows * 1000.0 / total) / 10.0);
         Double duration = job.startedAt() == null || job.finishedAt() == null ? null
                 : Duration.between(job.startedAt(), job.finishedAt()).toNanos() / 1e9;
         return new JobView(job.id().toString(), job.consumerId().value(), job.exportType().slug(),
-                job.format().slug(), job.status().slug(), rows, total, percent, job.outputFilename(),
+                job.format().slug(), job.status().slug(),
+                job.status() == JobStatus.RUNNING ? waitingFor : null, rows, total, percent, job.outputFilename(),
                 job.tables().stream().map(TableName::qualified).toList(), job.files(), job.manifestFilename(),
                 Timestamps.json(job.createdAt()),
                 Timestamps.json(job.startedAt()), Timestamps.json(job.finishedAt()), duration, job.attempts(),

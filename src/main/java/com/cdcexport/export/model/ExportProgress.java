@@ -3,6 +3,8 @@ package com.cdcexport.export.model;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.postgresql.PGConnection;
@@ -20,6 +22,39 @@ public final class ExportProgress {
     private volatile long snapshotSince;
     private volatile boolean cancelled;
     private volatile boolean claimLost;
+    private volatile Wait waitingFor;
+
+    /** What a running export can wait for before it reads; its job shows it while the wait lasts. */
+    public enum Wait {
+        /** one of the instance's reader connections (EXPORT_READERS), all busy with other exports */
+        READER,
+        /** a standby to replay the job's claim and the watermarks it continues from (STANDBY_CATCH_UP_TIMEOUT) */
+        STANDBY,
+        /** the log-based capture's decoder to pass the export's snapshot (LOGICAL_CATCH_UP_TIMEOUT) */
+        CAPTURE;
+
+        public String slug() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** The end of a wait: closing it clears what the export waits for. */
+    @FunctionalInterface
+    public interface Waiting extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /** What the export waits for now, if anything. */
+    public Optional<Wait> waitingFor() {
+        return Optional.ofNullable(waitingFor);
+    }
+
+    /** Marks the export as waiting for {@code wait} until the returned handle is closed. */
+    public Waiting waitFor(Wait wait) {
+        waitingFor = wait;
+        return () -> waitingFor = null;
+    }
 
     public long rows() {
         return rows.get();

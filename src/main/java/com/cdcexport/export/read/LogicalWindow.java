@@ -12,6 +12,7 @@ import javax.sql.DataSource;
 
 import org.postgresql.PGConnection;
 
+import com.cdcexport.export.model.ExportProgress;
 import com.cdcexport.export.model.Snapshot;
 import com.cdcexport.sql.SqlText;
 
@@ -45,10 +46,10 @@ final class LogicalWindow {
      * Waits until the decoder has passed a marker written after {@code snapshot} was taken, then stages the window
      * (P, S] of each table, read by another connection of {@code dataSource}.
      *
-     * @param stop answers whether the export was cancelled meanwhile
+     * @param progress the export's: whether it was cancelled meanwhile, and where its job shows the wait
      */
     static void stage(Connection exporting, DataSource dataSource, String schema, String slot, Snapshot snapshot,
-                      List<Window> windows, Duration timeout, BooleanSupplier stop)
+                      List<Window> windows, Duration timeout, ExportProgress progress)
             throws SQLException {
         String marker;
         try (Statement statement = exporting.createStatement();
@@ -60,7 +61,9 @@ final class LogicalWindow {
         String s = SqlText.identifier(schema);
         try (Connection reading = dataSource.getConnection()) {
             flushWal(reading);
-            awaitDecoder(reading, s, slot, marker, timeout, stop);
+            try (ExportProgress.Waiting waiting = progress.waitFor(ExportProgress.Wait.CAPTURE)) {
+                awaitDecoder(reading, s, slot, marker, timeout, progress::stopping);
+            }
             for (Window window : windows) {
                 String select = "SELECT " + COLUMNS + " FROM " + s + ".change_log l WHERE l.table_oid = " + window.relid()
                         + " AND l.change_xid >= pg_snapshot_xmin(" + window.since().sqlLiteral() + ")"

@@ -152,12 +152,12 @@ public class ParallelCopy implements DisposableBean {
      * with an exception when the export is stopped (cancelled, its claim lost) or the thread interrupted.
      */
     public Reader awaitReader(ExportProgress progress) throws SQLException {
-        boolean waited = false;
+        ExportProgress.Waiting waiting = null;
         try {
             while (!budget.tryAcquire(STOP_CHECK_MILLIS, TimeUnit.MILLISECONDS)) {
-                if (!waited) {
+                if (waiting == null) {
                     log.debug("An export waits for a reader: all {} of this instance's are reading", readerCount);
-                    waited = true;
+                    waiting = progress.waitFor(ExportProgress.Wait.READER);
                 }
                 if (progress.stopping()) {
                     throw new SQLException("Export cancelled while it waited for a reader");
@@ -166,6 +166,10 @@ public class ParallelCopy implements DisposableBean {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new SQLException("Interrupted while waiting for a reader", e);
+        } finally {
+            if (waiting != null) {
+                waiting.close();
+            }
         }
         return heldReader();
     }

@@ -27,6 +27,7 @@ import org.springframework.stereotype.Component;
 
 import com.cdcexport.config.CdcProperties;
 import com.cdcexport.config.DatabaseUrl;
+import com.cdcexport.export.model.ExportProgress;
 
 /**
  * Where exports read: the primary (DATABASE_URL's pool), or the hot standbys of DATABASE_READ_URL, each with a pool
@@ -80,11 +81,11 @@ public class ReadEndpoints implements DisposableBean {
                 .register(registry);
     }
 
-    /** Times one export's wait for a standby, counting it as waiting meanwhile. */
-    <T> T waitingForStandby(StandbyWait<T> wait) throws SQLException {
+    /** Times one export's wait for a standby, counting it (and showing its job) as waiting meanwhile. */
+    <T> T waitingForStandby(ExportProgress progress, StandbyWait<T> wait) throws SQLException {
         waiting.incrementAndGet();
         long start = System.nanoTime();
-        try {
+        try (ExportProgress.Waiting shown = progress.waitFor(ExportProgress.Wait.STANDBY)) {
             return wait.get();
         } finally {
             catchUp.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);

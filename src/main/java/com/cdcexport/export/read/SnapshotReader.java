@@ -107,7 +107,7 @@ public class SnapshotReader {
             List<TablePlan> staged = plan.tables().stream()
                     .filter(t -> t.read().hasWindow() && captured.mode(t.table()) == CaptureMode.LOGICAL).toList();
             started = endpoints.standbys().isEmpty() || !staged.isEmpty() ? ReadStart.onPrimary(endpoints)
-                    : endpoints.waitingForStandby(() -> ReadStart.onStandby(endpoints, plan, avoid,
+                    : endpoints.waitingForStandby(progress, () -> ReadStart.onStandby(endpoints, plan, avoid,
                             standby.catchUpTimeout(), standby.fallback(), progress::stopping));
             try {
                 return new SnapshotRead(plan, reader, started, staged, progress);
@@ -200,7 +200,7 @@ public class SnapshotReader {
                 List<LogicalWindow.Window> windows = staged.stream().map(table -> new LogicalWindow.Window(
                         shapes.get(table).relid(), table.window().orElseThrow())).toList();
                 LogicalWindow.stage(connection, endpoint.dataSource(), schema, captured.slot().name(), snapshot, windows,
-                        catchUpTimeout, progress::stopping);
+                        catchUpTimeout, progress);
             }
             long total = 0;
             for (TablePlan table : plan.tables()) {

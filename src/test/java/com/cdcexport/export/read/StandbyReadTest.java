@@ -118,8 +118,18 @@ class StandbyReadTest {
         IntegrationTest.sleep(1500);
         assertThat(status(jobId)).as("held back while the standby has not replayed the claim").isEqualTo("running");
         assertThat(api.get("/actuator/prometheus", null).body()).contains("cdc_export_standby_waiting 1.0");
+        assertThat(api.get("/exports/jobs/" + jobId, "lake").field("waitingFor")).as("the job says why it waits")
+                .isEqualTo("standby");
+        // Other instances' API reads what the heartbeat wrote.
+        long heartbeat = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!"standby".equals(primary.queryForObject("SELECT waiting_for FROM cdc.export_jobs WHERE id = ?::uuid",
+                String.class, jobId))) {
+            assertThat(System.nanoTime()).as("a heartbeat writes what the job waits for").isLessThan(heartbeat);
+            IntegrationTest.sleep(100);
+        }
         StandbyPair.resumeReplay();
         Export second = awaitExport(jobId, "lake");
+        assertThat(api.get("/exports/jobs/" + jobId, "lake").json().path("waitingFor").isNull()).isTrue();
 
         assertThat(second.status()).isEqualTo("completed");
         assertThat(second.manifest().path("readFrom").asString()).isEqualTo("standby-1");
