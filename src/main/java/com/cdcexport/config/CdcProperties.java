@@ -58,7 +58,8 @@ public record CdcProperties(
         /* Where export files go: EXPORT_OUTPUT_DIR (local) or an S3 bucket (s3). */
         @DefaultValue("local") @NotNull Sink sink,
         @Valid @NotNull @DefaultValue S3 s3,
-        @Valid @NotNull @DefaultValue Parallel parallel) {
+        @Valid @NotNull @DefaultValue Parallel parallel,
+        @Valid @NotNull @DefaultValue Iceberg iceberg) {
 
     public enum Sink {
         LOCAL, S3
@@ -217,6 +218,21 @@ public record CdcProperties(
         @Override
         public String toString() {
             return "Masking[key=" + (key.isEmpty() ? "" : "(hidden)") + "]";
+        }
+    }
+
+    /** Exports applied to Iceberg tables ({@code format=iceberg}): see docs/iceberg.md. */
+    public record Iceberg(
+            /* ICEBERG_WAREHOUSE: the directory the tables' files go under; empty: OUTPUT_DIR/iceberg. */
+            @DefaultValue("") @NotNull String warehouse,
+            /* ICEBERG_NAMESPACE: each consumer's tables' namespace; {consumer} stands for the consumer's id. */
+            @DefaultValue("{consumer}") @NotNull @Pattern(regexp = "[A-Za-z0-9_{}-]{1,100}",
+                    message = "must be letters, digits, '_', '-' or {consumer}, at most 100 characters")
+            String namespace) {
+
+        /** The namespace of {@code consumer}'s tables. */
+        public String namespaceOf(String consumer) {
+            return namespace.replace("{consumer}", consumer);
         }
     }
 

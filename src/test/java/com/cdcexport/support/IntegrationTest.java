@@ -11,6 +11,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -61,9 +62,11 @@ public abstract class IntegrationTest {
         api = new Api(port);
         awaitNoActiveJobs();
         jdbc.execute(TestDatabase.RESET_SQL);
-        try (Stream<Path> files = Files.list(OUTPUT_DIR)) {
-            for (Path file : files.toList()) {
-                Files.delete(file);
+        try (Stream<Path> files = Files.walk(OUTPUT_DIR)) {
+            for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {
+                if (!file.equals(OUTPUT_DIR)) {
+                    Files.delete(file);
+                }
             }
         }
     }

@@ -145,7 +145,9 @@ class ExportController {
     }
 
     record ExportAccepted(String jobId, String status, String exportType, String format, String outputFilename,
-                          List<JobFile> files, String manifestFilename) {
+                          List<JobFile> files,
+                          @Schema(nullable = true, description = "The manifest the export will write beside its "
+                                  + "files; null for an export to Iceberg tables") String manifestFilename) {
     }
 
     record WatermarkView(String consumerId, String table, String lastExportedAt) {

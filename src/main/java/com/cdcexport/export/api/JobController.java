@@ -153,6 +153,9 @@ class JobController {
 
     private JobView completed(UUID jobId, Acting acting) {
         JobView job = get(jobId, acting);
+        if (ExportFormat.fromSlug(job.format()).map(ExportFormat::isTable).orElse(false)) {
+            throw new NoFileException(job);
+        }
         if (!job.status().equals(JobStatus.COMPLETED.slug())) {
             throw new JobNotCompletedException(job);
         }
@@ -210,6 +213,14 @@ class JobController {
     static final class JobNotCompletedException extends RuntimeException {
         JobNotCompletedException(JobView job) {
             super("Job " + job.jobId() + " is " + job.status() + "; its file is available once it is completed");
+        }
+    }
+
+    static final class NoFileException extends RuntimeException {
+        NoFileException(JobView job) {
+            super("Job " + job.jobId() + " applies its export to Iceberg tables (" + String.join(", ",
+                    job.files().stream().map(JobFile::filename).toList()) + "), not to files: read them through the "
+                    + "catalog");
         }
     }
 

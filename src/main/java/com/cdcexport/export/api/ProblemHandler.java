@@ -26,6 +26,7 @@ import com.cdcexport.export.api.JobController.FileGoneException;
 import com.cdcexport.export.api.JobController.InvalidParameterException;
 import com.cdcexport.export.api.JobController.JobNotCompletedException;
 import com.cdcexport.export.api.JobController.JobNotFoundException;
+import com.cdcexport.export.api.JobController.NoFileException;
 import com.cdcexport.export.job.ExportJobService.ConsumerBusyException;
 import com.cdcexport.export.job.ExportJobService.ExportRateLimitedException;
 import com.cdcexport.export.job.ExportJobService.JobFinishedException;
@@ -59,7 +60,7 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
         return response;
     }
 
-    @ExceptionHandler({JobFinishedException.class, JobNotCompletedException.class})
+    @ExceptionHandler({JobFinishedException.class, JobNotCompletedException.class, NoFileException.class})
     ResponseEntity<ProblemDetail> conflict(RuntimeException e) {
         return problem(HttpStatus.CONFLICT, e.getMessage(), HttpHeaders.EMPTY);
     }

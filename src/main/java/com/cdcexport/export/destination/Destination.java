@@ -2,22 +2,30 @@ package com.cdcexport.export.destination;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.List;
 
+import com.cdcexport.export.format.ExportFormat;
+import com.cdcexport.export.format.FileColumn;
 import com.cdcexport.export.model.ExportPlan;
 import com.cdcexport.export.model.ExportPlan.TablePlan;
+import com.cdcexport.export.model.ReadResult;
 
 /**
- * Where an export's outputs go: files in a directory or a bucket today, a table next. One export is written by one
+ * Where an export's outputs go: files in a directory or a bucket, or tables (Iceberg). One export is written by one
  * attempt at a time, but a runner that lost its claim may still be running beside the attempt that took over, so
  * nothing an attempt does may touch what a later attempt wrote, and nothing becomes visible before it is complete.
  *
  * <p>The pipeline drives an attempt through these steps, in order: {@link Attempt#open} each table's output and
  * stream its rows into it; {@link Attempt#publish} them all; {@link Attempt#publishManifest}; then the export's
- * commit (job and watermarks, in the service's database), after which {@link Attempt#committed} runs. A failure at
+ * commit (job and watermarks, in the service's database), inside which {@link Attempt#commit} runs and after which
+ * {@link Attempt#committed} runs. A failure at
  * any step before the commit ends in {@link Attempt#discardPublished} and {@link Attempt#close}: nothing of the
  * attempt stays.
  */
 public interface Destination {
+
+    /** Whether this destination takes exports of {@code format}: files for file formats, tables for table formats. */
+    boolean writes(ExportFormat format);
 
     /** Starts one attempt of {@code plan}: nothing it writes is visible to readers before it publishes. */
     Attempt begin(ExportPlan plan, Fence fence) throws IOException;
@@ -28,8 +36,13 @@ public interface Destination {
     /** One attempt's outputs, in the making. */
     interface Attempt extends AutoCloseable {
 
-        /** The stream one table's output is written into; tables are opened in the plan's order. */
-        OutputStream open(TablePlan table) throws IOException;
+        /**
+         * The stream one table's output is written into; tables are opened in the plan's order.
+         *
+         * @param columns the columns of the rows the stream carries, as the format renders them
+         * @param key     the table's primary key columns
+         */
+        OutputStream open(TablePlan table, List<FileColumn> columns, List<String> key) throws IOException;
 
         /**
          * Makes every table's output durable, then visible under its final name, never replacing an output of
@@ -39,6 +52,13 @@ public interface Destination {
 
         /** Stores the export's manifest beside its outputs: present means every output it lists is complete. */
         void publishManifest(byte[] manifest) throws IOException;
+
+        /**
+         * Inside the export's commit transaction, after the job and watermarks were written: what must become
+         * visible exactly when they do (a table's commit). Files have nothing to do here.
+         */
+        default void commit(ReadResult result) throws IOException {
+        }
 
         /** After the export's commit: the outputs now count. Nothing is left to do for files. */
         default void committed() {

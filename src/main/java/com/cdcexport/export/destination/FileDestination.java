@@ -14,6 +14,8 @@ import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 import com.cdcexport.export.destination.ExportFileStore.PendingFile;
+import com.cdcexport.export.format.ExportFormat;
+import com.cdcexport.export.format.FileColumn;
 import com.cdcexport.export.model.ExportPlan;
 import com.cdcexport.export.model.ExportPlan.TablePlan;
 
@@ -31,6 +33,11 @@ public class FileDestination implements Destination {
 
     public FileDestination(ExportFileStore files) {
         this.files = files;
+    }
+
+    @Override
+    public boolean writes(ExportFormat format) {
+        return !format.isTable();
     }
 
     @Override
@@ -57,7 +64,7 @@ public class FileDestination implements Destination {
         }
 
         @Override
-        public OutputStream open(TablePlan table) throws IOException {
+        public OutputStream open(TablePlan table, List<FileColumn> columns, List<String> key) throws IOException {
             return create(table.outputName()).stream();
         }
 

@@ -19,7 +19,9 @@ public enum ExportFormat {
     JSONL("jsonl", "application/x-ndjson", Body.JSONL, Compression.NONE),
     JSONL_GZ("jsonl.gz", "application/gzip", Body.JSONL, Compression.GZIP),
     JSONL_ZST("jsonl.zst", "application/zstd", Body.JSONL, Compression.ZSTD),
-    PARQUET("parquet", "application/vnd.apache.parquet", Body.PARQUET, Compression.NONE);
+    PARQUET("parquet", "application/vnd.apache.parquet", Body.PARQUET, Compression.NONE),
+    /** Not a file: each table's rows applied to an Apache Iceberg table (the Iceberg destination writes them). */
+    ICEBERG("iceberg", "application/vnd.apache.parquet", Body.TABLE, Compression.NONE);
 
     public static final ExportFormat DEFAULT = CSV;
 
@@ -44,6 +46,11 @@ public enum ExportFormat {
         return slug;
     }
 
+    /** Whether the export goes to tables rather than files: there is no file to download, and no manifest. */
+    public boolean isTable() {
+        return body == Body.TABLE;
+    }
+
     /** The download's Content-Type. */
     public String contentType() {
         return contentType;
@@ -64,6 +71,7 @@ public enum ExportFormat {
             case CSV -> Rendering.csv(column, value);
             case JSONL -> Rendering.json(column, value);
             case PARQUET -> ParquetColumn.of(column).render(value);
+            case TABLE -> ParquetColumn.ofTable(column).render(value);
         };
     }
 
@@ -85,7 +93,7 @@ public enum ExportFormat {
             // holds raw (it escapes every control character), each object goes out verbatim, one per line.
             case JSONL -> "COPY (SELECT row_to_json(r) FROM (" + select + ") r) TO STDOUT WITH (FORMAT csv, "
                     + "QUOTE E'\\x01', DELIMITER E'\\x02')";
-            case PARQUET -> "COPY (" + select + ") TO STDOUT WITH (FORMAT binary)";
+            case PARQUET, TABLE -> "COPY (" + select + ") TO STDOUT WITH (FORMAT binary)";
         };
     }
 
@@ -94,10 +102,13 @@ public enum ExportFormat {
      * COPY (parquet) frames every chunk with its signature and end marker, which only the first and the last keep.
      */
     public OutputStream chunkOutput(OutputStream chunk, boolean first, boolean last) {
-        return body == Body.PARQUET ? BinaryCopyFraming.chunk(chunk, first, last) : chunk;
+        return body == Body.PARQUET || body == Body.TABLE ? BinaryCopyFraming.chunk(chunk, first, last) : chunk;
     }
 
-    /** The stream COPY's bytes go into, writing the file into {@code target}. */
+    /**
+     * The stream COPY's bytes go into, writing the file into {@code target}. A table format's stream is COPY's own
+     * (binary): its destination parses it into the table's files.
+     */
     public EncodedOutput open(OutputStream target, List<FileColumn> columns) {
         return body == Body.PARQUET ? new ParquetEncoder(target, columns) : compression.wrap(target);
     }
@@ -105,5 +116,5 @@ public enum ExportFormat {
     /** Text, arrays, json (user-defined types): quoted in CSV always. */
     private static final Set<String> QUOTED_CATEGORIES = Set.of("S", "A", "U");
 
-    private enum Body { CSV, JSONL, PARQUET }
+    private enum Body { CSV, JSONL, PARQUET, TABLE }
 }

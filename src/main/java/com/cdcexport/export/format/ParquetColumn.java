@@ -3,6 +3,7 @@ package com.cdcexport.export.format;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -20,10 +21,16 @@ import org.apache.parquet.schema.Types;
  * from COPY's binary form. Types without a faithful parquet counterpart travel as strings in PostgreSQL's text
  * form (the CSV's): uuid, json, arrays, intervals, times, unconstrained numeric, ...
  */
-record ParquetColumn(String name, Kind kind, boolean nullable, int precision, int scale) {
+public record ParquetColumn(String name, Kind kind, boolean nullable, int precision, int scale) {
 
-    /** STRING: a string type, whose binary form is its text; TEXT_FORM: any other type, sent cast to text. */
-    enum Kind { INT16, INT32, INT64, FLOAT, DOUBLE, BOOLEAN, TIMESTAMPTZ, TIMESTAMP, DATE, DECIMAL, STRING, TEXT_FORM }
+    /**
+     * STRING: a string type, whose binary form is its text; TEXT_FORM: any other type, sent cast to text. UUID and
+     * BINARY (bytea) only in a table's files ({@link #ofTable}): parquet files for download keep them as text.
+     */
+    public enum Kind {
+        INT16, INT32, INT64, FLOAT, DOUBLE, BOOLEAN, TIMESTAMPTZ, TIMESTAMP, DATE, DECIMAL, STRING, TEXT_FORM, UUID,
+        BINARY
+    }
 
     private static final Pattern TIMESTAMP = Pattern.compile("timestamp(\\(\\d\\))? with(out)? time zone");
     private static final Pattern NUMERIC = Pattern.compile("numeric\\((\\d+),(-?\\d+)\\)");
@@ -33,7 +40,19 @@ record ParquetColumn(String name, Kind kind, boolean nullable, int precision, in
     private static final long EPOCH_SHIFT_MICROS = 946_684_800_000_000L;
     private static final int EPOCH_SHIFT_DAYS = 10_957;
 
-    static ParquetColumn of(FileColumn column) {
+    /**
+     * A column of a table format's data file (Iceberg): as {@link #of}, but uuid and bytea keep their own types (16
+     * bytes, raw bytes), sent in COPY's binary form.
+     */
+    public static ParquetColumn ofTable(FileColumn column) {
+        return switch (column.type()) {
+            case "uuid" -> new ParquetColumn(column.name(), Kind.UUID, column.nullable(), 0, 0);
+            case "bytea" -> new ParquetColumn(column.name(), Kind.BINARY, column.nullable(), 0, 0);
+            default -> of(column);
+        };
+    }
+
+    public static ParquetColumn of(FileColumn column) {
         String type = column.type();
         Matcher timestamp = TIMESTAMP.matcher(type);
         Matcher numeric = NUMERIC.matcher(type);
@@ -81,6 +100,9 @@ record ParquetColumn(String name, Kind kind, boolean nullable, int precision, in
             case DECIMAL -> decimalType(repetition);
             case STRING, TEXT_FORM -> Types.primitive(PrimitiveTypeName.BINARY, repetition)
                     .as(LogicalTypeAnnotation.stringType()).named(name);
+            case UUID -> Types.primitive(PrimitiveTypeName.FIXED_LEN_BYTE_ARRAY, repetition).length(16)
+                    .as(LogicalTypeAnnotation.uuidType()).named(name);
+            case BINARY -> Types.primitive(PrimitiveTypeName.BINARY, repetition).named(name);
         };
     }
 
@@ -139,7 +161,8 @@ record ParquetColumn(String name, Kind kind, boolean nullable, int precision, in
                         : days == Integer.MIN_VALUE ? -Integer.MAX_VALUE : days + EPOCH_SHIFT_DAYS);
             }
             case DECIMAL -> writeDecimal(out, new BigDecimal(new String(b, off, len, StandardCharsets.US_ASCII)));
-            case STRING, TEXT_FORM -> out.addBinary(Binary.fromReusedByteArray(b, off, len));
+            case STRING, TEXT_FORM, BINARY -> out.addBinary(Binary.fromReusedByteArray(b, off, len));
+            case UUID -> out.addBinary(Binary.fromConstantByteArray(Arrays.copyOfRange(b, off, off + len)));
         }
     }
 

@@ -13,6 +13,7 @@ import com.cdcexport.config.CdcProperties;
 import com.cdcexport.consumer.ConsumerId;
 import com.cdcexport.export.destination.ExportFileStore;
 import com.cdcexport.export.destination.ExportFileStore.ExportNames;
+import com.cdcexport.export.destination.iceberg.IcebergDestination;
 import com.cdcexport.export.format.ConsumerFormats;
 import com.cdcexport.export.format.ExportFormat;
 import com.cdcexport.export.model.ExportProgress;
@@ -25,6 +26,7 @@ public class ExportJobService {
 
     private final JobTable jobs;
     private final ExportFileStore files;
+    private final IcebergDestination iceberg;
     private final JobDispatcher dispatcher;
     private final RunningJobs running;
     private final InstanceIdentity instance;
@@ -33,9 +35,10 @@ public class ExportJobService {
     private final int queueCapacity;
     private final Clock clock;
 
-    ExportJobService(JobTable jobs, ExportFileStore files, JobDispatcher dispatcher, RunningJobs running,
-                     InstanceIdentity instance, ConsumerFormats formats, ExportRateLimit rateLimit,
-                     CdcProperties properties, Clock clock) {
+    ExportJobService(JobTable jobs, ExportFileStore files, IcebergDestination iceberg, JobDispatcher dispatcher,
+                     RunningJobs running, InstanceIdentity instance, ConsumerFormats formats,
+                     ExportRateLimit rateLimit, CdcProperties properties, Clock clock) {
+        this.iceberg = iceberg;
         this.formats = formats;
         this.rateLimit = rateLimit;
         this.jobs = jobs;
@@ -59,12 +62,19 @@ public class ExportJobService {
         ExportFormat chosen = format.orElseGet(() -> formats.defaultOf(consumer));
         while (true) {
             Instant now = clock.instant();
-            ExportNames names = files.allocateNames(type, chosen, consumer, tables, now, jobs::nameTaken);
             List<JobFile> planned = new ArrayList<>();
-            for (int i = 0; i < tables.size(); i++) {
-                planned.add(new JobFile(tables.get(i).qualified(), names.files().get(i), null));
+            String manifest = null;
+            if (chosen.isTable()) {
+                // No files: each table's output is the consumer's Iceberg table, named where the file's name goes.
+                tables.forEach(t -> planned.add(new JobFile(t.qualified(), iceberg.tableOf(consumer, t), null)));
+            } else {
+                ExportNames names = files.allocateNames(type, chosen, consumer, tables, now, jobs::nameTaken);
+                for (int i = 0; i < tables.size(); i++) {
+                    planned.add(new JobFile(tables.get(i).qualified(), names.files().get(i), null));
+                }
+                manifest = names.manifest();
             }
-            ExportJob job = ExportJob.queued(type, chosen, consumer, planned, names.manifest(), instance.value(), now);
+            ExportJob job = ExportJob.queued(type, chosen, consumer, planned, manifest, instance.value(), now);
             switch (jobs.enqueue(job, queueCapacity)) {
                 case ACCEPTED -> {
                     dispatcher.wakeUp();

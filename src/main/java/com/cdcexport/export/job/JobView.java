@@ -26,7 +26,7 @@ public record JobView(
         List<String> tables,
         List<JobFile> files,
         @Schema(nullable = true, description = "The manifest beside the files (GET .../manifest); null for jobs "
-                + "from before manifests") String manifestFilename,
+                + "from before manifests and for exports to Iceberg tables") String manifestFilename,
         String createdAt,
         @Schema(nullable = true) String startedAt,
         @Schema(nullable = true) String finishedAt,

@@ -1,5 +1,7 @@
 package com.cdcexport.export.pipeline;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
@@ -8,6 +10,7 @@ import org.springframework.stereotype.Component;
 import org.springframework.transaction.annotation.Transactional;
 
 import com.cdcexport.export.access.TableAccessStore;
+import com.cdcexport.export.destination.Destination;
 import com.cdcexport.export.job.ExportJob;
 import com.cdcexport.export.job.JobFile;
 import com.cdcexport.export.job.JobTable;
@@ -19,7 +22,7 @@ import com.cdcexport.export.watermark.WatermarkService;
 
 /**
  * The single transaction that makes an export count: the job completes and every table's watermark moves (with
- * what a filtered consumer holds of it), or nothing does.
+ * what a filtered consumer holds of it), and a table destination's commits become visible, or nothing does.
  */
 @Component
 class ExportCommitter {
@@ -38,9 +41,13 @@ class ExportCommitter {
         this.clock = clock;
     }
 
-    /** @param result what the export read, per table, under the plan's rules */
+    /**
+     * @param result  what the export read, per table, under the plan's rules
+     * @param attempt the destination's attempt, whose {@link Destination.Attempt#commit table commits} join this
+     *                transaction
+     */
     @Transactional
-    public void commit(ExportJob job, ExportPlan plan, ReadResult result) {
+    public void commit(ExportJob job, ExportPlan plan, ReadResult result, Destination.Attempt attempt) {
         Instant now = clock.instant();
         List<JobFile> files = result.tables().stream().map(t -> new JobFile(t.table().qualified(),
                 t.plan().outputName(), t.rows())).toList();
@@ -59,5 +66,10 @@ class ExportCommitter {
             held.apply(plan, table);
         }
         held.discardStaged(plan.jobId());
+        try {
+            attempt.commit(result);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 }

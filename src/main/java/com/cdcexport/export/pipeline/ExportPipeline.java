@@ -21,6 +21,7 @@ import org.springframework.stereotype.Component;
 
 import com.cdcexport.export.destination.Destination;
 import com.cdcexport.export.format.EncodedOutput;
+import com.cdcexport.export.format.ExportFormat;
 import com.cdcexport.export.job.ClaimedJobRunner;
 import com.cdcexport.export.job.ExportEvents;
 import com.cdcexport.export.job.ExportJob;
@@ -62,7 +63,7 @@ public class ExportPipeline implements ClaimedJobRunner {
 
     private final ExportPlanner planner;
     private final SnapshotReader reader;
-    private final Destination destination;
+    private final List<Destination> destinations;
     private final ExportCommitter committer;
     private final JobTable jobs;
     private final JobFiles jobFiles;
@@ -74,7 +75,8 @@ public class ExportPipeline implements ClaimedJobRunner {
     /** The service's version, for manifests: from the build's build-info, else the jar's manifest. */
     private final String version;
 
-    ExportPipeline(ExportPlanner planner, SnapshotReader reader, Destination destination, ExportCommitter committer,
+    ExportPipeline(ExportPlanner planner, SnapshotReader reader, List<Destination> destinations,
+                   ExportCommitter committer,
                    JobTable jobs, JobFiles jobFiles, RunningJobs running, ExportMetrics metrics,
                    RetryTemplate bookkeepingRetry, HeldRows held, Clock clock, ObjectProvider<BuildProperties> build) {
         BuildProperties info = build.getIfAvailable();
@@ -82,7 +84,7 @@ public class ExportPipeline implements ClaimedJobRunner {
                 : Optional.ofNullable(ExportPipeline.class.getPackage().getImplementationVersion()).orElse("unknown");
         this.planner = planner;
         this.reader = reader;
-        this.destination = destination;
+        this.destinations = List.copyOf(destinations);
         this.committer = committer;
         this.jobs = jobs;
         this.jobFiles = jobFiles;
@@ -116,7 +118,7 @@ public class ExportPipeline implements ClaimedJobRunner {
         try {
             Set<String> lostOn = new HashSet<>();
             for (int read = 1; ; read++) {
-                Destination.Attempt attempt = destination.begin(plan, jobFiles.fence(job, plan.attempt()));
+                Destination.Attempt attempt = destinationOf(plan).begin(plan, jobFiles.fence(job, plan.attempt()));
                 ReadResult result;
                 try {
                     result = writeAndPublish(job, plan, attempt, progress, lostOn);
@@ -157,7 +159,8 @@ public class ExportPipeline implements ClaimedJobRunner {
                 ReadResult result;
                 try (SnapshotRead read = reader.open(plan, progress, lostOn)) {
                     for (TableRead table : read.tables()) {
-                        stored.add(write(plan, table, attempt.open(table.plan())));
+                        stored.add(write(plan, table, attempt.open(table.plan(), table.columns(),
+                                table.keyColumns())));
                     }
                     result = read.finish();
                 }
@@ -190,7 +193,7 @@ public class ExportPipeline implements ClaimedJobRunner {
 
     private void commitOrDiscard(ExportJob job, ExportPlan plan, Destination.Attempt attempt, ReadResult result) {
         try {
-            committer.commit(job, plan, result);
+            committer.commit(job, plan, result, attempt);
         } catch (RuntimeException e) {
             switch (outcomeAfter(job, e)) {
                 case COMMITTED -> {
@@ -242,7 +245,7 @@ public class ExportPipeline implements ClaimedJobRunner {
                 : progress.isClaimLost() ? new JobFailure("Stopped: the job is no longer this runner's (it missed its "
                         + "heartbeats and the job was queued again)", null)
                 : e instanceof StandbyBehindException behind ? new JobFailure(STANDBY_BEHIND, behind.getMessage())
-                : JobFailure.of(job, e, destination.location());
+                : JobFailure.of(job, e, destinationOf(job.format()).location());
         try {
             retried(() -> jobs.fail(job, error, clock.instant()));
         } catch (RuntimeException markFailed) {
@@ -266,6 +269,15 @@ public class ExportPipeline implements ClaimedJobRunner {
             log.debug("Could not remove what abandoned attempts staged for held rows ({}); the next failure will",
                     notNow.toString());
         }
+    }
+
+    private Destination destinationOf(ExportPlan plan) {
+        return destinationOf(plan.format());
+    }
+
+    private Destination destinationOf(ExportFormat format) {
+        return destinations.stream().filter(d -> d.writes(format)).findFirst()
+                .orElseThrow(() -> new IllegalStateException("No destination writes " + format.slug()));
     }
 
     private <T> T retried(Supplier<T> statement) {

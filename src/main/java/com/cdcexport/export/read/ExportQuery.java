@@ -106,6 +106,11 @@ final class ExportQuery {
         return format;
     }
 
+    /** The table's primary key columns, in key order. */
+    List<String> keyColumns() {
+        return shape.key().stream().map(TableShape.Column::name).toList();
+    }
+
     /**
      * The file's columns: a delta's operation, then the table's columns the consumer may see. In a delta every
      * column but the key may be NULL: a DELETE carries the values the change log kept, which lack columns added

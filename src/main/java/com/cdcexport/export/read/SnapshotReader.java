@@ -371,6 +371,11 @@ public class SnapshotReader {
             return query.fileColumns();
         }
 
+        /** The table's primary key columns, in key order (each is among {@link #columns()}). */
+        public List<String> keyColumns() {
+            return query.keyColumns();
+        }
+
         /**
          * Streams the table's rows, in the plan's format as COPY renders it (the format's encoder turns that into
          * the output), into {@code out}.

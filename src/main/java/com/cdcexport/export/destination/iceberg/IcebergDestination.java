@@ -1,0 +1,162 @@
+package com.cdcexport.export.destination.iceberg;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.iceberg.Table;
+import org.apache.iceberg.TableProperties;
+import org.apache.iceberg.catalog.Namespace;
+import org.apache.iceberg.catalog.TableIdentifier;
+import org.apache.iceberg.exceptions.AlreadyExistsException;
+import org.apache.iceberg.exceptions.NoSuchTableException;
+
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Component;
+
+import com.cdcexport.config.CdcProperties;
+import com.cdcexport.consumer.ConsumerId;
+import com.cdcexport.export.destination.Destination;
+import com.cdcexport.export.format.ExportFormat;
+import com.cdcexport.export.format.FileColumn;
+import com.cdcexport.export.model.ExportPlan;
+import com.cdcexport.export.model.ExportPlan.TablePlan;
+import com.cdcexport.export.model.ReadResult;
+import com.cdcexport.export.model.TableName;
+
+/**
+ * Exports applied to Apache Iceberg tables ({@code format=iceberg}), one per source table, in the embedded
+ * catalog. An attempt writes each table's data and delete files while it reads, and commits them all inside the
+ * export's commit transaction, so the tables change exactly when the watermark moves. See docs/capture.md,
+ * "Delivering to an Iceberg table", and docs/iceberg.md.
+ */
+@Component
+public class IcebergDestination implements Destination {
+
+    private final IcebergCatalog catalog;
+    private final CdcProperties.Iceberg settings;
+    private final String warehouse;
+
+    public IcebergDestination(JdbcClient jdbc, CdcProperties properties) {
+        this.settings = properties.iceberg();
+        Path directory = settings.warehouse().isEmpty() ? properties.outputDir().resolve("iceberg")
+                : Path.of(settings.warehouse());
+        String location = LocalFileIO.location(directory);
+        this.warehouse = location.endsWith("/") ? location.substring(0, location.length() - 1) : location;
+        this.catalog = new IcebergCatalog(jdbc, new LocalFileIO(), warehouse);
+    }
+
+    /** The Iceberg table a consumer's export of {@code table} goes to: {@code namespace.name}. */
+    public String tableOf(ConsumerId consumer, TableName table) {
+        return identifierOf(consumer, table).toString();
+    }
+
+    private TableIdentifier identifierOf(ConsumerId consumer, TableName table) {
+        // public.users is users; app.orders is app_orders: one level of namespace, which every engine reads
+        String name = table.schema().equals("public") ? table.table() : table.schema() + "_" + table.table();
+        return TableIdentifier.of(Namespace.of(settings.namespaceOf(consumer.value())), name);
+    }
+
+    /** The catalog, for upkeep and for tests reading the tables back. */
+    public org.apache.iceberg.catalog.Catalog catalog() {
+        return catalog;
+    }
+
+    @Override
+    public boolean writes(ExportFormat format) {
+        return format.isTable();
+    }
+
+    @Override
+    public String location() {
+        return warehouse;
+    }
+
+    @Override
+    public Attempt begin(ExportPlan plan, Fence fence) {
+        return new IcebergAttempt(plan, fence);
+    }
+
+    private Table loadOrCreate(TableIdentifier identifier, List<FileColumn> columns, List<String> key) {
+        try {
+            return catalog.loadTable(identifier);
+        } catch (NoSuchTableException absent) {
+            try {
+                return catalog.buildTable(identifier, IcebergSchemas.newSchema(columns, key))
+                        .withProperty(TableProperties.FORMAT_VERSION, "2")
+                        .create();
+            } catch (AlreadyExistsException raced) {
+                return catalog.loadTable(identifier);
+            }
+        }
+    }
+
+    private final class IcebergAttempt implements Attempt {
+
+        private final ExportPlan plan;
+        private final Fence fence;
+        private final Map<TablePlan, TableChanges> tables = new LinkedHashMap<>();
+        private boolean published;
+
+        IcebergAttempt(ExportPlan plan, Fence fence) {
+            this.plan = plan;
+            this.fence = fence;
+        }
+
+        @Override
+        public OutputStream open(TablePlan table, List<FileColumn> columns, List<String> key) {
+            boolean operations = table.read().hasOperations();
+            List<FileColumn> tableColumns = operations ? columns.subList(1, columns.size()) : columns;
+            Table iceberg = loadOrCreate(identifierOf(plan.consumer(), table.table()), tableColumns, key);
+            TableChanges changes = new TableChanges(iceberg, plan.jobId() + "-" + plan.attempt(), columns, key,
+                    !table.read().hasWindow(), operations);
+            tables.put(table, changes);
+            return changes.stream();
+        }
+
+        @Override
+        public void publish() throws IOException {
+            for (TableChanges changes : tables.values()) {
+                changes.finish();
+            }
+            published = true;
+        }
+
+        @Override
+        public void publishManifest(byte[] manifest) {
+            throw new UnsupportedOperationException("Exports to Iceberg have no manifest: each table's snapshot "
+                    + "summary records the export");
+        }
+
+        @Override
+        public void commit(ReadResult result) {
+            for (Map.Entry<TablePlan, TableChanges> table : tables.entrySet()) {
+                Map<String, String> summary = new LinkedHashMap<>();
+                summary.put("cdc.job-id", plan.jobId().toString());
+                summary.put("cdc.attempt", Integer.toString(plan.attempt()));
+                summary.put("cdc.consumer", plan.consumer().value());
+                summary.put("cdc.source-table", table.getKey().table().qualified());
+                summary.put("cdc.export-type", plan.type().slug());
+                summary.put("cdc.snapshot", result.snapshot().text());
+                table.getKey().watermark().ifPresent(p -> summary.put("cdc.previous-snapshot", p.text()));
+                summary.put("cdc.read-from", result.readFrom());
+                table.getValue().commit(summary);
+            }
+        }
+
+        @Override
+        public boolean discardPublished() {
+            return fence.whileLatest(() -> tables.values().forEach(TableChanges::discard));
+        }
+
+        @Override
+        public void close() {
+            if (!published) {
+                tables.values().forEach(TableChanges::discard);
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+package com.cdcexport.export.destination.iceberg;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
+
+import org.apache.iceberg.Schema;
+import org.apache.iceberg.UpdateSchema;
+import org.apache.iceberg.types.Type;
+import org.apache.iceberg.types.Types;
+
+import com.cdcexport.export.format.FileColumn;
+import com.cdcexport.export.format.ParquetColumn;
+
+/**
+ * The Iceberg schema of an export's columns, and how a table's schema follows its source's: by column name, a
+ * column added or dropped (or no longer allowed to the consumer) is added or dropped, and a type widened the way
+ * Iceberg allows (int to long, float to double, a decimal's precision) is widened; any other change stops the export
+ * with a message, since Iceberg cannot express it without rewriting the table.
+ */
+final class IcebergSchemas {
+
+    private IcebergSchemas() {
+    }
+
+    /** The Iceberg type of a column of the export, as its data files store it ({@link ParquetColumn#ofTable}). */
+    static Type typeOf(FileColumn column) {
+        ParquetColumn parquet = ParquetColumn.ofTable(column);
+        return switch (parquet.kind()) {
+            case INT16, INT32 -> Types.IntegerType.get();
+            case INT64 -> Types.LongType.get();
+            case FLOAT -> Types.FloatType.get();
+            case DOUBLE -> Types.DoubleType.get();
+            case BOOLEAN -> Types.BooleanType.get();
+            case TIMESTAMPTZ -> Types.TimestampType.withZone();
+            case TIMESTAMP -> Types.TimestampType.withoutZone();
+            case DATE -> Types.DateType.get();
+            case DECIMAL -> Types.DecimalType.of(parquet.precision(), parquet.scale());
+            case STRING, TEXT_FORM -> Types.StringType.get();
+            case UUID -> Types.UUIDType.get();
+            case BINARY -> Types.BinaryType.get();
+        };
+    }
+
+    /**
+     * A new table's schema: the key columns required and its identifier fields, every other column optional (a
+     * delta's rows of deleted keys leave them empty). Iceberg assigns the ids when it creates the table.
+     */
+    static Schema newSchema(List<FileColumn> columns, List<String> key) {
+        List<Types.NestedField> fields = new ArrayList<>();
+        Set<Integer> identifiers = new HashSet<>();
+        int id = 1;
+        for (FileColumn column : columns) {
+            boolean isKey = key.contains(column.name());
+            fields.add(isKey ? Types.NestedField.required(id, column.name(), typeOf(column))
+                    : Types.NestedField.optional(id, column.name(), typeOf(column)));
+            if (isKey) {
+                identifiers.add(id);
+            }
+            id++;
+        }
+        return new Schema(fields, identifiers);
+    }
+
+    /**
+     * The changes that make {@code current} fit the export's columns, as one update to apply (to preview the
+     * resulting ids, then again inside the commit); nothing when it fits already.
+     *
+     * @throws IllegalStateException for a change Iceberg cannot make in place (the message says what to do)
+     */
+    static Consumer<UpdateSchema> evolution(String table, Schema current, List<FileColumn> columns, List<String> key) {
+        List<Consumer<UpdateSchema>> steps = new ArrayList<>();
+        Set<String> wanted = new HashSet<>();
+        for (FileColumn column : columns) {
+            wanted.add(column.name());
+            Type type = typeOf(column);
+            Types.NestedField existing = current.findField(column.name());
+            if (existing == null) {
+                if (key.contains(column.name())) {
+                    throw new IllegalStateException("The key of " + table + " changed (new key column "
+                            + column.name() + "): its Iceberg table cannot follow; drop it and run a full export");
+                }
+                steps.add(update -> update.addColumn(column.name(), type));
+            } else if (!existing.type().equals(type)) {
+                if (!widens(existing.type(), type)) {
+                    throw new IllegalStateException("Column " + column.name() + " of " + table + " changed from "
+                            + existing.type() + " to " + type + ", which Iceberg cannot change in place; drop the "
+                            + "Iceberg table and run a full export");
+                }
+                steps.add(update -> update.updateColumn(column.name(), type.asPrimitiveType()));
+            }
+        }
+        for (Types.NestedField field : current.columns()) {
+            if (!wanted.contains(field.name())) {
+                if (current.identifierFieldIds().contains(field.fieldId())) {
+                    throw new IllegalStateException("The key of " + table + " changed (key column " + field.name()
+                            + " is gone): its Iceberg table cannot follow; drop it and run a full export");
+                }
+                steps.add(update -> update.deleteColumn(field.name()));
+            }
+        }
+        if (steps.isEmpty()) {
+            return null;
+        }
+        return update -> steps.forEach(step -> step.accept(update));
+    }
+
+    /** The promotions Iceberg allows: int to long, float to double, a decimal to more digits at the same scale. */
+    static boolean widens(Type from, Type to) {
+        if (from instanceof Types.IntegerType && to instanceof Types.LongType) {
+            return true;
+        }
+        if (from instanceof Types.FloatType && to instanceof Types.DoubleType) {
+            return true;
+        }
+        return from instanceof Types.DecimalType a && to instanceof Types.DecimalType b
+                && a.scale() == b.scale() && b.precision() >= a.precision();
+    }
+}

@@ -1,0 +1,240 @@
+package com.cdcexport.export.destination.iceberg;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Consumer;
+
+import org.apache.iceberg.DataFile;
+import org.apache.iceberg.DataFiles;
+import org.apache.iceberg.DeleteFile;
+import org.apache.iceberg.FileFormat;
+import org.apache.iceberg.FileMetadata;
+import org.apache.iceberg.OverwriteFiles;
+import org.apache.iceberg.RowDelta;
+import org.apache.iceberg.Schema;
+import org.apache.iceberg.Table;
+import org.apache.iceberg.Transaction;
+import org.apache.iceberg.UpdateSchema;
+import org.apache.iceberg.expressions.Expressions;
+import org.apache.iceberg.io.OutputFile;
+import org.apache.iceberg.io.PositionOutputStream;
+
+import com.cdcexport.export.format.BinaryCopyParser;
+import com.cdcexport.export.format.BinaryCopyParser.Row;
+import com.cdcexport.export.format.FileColumn;
+import com.cdcexport.export.format.ParquetRowWriter;
+
+/**
+ * One table's part of an export to Iceberg: the files one attempt writes from the table's rows, then the commit
+ * that applies them. A read of the whole table replaces the table's files; a window (incremental, delta) deletes
+ * every key it read by equality and adds the rows that exist in S. See docs/capture.md, "Delivering to an Iceberg
+ * table".
+ */
+final class TableChanges {
+
+    private static final byte[] DELETE = "DELETE".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    private final Table table;
+    private final String fileStem;
+    private final boolean replacesAll;
+    private final boolean hasOperations;
+    private final Schema schema;
+    private final Consumer<UpdateSchema> evolution;
+    private final List<FileColumn> dataColumns = new ArrayList<>();
+    private final int[] dataFields;
+    private final int[] dataIds;
+    private final List<FileColumn> keyColumns = new ArrayList<>();
+    private final int[] keyFields;
+    private final int[] keyIds;
+    private final BinaryCopyParser parser;
+    private final List<String> written = new ArrayList<>();
+    private FileWriter data;
+    private FileWriter deletes;
+    private DataFile dataFile;
+    private DeleteFile deleteFile;
+
+    /**
+     * @param columns       the columns of the rows COPY sends, the operation first when {@code hasOperations}
+     * @param replacesAll   whether the rows are the whole table (else a window of changed keys)
+     * @param hasOperations whether each row starts with its operation (a delta)
+     */
+    TableChanges(Table table, String fileStem, List<FileColumn> columns, List<String> key, boolean replacesAll,
+                 boolean hasOperations) {
+        this.table = table;
+        this.fileStem = fileStem;
+        this.replacesAll = replacesAll;
+        this.hasOperations = hasOperations;
+        int first = hasOperations ? 1 : 0;
+        List<FileColumn> tableColumns = columns.subList(first, columns.size());
+        this.evolution = IcebergSchemas.evolution(table.name(), table.schema(), tableColumns, key);
+        this.schema = evolution == null ? table.schema() : preview(table, evolution);
+        List<Integer> fields = new ArrayList<>();
+        List<Integer> keys = new ArrayList<>();
+        for (int i = first; i < columns.size(); i++) {
+            FileColumn column = columns.get(i);
+            dataColumns.add(column);
+            fields.add(i);
+            if (key.contains(column.name())) {
+                keyColumns.add(column);
+                keys.add(i);
+            }
+        }
+        this.dataFields = fields.stream().mapToInt(Integer::intValue).toArray();
+        this.dataIds = dataColumns.stream().mapToInt(c -> schema.findField(c.name()).fieldId()).toArray();
+        this.keyFields = keys.stream().mapToInt(Integer::intValue).toArray();
+        this.keyIds = keyColumns.stream().mapToInt(c -> schema.findField(c.name()).fieldId()).toArray();
+        this.parser = new BinaryCopyParser(columns.size(), this::accept);
+    }
+
+    /** The schema an update would give the table, with the ids Iceberg would assign, without committing it. */
+    private static Schema preview(Table table, Consumer<UpdateSchema> evolution) {
+        UpdateSchema update = table.updateSchema();
+        evolution.accept(update);
+        return update.apply();
+    }
+
+    /** Where COPY's binary rows go. */
+    OutputStream stream() {
+        return new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                parser.write(b, off, len);
+            }
+        };
+    }
+
+    private void accept(Row row) throws IOException {
+        boolean deleted = hasOperations && isDelete(row);
+        if (!replacesAll) {
+            if (deletes == null) {
+                deletes = new FileWriter("deletes", keyColumns, keyFields, keyIds);
+            }
+            deletes.rows.write(row);
+        }
+        if (!deleted) {
+            if (data == null) {
+                data = new FileWriter("data", dataColumns, dataFields, dataIds);
+            }
+            data.rows.write(row);
+        }
+    }
+
+    private static boolean isDelete(Row row) {
+        if (row.length(0) != DELETE.length) {
+            return false;
+        }
+        for (int i = 0; i < DELETE.length; i++) {
+            if (row.bytes()[row.offset(0) + i] != DELETE[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Completes the files: every row read is in them, durably. */
+    void finish() throws IOException {
+        parser.finish();
+        if (data != null) {
+            FileWriter.Finished done = data.finish();
+            dataFile = DataFiles.builder(table.spec()).withPath(done.location()).withFileSizeInBytes(done.bytes())
+                    .withRecordCount(done.rows()).withFormat(FileFormat.PARQUET).build();
+        }
+        if (deletes != null) {
+            FileWriter.Finished done = deletes.finish();
+            deleteFile = FileMetadata.deleteFileBuilder(table.spec()).ofEqualityDeletes(keyIds)
+                    .withPath(done.location()).withFileSizeInBytes(done.bytes()).withRecordCount(done.rows())
+                    .withFormat(FileFormat.PARQUET).build();
+        }
+    }
+
+    /**
+     * Applies the files to the table in one Iceberg snapshot (with the schema's update, if any, in the same
+     * metadata commit), recording {@code summary} in it. Runs inside the export's commit transaction.
+     */
+    void commit(Map<String, String> summary) {
+        if (!replacesAll && dataFile == null && deleteFile == null && evolution == null) {
+            return;
+        }
+        Transaction transaction = table.newTransaction();
+        if (evolution != null) {
+            UpdateSchema update = transaction.updateSchema();
+            evolution.accept(update);
+            update.commit();
+            if (!transaction.table().schema().sameSchema(schema)) {
+                throw new IllegalStateException("The schema of Iceberg table " + table.name() + " was changed by "
+                        + "another writer during this export; export again");
+            }
+        }
+        if (replacesAll) {
+            OverwriteFiles overwrite = transaction.newOverwrite().overwriteByRowFilter(Expressions.alwaysTrue());
+            if (dataFile != null) {
+                overwrite.addFile(dataFile);
+            }
+            summary.forEach(overwrite::set);
+            overwrite.commit();
+        } else if (dataFile != null || deleteFile != null) {
+            RowDelta delta = transaction.newRowDelta();
+            if (dataFile != null) {
+                delta.addRows(dataFile);
+            }
+            if (deleteFile != null) {
+                delta.addDeletes(deleteFile);
+            }
+            summary.forEach(delta::set);
+            delta.commit();
+        }
+        transaction.commitTransaction();
+    }
+
+    /** Removes the files this attempt wrote: only for an attempt whose commit did not and cannot happen. */
+    void discard() {
+        for (FileWriter writer : new FileWriter[] {data, deletes}) {
+            if (writer != null) {
+                writer.abandon();
+            }
+        }
+        written.forEach(location -> table.io().deleteFile(location));
+    }
+
+    /** One parquet file in the table's data directory, with Iceberg's field ids. */
+    private final class FileWriter {
+        private final OutputFile file;
+        private final PositionOutputStream out;
+        private final ParquetRowWriter rows;
+
+        record Finished(String location, long bytes, long rows) {
+        }
+
+        FileWriter(String kind, List<FileColumn> columns, int[] fields, int[] ids) {
+            file = table.io().newOutputFile(table.locationProvider()
+                    .newDataLocation(fileStem + "-" + UUID.randomUUID() + "-" + kind + ".parquet"));
+            written.add(file.location());
+            out = file.create();
+            rows = new ParquetRowWriter(out, columns, fields, ids);
+        }
+
+        Finished finish() throws IOException {
+            rows.finish();
+            long bytes = out.getPos();
+            out.close();
+            return new Finished(file.location(), bytes, rows.rows());
+        }
+
+        void abandon() {
+            try {
+                out.close();
+            } catch (IOException ignored) {
+                // the file is removed next
+            }
+        }
+    }
+}

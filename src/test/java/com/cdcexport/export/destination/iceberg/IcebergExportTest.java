@@ -1,0 +1,309 @@
+package com.cdcexport.export.destination.iceberg;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.OffsetDateTime;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+import org.apache.iceberg.Snapshot;
+import org.apache.iceberg.Table;
+import org.apache.iceberg.catalog.TableIdentifier;
+import org.apache.iceberg.data.IcebergGenerics;
+import org.apache.iceberg.data.Record;
+import org.apache.iceberg.io.CloseableIterable;
+import org.apache.iceberg.jdbc.JdbcCatalog;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.test.context.TestPropertySource;
+
+import com.cdcexport.config.DatabaseUrl;
+import com.cdcexport.support.Api;
+import com.cdcexport.support.IntegrationTest;
+import com.cdcexport.support.TestDatabase;
+
+/**
+ * Exports applied to Iceberg tables, read back by Iceberg's own generic reader, once through the service's
+ * catalog and once through Iceberg's JDBC catalog pointed at the service's schema (an implementation of the
+ * catalog that is not ours): after every export the Iceberg table equals the consumer's view of the live table.
+ */
+@TestPropertySource(properties = {"cdc.auth.admin-token=" + IcebergExportTest.ADMIN_TOKEN,
+        "cdc.parallel.parallelism=2", "cdc.parallel.min-rows=500"})
+class IcebergExportTest extends IntegrationTest {
+
+    static final String ADMIN_TOKEN = "iceberg-test-admin-token-5e8c2a9d1f4b7";
+    private static final Map<String, String> ADMIN = Map.of("Authorization", "Bearer " + ADMIN_TOKEN);
+
+    @Autowired
+    private IcebergDestination iceberg;
+
+    @AfterEach
+    void dropTestHooks() {
+        jdbc.execute("DROP TRIGGER IF EXISTS fail_at_commit ON cdc.iceberg_tables");
+        jdbc.execute("DROP FUNCTION IF EXISTS cdc.fail_at_commit()");
+    }
+
+    private void orders(int from, int to) {
+        jdbc.update("INSERT INTO app.orders (id, customer, total, placed_at) SELECT g, 'Customer ' || g, g * 1.25, "
+                + "timestamptz '2026-01-01 00:00:00+00' + g * interval '1 minute' FROM generate_series(?, ?) g",
+                from, to);
+    }
+
+    /** The live table as a consumer with no rules sees it: id → its values as text. */
+    private Map<Long, String> liveOrders(String where) {
+        Map<Long, String> rows = new TreeMap<>();
+        jdbc.query("SELECT id, customer, total, status, placed_at FROM app.orders WHERE " + where, rs -> {
+            rows.put(rs.getLong(1), rs.getString(2) + "|" + rs.getBigDecimal(3) + "|" + rs.getString(4) + "|"
+                    + rs.getObject(5, OffsetDateTime.class).toInstant());
+        });
+        return rows;
+    }
+
+    private static Map<Long, String> icebergOrders(Table table) {
+        Map<Long, String> rows = new TreeMap<>();
+        try (CloseableIterable<Record> records = IcebergGenerics.read(table).build()) {
+            for (Record r : records) {
+                String previous = rows.put((Long) r.getField("id"), r.getField("customer") + "|"
+                        + r.getField("total") + "|" + r.getField("status") + "|"
+                        + ((OffsetDateTime) r.getField("placed_at")).toInstant());
+                assertThat(previous).as("key %s once", r.getField("id")).isNull();
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return rows;
+    }
+
+    private Table ours(String name) {
+        return iceberg.catalog().loadTable(TableIdentifier.parse(name));
+    }
+
+    /** Iceberg's JDBC catalog over the service's catalog rows: a second, independent reader of the pointers. */
+    private static Table theirs(String name) {
+        JdbcCatalog catalog = new JdbcCatalog();
+        Map<String, String> properties = new HashMap<>();
+        DatabaseUrl url = DatabaseUrl.parse(TestDatabase.url());
+        properties.put("uri", url.jdbcUrl() + (url.jdbcUrl().contains("?") ? "&" : "?") + "currentSchema=cdc");
+        if (url.username() != null) {
+            properties.put("jdbc.user", url.username());
+        }
+        if (url.password() != null) {
+            properties.put("jdbc.password", url.password());
+        }
+        properties.put("jdbc.schema-version", "V1");
+        properties.put("io-impl", LocalFileIO.class.getName());
+        properties.put("warehouse", OUTPUT_DIR.resolve("iceberg").toUri().toString());
+        catalog.initialize(IcebergCatalog.NAME, properties);
+        try {
+            return catalog.loadTable(TableIdentifier.parse(name));
+        } finally {
+            catalog.close();
+        }
+    }
+
+    private Api.Response toIceberg(String type, String consumer) {
+        return runExport(type, consumer, "iceberg", "app.orders");
+    }
+
+    @Test
+    void fullThenDeltasKeepTheIcebergTableEqualToTheLiveTable() {
+        orders(1, 1200);
+        Api.Response full = toIceberg("full", "lake");
+        assertThat(full.field("outputFilename")).isEqualTo("lake.app_orders");
+        assertThat(icebergOrders(ours("lake.app_orders"))).hasSize(1200).isEqualTo(liveOrders("true"));
+        assertThat(toIceberg("delta", "lake").status()).as("a first delta sets the watermark").isEqualTo(202);
+
+        jdbc.update("UPDATE app.orders SET status = 'paid' WHERE id <= 10");
+        jdbc.update("UPDATE app.orders SET total = total + 1 WHERE id <= 5");      // a key changed twice
+        jdbc.update("DELETE FROM app.orders WHERE id BETWEEN 11 AND 20");
+        orders(1201, 1210);
+        jdbc.update("DELETE FROM app.orders WHERE id = 1210");                     // born and gone in the window
+        jdbc.update("DELETE FROM app.orders WHERE id = 30");
+        orders(30, 30);                                                             // gone and back
+        Api.Response delta = toIceberg("delta", "lake");
+
+        Table table = ours("lake.app_orders");
+        assertThat(icebergOrders(table)).isEqualTo(liveOrders("true"));
+        assertThat(icebergOrders(theirs("lake.app_orders"))).as("through Iceberg's JDBC catalog")
+                .isEqualTo(liveOrders("true"));
+        Map<String, String> summary = table.currentSnapshot().summary();
+        assertThat(summary).containsEntry("cdc.job-id", delta.field("jobId")).containsEntry("cdc.consumer", "lake")
+                .containsEntry("cdc.export-type", "delta").containsEntry("cdc.source-table", "app.orders")
+                .containsEntry("cdc.snapshot", jdbc.queryForObject("SELECT snapshot::text FROM cdc.watermarks "
+                        + "WHERE consumer_id = 'lake'", String.class))
+                .containsKey("cdc.previous-snapshot");
+        assertThat(table.currentSnapshot().operation()).isEqualTo("overwrite");
+
+        long snapshots = Stream.of(table.snapshots()).count();
+        Iterable<Snapshot> before = table.snapshots();
+        toIceberg("delta", "lake");
+        table.refresh();
+        assertThat(table.snapshots()).as("an empty window changes nothing").hasSameSizeAs(before);
+        assertThat(snapshots).isPositive();
+
+        toIceberg("full", "lake");
+        jdbc.update("DELETE FROM app.orders WHERE id > 100");
+        toIceberg("full", "lake");
+        assertThat(icebergOrders(ours("lake.app_orders"))).as("a full export replaces everything").hasSize(
+                liveOrders("true").size()).isEqualTo(liveOrders("true"));
+    }
+
+    @Test
+    void aConsumersRowFilterAndMasksShapeItsTableInEveryExport() {
+        orders(1, 100);
+        Api.Response rule = api.send("PUT", "/consumers/small/tables/app.orders", ADMIN,
+                "{\"columns\": [\"customer\", \"total\", \"status\", \"placed_at\"], "
+                        + "\"filter\": [{\"column\": \"total\", \"op\": \"<=\", \"value\": \"50\"}], "
+                        + "\"masks\": {\"customer\": \"null\"}}");
+        assertThat(rule.status()).as(rule.body()).isEqualTo(200);
+        toIceberg("delta", "small");
+        jdbc.update("UPDATE app.orders SET total = 10 WHERE id = 90");              // enters the filter
+        jdbc.update("UPDATE app.orders SET total = 99 WHERE id = 5");               // leaves it
+        jdbc.update("UPDATE app.orders SET status = 'x' WHERE id = 80");            // never inside
+        jdbc.update("DELETE FROM app.orders WHERE id = 70");                        // never inside
+        jdbc.update("DELETE FROM app.orders WHERE id = 6");                         // inside, gone
+        toIceberg("delta", "small");
+
+        Map<Long, String> expected = new TreeMap<>();
+        liveOrders("total <= 50").forEach((id, values) -> expected.put(id, "null" + values.substring(
+                values.indexOf('|'))));
+        assertThat(icebergOrders(ours("small.app_orders"))).isEqualTo(expected);
+    }
+
+    @Test
+    void aCommitRolledBackAfterTheIcebergSwapLeavesTableAndWatermarkAsTheyWereAndTheRetryAppliesOnce()
+            throws IOException {
+        orders(1, 20);
+        toIceberg("delta", "lake");
+        Table table = ours("lake.app_orders");
+        long snapshot = table.currentSnapshot().snapshotId();
+        String watermark = jdbc.queryForObject("SELECT snapshot::text FROM cdc.watermarks WHERE consumer_id = "
+                + "'lake'", String.class);
+        try (Stream<Path> files = Files.walk(OUTPUT_DIR.resolve("iceberg/lake/app_orders/data"))) {
+            assertThat(files.filter(Files::isRegularFile).count()).isEqualTo(1);
+        }
+
+        // The export's transaction swaps the pointer, then fails at COMMIT (a deferred trigger): a crash between
+        // the two systems, made inside one.
+        jdbc.execute("""
+                CREATE FUNCTION cdc.fail_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION 'failing at commit, as a test asks'; END $$;
+                CREATE CONSTRAINT TRIGGER fail_at_commit AFTER UPDATE ON cdc.iceberg_tables
+                    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION cdc.fail_at_commit();""");
+        jdbc.update("UPDATE app.orders SET status = 'paid' WHERE id <= 3");
+        jdbc.update("DELETE FROM app.orders WHERE id = 4");
+        Api.Response failed = api.post("/exports/delta?format=iceberg&table=app.orders", "lake");
+        assertThat(awaitJob(failed.field("jobId"))).isEqualTo("failed");
+
+        table.refresh();
+        assertThat(table.currentSnapshot().snapshotId()).as("the swap rolled back").isEqualTo(snapshot);
+        assertThat(jdbc.queryForObject("SELECT snapshot::text FROM cdc.watermarks WHERE consumer_id = 'lake'",
+                String.class)).isEqualTo(watermark);
+        try (Stream<Path> files = Files.walk(OUTPUT_DIR.resolve("iceberg/lake/app_orders/data"))) {
+            assertThat(files.filter(Files::isRegularFile).count()).as("the failed attempt's files removed")
+                    .isEqualTo(1);
+        }
+
+        dropTestHooks();
+        toIceberg("delta", "lake");
+        assertThat(icebergOrders(ours("lake.app_orders"))).isEqualTo(liveOrders("true"));
+    }
+
+    @Test
+    void aColumnAddedOrDroppedInTheSourceIsAddedOrDroppedInTheTableWithItsCommit() {
+        try {
+            orders(1, 10);
+            toIceberg("delta", "lake");
+            jdbc.execute("ALTER TABLE app.orders ADD COLUMN note TEXT");
+            jdbc.update("UPDATE app.orders SET note = 'hello' WHERE id = 2");
+            toIceberg("delta", "lake");
+            Table table = ours("lake.app_orders");
+            assertThat(table.schema().findField("note")).isNotNull();
+            Map<Long, Object> notes = new TreeMap<>();
+            try (CloseableIterable<Record> records = IcebergGenerics.read(table).build()) {
+                records.forEach(r -> notes.put((Long) r.getField("id"), r.getField("note")));
+            }
+            assertThat(notes.get(2L)).isEqualTo("hello");
+            assertThat(notes.get(1L)).as("a row outside the window keeps no value until a full export").isNull();
+
+            jdbc.execute("ALTER TABLE app.orders DROP COLUMN note");
+            jdbc.execute("ALTER TABLE app.orders DROP COLUMN status");
+            jdbc.update("UPDATE app.orders SET total = 1 WHERE id = 3");
+            toIceberg("delta", "lake");
+            table.refresh();
+            assertThat(table.schema().findField("note")).isNull();
+            assertThat(table.schema().findField("status")).isNull();
+            assertThat(table.schemas()).as("older snapshots keep their schemas").hasSizeGreaterThanOrEqualTo(3);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        } finally {
+            TestDatabase.recreateOrders();
+        }
+    }
+
+    @Test
+    void everyCommonTypeKeepsItsValueAndIcebergType() throws IOException {
+        jdbc.update("""
+                INSERT INTO app.all_types (id, num, small, big, real8, flag, txt, vc, ch, ints, texts, doc, raw, ts,
+                                           tstz, day, span, clock)
+                VALUES ('6f1c3a52-9d4b-4e7a-8c2e-1f0a9b8c7d6e', 12345.678901, 7, 9000000000, 2.5, true, 'text', 'vc',
+                        'ab', '{1,2}', '{a,b}', '{"k": 1}', '\\x00ff', '2026-02-03 04:05:06.789',
+                        '2026-02-03 04:05:06.789+00', '2026-02-03', '1 day', '04:05:06')""");
+        runExport("full", "lake", "iceberg", "app.all_types");
+        Table table = ours("lake.app_all_types");
+        assertThat(table.schema().findType("id").toString()).isEqualTo("uuid");
+        assertThat(table.schema().findType("raw").toString()).isEqualTo("binary");
+        assertThat(table.schema().findType("big").toString()).isEqualTo("long");
+        assertThat(table.schema().findType("tstz").toString()).isEqualTo("timestamptz");
+        assertThat(table.schema().findType("ts").toString()).isEqualTo("timestamp");
+        assertThat(table.schema().identifierFieldNames()).containsExactly("id");
+        try (CloseableIterable<Record> records = IcebergGenerics.read(table).build()) {
+            Record r = records.iterator().next();
+            assertThat(r.getField("id").toString()).isEqualTo("6f1c3a52-9d4b-4e7a-8c2e-1f0a9b8c7d6e");
+            assertThat(r.getField("num")).isEqualTo("12345.678901");
+            assertThat(r.getField("small")).isEqualTo(7);
+            assertThat(r.getField("big")).isEqualTo(9_000_000_000L);
+            assertThat(r.getField("flag")).isEqualTo(true);
+            assertThat(r.getField("ch")).isEqualTo("ab ");
+            assertThat(r.getField("doc")).isEqualTo("{\"k\": 1}");
+            assertThat(((java.nio.ByteBuffer) r.getField("raw")).remaining()).isEqualTo(2);
+            assertThat(r.getField("day").toString()).isEqualTo("2026-02-03");
+            assertThat(r.getField("ts").toString()).isEqualTo("2026-02-03T04:05:06.789");
+            assertThat(((OffsetDateTime) r.getField("tstz")).toInstant().toString())
+                    .isEqualTo("2026-02-03T04:05:06.789Z");
+        }
+    }
+
+    @Test
+    void anIcebergJobHasNoFileToDownload() {
+        orders(1, 2);
+        Api.Response job = toIceberg("full", "lake");
+        Api.Response file = api.get("/exports/jobs/" + job.field("jobId") + "/file", "lake");
+        assertThat(file.status()).isEqualTo(409);
+        assertThat(file.header("Content-Type")).startsWith("application/problem+json");
+        assertThat(file.field("detail")).contains("Iceberg tables (lake.app_orders)");
+    }
+
+    @Test
+    void eachTableOfAnExportGetsItsOwnIcebergTableCommittedWithTheOthers() {
+        orders(1, 5);
+        jdbc.update("INSERT INTO app.order_lines (order_id, line_no, sku, qty) VALUES (1, 1, 'a', 2), (1, 2, 'b', 1)");
+        Api.Response job = runExport("full", "lake", "iceberg", "app.orders", "app.order_lines");
+        Table orders = ours("lake.app_orders");
+        Table lines = ours("lake.app_order_lines");
+        assertThat(icebergOrders(orders)).isEqualTo(liveOrders("true"));
+        assertThat(lines.schema().identifierFieldNames()).containsExactlyInAnyOrder("order_id", "line_no");
+        assertThat(List.of(orders.currentSnapshot().summary().get("cdc.job-id"),
+                lines.currentSnapshot().summary().get("cdc.job-id"))).containsOnly(job.field("jobId"));
+        assertThat(orders.currentSnapshot().summary().get("cdc.snapshot"))
+                .isEqualTo(lines.currentSnapshot().summary().get("cdc.snapshot"));
+    }
+}
