@@ -23,3 +23,13 @@ CREATE TABLE iceberg_namespace_properties (
 -- goes to the same Iceberg table: only file names must stay unique.
 ALTER TABLE export_jobs DROP CONSTRAINT export_jobs_output_filename_key;
 CREATE UNIQUE INDEX export_jobs_output_filename_key ON export_jobs (output_filename) WHERE format <> 'iceberg';
+
+-- For each consumer and source table, the watermark its Iceberg table was last brought to, written in the transaction
+-- that moves the watermark. A window since the watermark P is applied only to a table that is at P: after exports
+-- in another format moved the watermark, or before the table's first export, the next export reads the whole table.
+CREATE TABLE iceberg_applied (
+    consumer_id VARCHAR(255) NOT NULL,
+    table_name  TEXT         NOT NULL,
+    snapshot    PG_SNAPSHOT  NOT NULL,
+    PRIMARY KEY (consumer_id, table_name)
+);

@@ -225,9 +225,12 @@ public record CdcProperties(
     public record Iceberg(
             /* ICEBERG_WAREHOUSE: the directory the tables' files go under; empty: OUTPUT_DIR/iceberg. */
             @DefaultValue("") @NotNull String warehouse,
-            /* ICEBERG_NAMESPACE: each consumer's tables' namespace; {consumer} stands for the consumer's id. */
-            @DefaultValue("{consumer}") @NotNull @Pattern(regexp = "[A-Za-z0-9_{}-]{1,100}",
-                    message = "must be letters, digits, '_', '-' or {consumer}, at most 100 characters")
+            /* ICEBERG_NAMESPACE: each consumer's tables' namespace; {consumer} stands for the consumer's id. A table
+               holds one consumer's view (its columns, rows and masks), so the consumer's id is always part of it. */
+            @DefaultValue("{consumer}") @NotNull
+            @Pattern(regexp = "[A-Za-z0-9_-]{0,80}\\{consumer}[A-Za-z0-9_-]{0,80}",
+                    message = "must hold \\{consumer\\} (each consumer's tables are its own), with letters, digits, '_' "
+                            + "or '-' around it")
             String namespace) {
 
         /** The namespace of {@code consumer}'s tables. */

@@ -77,10 +77,12 @@ class ExportController {
                          @RequestParam(name = "table", required = false) List<String> table,
                          @Parameter(description = "The files' format, one for every table of the export: csv (the "
                                  + "original CSV), csv.gz, csv.zst, jsonl (one JSON object per line), jsonl.gz, "
-                                 + "jsonl.zst, parquet. The consumer's default format when omitted (csv unless the "
-                                 + "admin set another with PUT /consumers/{consumerId}/format).", example = "csv.gz",
+                                 + "jsonl.zst, parquet; or iceberg: no files, each table applied to the consumer's "
+                                 + "Iceberg table (GET /exports/iceberg lists them). The consumer's default format "
+                                 + "when omitted (csv unless the admin set another with PUT "
+                                 + "/consumers/{consumerId}/format).", example = "csv.gz",
                                  schema = @Schema(type = "string", allowableValues = {"csv", "csv.gz", "csv.zst",
-                                         "jsonl", "jsonl.gz", "jsonl.zst", "parquet"}))
+                                         "jsonl", "jsonl.gz", "jsonl.zst", "parquet", "iceberg"}))
                          @RequestParam(name = "format", required = false) String format,
                          @ApiDocs.ConsumerHeader @RequestHeader(name = CONSUMER_HEADER, required = false)
                          String consumerId,

@@ -4,11 +4,14 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.util.List;
 
+import com.cdcexport.consumer.ConsumerId;
 import com.cdcexport.export.format.ExportFormat;
 import com.cdcexport.export.format.FileColumn;
 import com.cdcexport.export.model.ExportPlan;
 import com.cdcexport.export.model.ExportPlan.TablePlan;
 import com.cdcexport.export.model.ReadResult;
+import com.cdcexport.export.model.Snapshot;
+import com.cdcexport.export.model.TableName;
 
 /**
  * Where an export's outputs go: files in a directory or a bucket, or tables (Iceberg). One export is written by one
@@ -29,6 +32,15 @@ public interface Destination {
 
     /** Starts one attempt of {@code plan}: nothing it writes is visible to readers before it publishes. */
     Attempt begin(ExportPlan plan, Fence fence) throws IOException;
+
+    /**
+     * Whether the consumer's output of {@code table} stands at {@code watermark}, so that a window since it can be
+     * applied to it. Files stand alone (the consumer applies them): always. A table destination holds the result of
+     * the exports it received, which is at the watermark only if the watermark's last move came from it.
+     */
+    default boolean continuesFrom(ConsumerId consumer, TableName table, Snapshot watermark) {
+        return true;
+    }
 
     /** Where outputs go, for messages: a directory's path, {@code s3://bucket/prefix}. */
     String location();

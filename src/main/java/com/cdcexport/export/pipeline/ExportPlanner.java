@@ -7,6 +7,7 @@ import java.util.Optional;
 import org.springframework.stereotype.Component;
 
 import com.cdcexport.export.access.TableAccessStore;
+import com.cdcexport.export.destination.Destination;
 import com.cdcexport.export.job.ExportJob;
 import com.cdcexport.export.job.JobFile;
 import com.cdcexport.export.model.ExportPlan;
@@ -27,10 +28,12 @@ class ExportPlanner {
 
     private final WatermarkService watermarks;
     private final TableAccessStore access;
+    private final List<Destination> destinations;
 
-    ExportPlanner(WatermarkService watermarks, TableAccessStore access) {
+    ExportPlanner(WatermarkService watermarks, TableAccessStore access, List<Destination> destinations) {
         this.watermarks = watermarks;
         this.access = access;
+        this.destinations = List.copyOf(destinations);
     }
 
     ExportPlan plan(ExportJob job) {
@@ -39,7 +42,10 @@ class ExportPlanner {
             TableName table = TableName.parse(file.table()).orElseThrow(
                     () -> new IllegalStateException("Job " + job.id() + " names no table: " + file.table()));
             Optional<Snapshot> watermark = watermarks.find(job.consumerId(), table).map(Watermark::snapshot);
-            tables.add(new TablePlan(table, Read.of(job.exportType(), watermark.isPresent()), watermark,
+            // A window since P needs an output at P: a table destination that is elsewhere is read whole.
+            boolean continues = watermark.isPresent() && destinations.stream().filter(d -> d.writes(job.format()))
+                    .allMatch(d -> d.continuesFrom(job.consumerId(), table, watermark.get()));
+            tables.add(new TablePlan(table, Read.of(job.exportType(), continues), watermark,
                     access.accessOf(job.consumerId(), table), file.filename()));
         }
         return new ExportPlan(job.id(), job.attempts(), job.consumerId(), job.exportType(), job.format(), tables,

@@ -14,6 +14,8 @@ import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.exceptions.AlreadyExistsException;
 import org.apache.iceberg.exceptions.NoSuchTableException;
 
+import io.swagger.v3.oas.annotations.media.Schema;
+
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
 
@@ -25,6 +27,7 @@ import com.cdcexport.export.format.FileColumn;
 import com.cdcexport.export.model.ExportPlan;
 import com.cdcexport.export.model.ExportPlan.TablePlan;
 import com.cdcexport.export.model.ReadResult;
+import com.cdcexport.export.model.Snapshot;
 import com.cdcexport.export.model.TableName;
 
 /**
@@ -36,17 +39,24 @@ import com.cdcexport.export.model.TableName;
 @Component
 public class IcebergDestination implements Destination {
 
+    private final JdbcClient jdbc;
     private final IcebergCatalog catalog;
     private final CdcProperties.Iceberg settings;
     private final String warehouse;
 
     public IcebergDestination(JdbcClient jdbc, CdcProperties properties) {
+        this.jdbc = jdbc;
         this.settings = properties.iceberg();
-        Path directory = settings.warehouse().isEmpty() ? properties.outputDir().resolve("iceberg")
-                : Path.of(settings.warehouse());
+        Path directory = warehouseDirectory(properties);
         String location = LocalFileIO.location(directory);
         this.warehouse = location.endsWith("/") ? location.substring(0, location.length() - 1) : location;
         this.catalog = new IcebergCatalog(jdbc, new LocalFileIO(), warehouse);
+    }
+
+    /** ICEBERG_WAREHOUSE, or EXPORT_OUTPUT_DIR/iceberg. */
+    static Path warehouseDirectory(CdcProperties properties) {
+        String configured = properties.iceberg().warehouse();
+        return configured.isEmpty() ? properties.outputDir().resolve("iceberg") : Path.of(configured);
     }
 
     /** The Iceberg table a consumer's export of {@code table} goes to: {@code namespace.name}. */
@@ -60,6 +70,39 @@ public class IcebergDestination implements Destination {
         return TableIdentifier.of(Namespace.of(settings.namespaceOf(consumer.value())), name);
     }
 
+    /**
+     * One Iceberg table as its consumer sees it: where its current metadata is (what an engine opens), and what its
+     * current snapshot holds, from the snapshot's summary.
+     */
+    public record TableState(String table, @Schema(nullable = true) String sourceTable, String metadataLocation,
+                             @Schema(nullable = true) Long snapshotId, int snapshots, long records, long dataFiles,
+                             long deleteFiles, @Schema(nullable = true) String lastJobId) {
+    }
+
+    /** The consumer's Iceberg tables, by name. */
+    public List<TableState> tables(ConsumerId consumer) {
+        Namespace namespace = Namespace.of(settings.namespaceOf(consumer.value()));
+        return catalog.listTables(namespace).stream().map(id -> {
+            Table table = catalog.loadTable(id);
+            org.apache.iceberg.Snapshot current = table.currentSnapshot();
+            Map<String, String> summary = current == null ? Map.of() : current.summary();
+            int snapshots = 0;
+            for (org.apache.iceberg.Snapshot ignored : table.snapshots()) {
+                snapshots++;
+            }
+            return new TableState(id.toString(), summary.get("cdc.source-table"),
+                    ((org.apache.iceberg.HasTableOperations) table).operations().current().metadataFileLocation(),
+                    current == null ? null : current.snapshotId(), snapshots, count(summary, "total-records"),
+                    count(summary, "total-data-files"), count(summary, "total-delete-files"),
+                    summary.get("cdc.job-id"));
+        }).toList();
+    }
+
+    private static long count(Map<String, String> summary, String key) {
+        String value = summary.get(key);
+        return value == null ? 0 : Long.parseLong(value);
+    }
+
     /** The catalog, for upkeep and for tests reading the tables back. */
     public org.apache.iceberg.catalog.Catalog catalog() {
         return catalog;
@@ -68,6 +111,16 @@ public class IcebergDestination implements Destination {
     @Override
     public boolean writes(ExportFormat format) {
         return format.isTable();
+    }
+
+    /** The table exists and the last export that moved the watermark to {@code watermark} was applied to it. */
+    @Override
+    public boolean continuesFrom(ConsumerId consumer, TableName table, Snapshot watermark) {
+        boolean applied = jdbc.sql("SELECT snapshot::text = ? FROM iceberg_applied WHERE consumer_id = ? "
+                        + "AND table_name = ?")
+                .params(watermark.text(), consumer.value(), table.qualified())
+                .query(Boolean.class).optional().orElse(false);
+        return applied && catalog.tableExists(identifierOf(consumer, table));
     }
 
     @Override
@@ -144,6 +197,11 @@ public class IcebergDestination implements Destination {
                 table.getKey().watermark().ifPresent(p -> summary.put("cdc.previous-snapshot", p.text()));
                 summary.put("cdc.read-from", result.readFrom());
                 table.getValue().commit(summary);
+                jdbc.sql("INSERT INTO iceberg_applied (consumer_id, table_name, snapshot) VALUES (?, ?, ?::pg_snapshot) "
+                                + "ON CONFLICT (consumer_id, table_name) DO UPDATE SET snapshot = EXCLUDED.snapshot")
+                        .params(plan.consumer().value(), table.getKey().table().qualified(),
+                                result.snapshot().text())
+                        .update();
             }
         }
 

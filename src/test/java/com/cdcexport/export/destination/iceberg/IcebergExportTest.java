@@ -157,6 +157,32 @@ class IcebergExportTest extends IntegrationTest {
     }
 
     @Test
+    void aWindowIsAppliedOnlyToATableAtItsWatermarkElseTheTableIsReadWhole() {
+        orders(1, 30);
+        runExport("delta", "mixed", "csv", "app.orders");
+        jdbc.update("UPDATE app.orders SET status = 'paid' WHERE id = 1");
+        toIceberg("delta", "mixed");
+        assertThat(icebergOrders(ours("mixed.app_orders"))).as("a new table after file exports: read whole")
+                .hasSize(30).isEqualTo(liveOrders("true"));
+
+        jdbc.update("UPDATE app.orders SET status = 'shipped' WHERE id = 2");
+        runExport("delta", "mixed", "csv", "app.orders");              // the watermark moves past the table
+        jdbc.update("DELETE FROM app.orders WHERE id = 3");
+        toIceberg("delta", "mixed");
+        assertThat(icebergOrders(ours("mixed.app_orders"))).as("the file export's window is not lost")
+                .isEqualTo(liveOrders("true"));
+        assertThat(ours("mixed.app_orders").currentSnapshot().summary().get("cdc.previous-snapshot"))
+                .as("read whole, though a watermark existed").isNotNull();
+        assertThat(ours("mixed.app_orders").currentSnapshot().operation()).isEqualTo("overwrite");
+
+        jdbc.update("UPDATE app.orders SET total = 0 WHERE id = 4");
+        toIceberg("delta", "mixed");
+        Map<String, String> summary = ours("mixed.app_orders").currentSnapshot().summary();
+        assertThat(summary.get("added-records")).as("at its watermark again: only the window").isEqualTo("1");
+        assertThat(icebergOrders(ours("mixed.app_orders"))).isEqualTo(liveOrders("true"));
+    }
+
+    @Test
     void aConsumersRowFilterAndMasksShapeItsTableInEveryExport() {
         orders(1, 100);
         Api.Response rule = api.send("PUT", "/consumers/small/tables/app.orders", ADMIN,
@@ -290,6 +316,18 @@ class IcebergExportTest extends IntegrationTest {
         assertThat(file.status()).isEqualTo(409);
         assertThat(file.header("Content-Type")).startsWith("application/problem+json");
         assertThat(file.field("detail")).contains("Iceberg tables (lake.app_orders)");
+
+        Api.Response tables = api.get("/exports/iceberg", "lake");
+        assertThat(tables.status()).isEqualTo(200);
+        assertThat(tables.json().path("tables")).hasSize(1);
+        assertThat(tables.json().path("tables").get(0).path("table").asString()).isEqualTo("lake.app_orders");
+        assertThat(tables.json().path("tables").get(0).path("sourceTable").asString()).isEqualTo("app.orders");
+        assertThat(tables.json().path("tables").get(0).path("records").asLong()).isEqualTo(2);
+        assertThat(tables.json().path("tables").get(0).path("lastJobId").asString()).isEqualTo(job.field("jobId"));
+        assertThat(tables.json().path("tables").get(0).path("metadataLocation").asString())
+                .isEqualTo(((org.apache.iceberg.HasTableOperations) ours("lake.app_orders")).operations().current()
+                        .metadataFileLocation());
+        assertThat(api.get("/exports/iceberg", "other").json().path("tables")).as("another consumer's").isEmpty();
     }
 
     @Test
