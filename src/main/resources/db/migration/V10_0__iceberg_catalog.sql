@@ -33,3 +33,13 @@ CREATE TABLE iceberg_applied (
     snapshot    PG_SNAPSHOT  NOT NULL,
     PRIMARY KEY (consumer_id, table_name)
 );
+
+-- The last upkeep of each Iceberg table (snapshot expiry, orphan files), for the console.
+CREATE TABLE iceberg_upkeep (
+    table_namespace   VARCHAR(255) NOT NULL,
+    table_name        VARCHAR(255) NOT NULL,
+    finished_at       TIMESTAMPTZ  NOT NULL,
+    expired_snapshots INT          NOT NULL,
+    removed_files     INT          NOT NULL,
+    PRIMARY KEY (table_namespace, table_name)
+);

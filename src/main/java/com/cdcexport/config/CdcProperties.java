@@ -231,7 +231,11 @@ public record CdcProperties(
             @Pattern(regexp = "[A-Za-z0-9_-]{0,80}\\{consumer}[A-Za-z0-9_-]{0,80}",
                     message = "must hold \\{consumer\\} (each consumer's tables are its own), with letters, digits, '_' "
                             + "or '-' around it")
-            String namespace) {
+            String namespace,
+            /* ICEBERG_UPKEEP_INTERVAL: how often snapshots past their retention and orphan files are removed. */
+            @DefaultValue("1h") @NotNull @DurationMin(minutes = 1) @DurationMax(days = 7) Duration upkeepInterval,
+            /* ICEBERG_SNAPSHOT_RETENTION: snapshots older than this are expired (the current one is always kept). */
+            @DefaultValue("7d") @NotNull @DurationMin(minutes = 1) Duration snapshotRetention) {
 
         /** The namespace of {@code consumer}'s tables. */
         public String namespaceOf(String consumer) {

@@ -103,6 +103,16 @@ public class IcebergDestination implements Destination {
         return value == null ? 0 : Long.parseLong(value);
     }
 
+    /** Every table of the catalog, every consumer's. */
+    List<TableIdentifier> allTables() {
+        return jdbc.sql("SELECT table_namespace, table_name FROM iceberg_tables WHERE catalog_name = ? "
+                        + "ORDER BY 1, 2")
+                .param(IcebergCatalog.NAME)
+                .query((rs, row) -> TableIdentifier.of(Namespace.of(rs.getString(1).split("\\.")),
+                        rs.getString(2)))
+                .list();
+    }
+
     /** The catalog, for upkeep and for tests reading the tables back. */
     public org.apache.iceberg.catalog.Catalog catalog() {
         return catalog;
@@ -140,6 +150,9 @@ public class IcebergDestination implements Destination {
             try {
                 return catalog.buildTable(identifier, IcebergSchemas.newSchema(columns, key))
                         .withProperty(TableProperties.FORMAT_VERSION, "2")
+                        // every export is a metadata version: keep the last 100, not all of them
+                        .withProperty(TableProperties.METADATA_DELETE_AFTER_COMMIT_ENABLED, "true")
+                        .withProperty(TableProperties.METADATA_PREVIOUS_VERSIONS_MAX, "100")
                         .create();
             } catch (AlreadyExistsException raced) {
                 return catalog.loadTable(identifier);

@@ -10,17 +10,22 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Set;
+import java.util.stream.Stream;
 
 import org.apache.iceberg.exceptions.AlreadyExistsException;
 import org.apache.iceberg.exceptions.NotFoundException;
-import org.apache.iceberg.io.FileIO;
+import org.apache.iceberg.io.FileInfo;
 import org.apache.iceberg.io.InputFile;
 import org.apache.iceberg.io.OutputFile;
 import org.apache.iceberg.io.PositionOutputStream;
 import org.apache.iceberg.io.SeekableInputStream;
+import org.apache.iceberg.io.SupportsPrefixOperations;
 
 /**
  * Iceberg's files in a local directory, without Hadoop (Iceberg's only local FileIO is Hadoop's). Locations are
@@ -30,12 +35,10 @@ import org.apache.iceberg.io.SeekableInputStream;
  * its directory with it: Iceberg references a file (a data file from a manifest, a metadata file from the catalog)
  * only after it is closed, so nothing a commit points to can be lost in a crash.
  */
-public final class LocalFileIO implements FileIO {
+public final class LocalFileIO implements SupportsPrefixOperations {
 
-    private static final Set<java.nio.file.attribute.PosixFilePermission> PRIVATE_DIRECTORY =
-            PosixFilePermissions.fromString("rwx------");
-    private static final Set<java.nio.file.attribute.PosixFilePermission> PRIVATE_FILE =
-            PosixFilePermissions.fromString("rw-------");
+    private static final Set<PosixFilePermission> PRIVATE_DIRECTORY = PosixFilePermissions.fromString("rwx------");
+    private static final Set<PosixFilePermission> PRIVATE_FILE = PosixFilePermissions.fromString("rw-------");
 
     public LocalFileIO() {
         // no settings: paths are the locations themselves
@@ -66,6 +69,36 @@ public final class LocalFileIO implements FileIO {
             Files.deleteIfExists(path(location));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Every file under {@code prefix} (a directory's location), with its last modification as its creation. */
+    @Override
+    public Iterable<FileInfo> listPrefix(String prefix) {
+        Path root = path(prefix);
+        if (!Files.isDirectory(root)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.walk(root)) {
+            List<FileInfo> found = new ArrayList<>();
+            for (Path file : files.filter(Files::isRegularFile).toList()) {
+                try {
+                    found.add(new FileInfo(location(file), Files.size(file),
+                            Files.getLastModifiedTime(file).toMillis()));
+                } catch (NoSuchFileException gone) {
+                    // removed meanwhile
+                }
+            }
+            return found;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void deletePrefix(String prefix) {
+        for (FileInfo file : listPrefix(prefix)) {
+            deleteFile(file.location());
         }
     }
 
@@ -131,7 +164,7 @@ public final class LocalFileIO implements FileIO {
             try {
                 createPrivateDirectories(file.getParent());
                 EnumSet<StandardOpenOption> options = EnumSet.of(StandardOpenOption.WRITE);
-                options.addAll(java.util.List.of(how));
+                options.addAll(List.of(how));
                 FileChannel channel = FileChannel.open(file, options,
                         PosixFilePermissions.asFileAttribute(PRIVATE_FILE));
                 return new ChannelOutputStream(file, channel);

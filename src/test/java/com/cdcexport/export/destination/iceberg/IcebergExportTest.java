@@ -44,6 +44,8 @@ class IcebergExportTest extends IntegrationTest {
 
     @Autowired
     private IcebergDestination iceberg;
+    @Autowired
+    private IcebergUpkeep upkeep;
 
     @AfterEach
     void dropTestHooks() {
@@ -306,6 +308,37 @@ class IcebergExportTest extends IntegrationTest {
             assertThat(((OffsetDateTime) r.getField("tstz")).toInstant().toString())
                     .isEqualTo("2026-02-03T04:05:06.789Z");
         }
+    }
+
+    @Test
+    void upkeepExpiresOldSnapshotsAndRemovesOldOrphanFilesWithoutChangingTheTable() throws IOException {
+        orders(1, 50);
+        toIceberg("delta", "lake");
+        for (int i = 0; i < 3; i++) {
+            jdbc.update("UPDATE app.orders SET total = total + 1 WHERE id = ?", i + 1);
+            toIceberg("delta", "lake");
+        }
+        Path data = OUTPUT_DIR.resolve("iceberg/lake/app_orders/data");
+        Path old = Files.writeString(data.resolve("left-by-a-killed-attempt.parquet"), "x");
+        Files.setLastModifiedTime(old, java.nio.file.attribute.FileTime.from(java.time.Instant.now()
+                .minus(java.time.Duration.ofHours(2))));
+        Path young = Files.writeString(data.resolve("being-written-now.parquet"), "x");
+        TableIdentifier id = TableIdentifier.parse("lake.app_orders");
+        Map<Long, String> expected = liveOrders("true");
+
+        IcebergUpkeep.Result now = upkeep.run(id, java.time.Instant.now());
+        assertThat(now.removedFiles()).isEqualTo(1);
+        assertThat(old).doesNotExist();
+        assertThat(young).exists();
+        assertThat(now.expiredSnapshots()).as("all within ICEBERG_SNAPSHOT_RETENTION").isZero();
+
+        IcebergUpkeep.Result later = upkeep.run(id, java.time.Instant.now().plus(java.time.Duration.ofDays(8)));
+        assertThat(later.expiredSnapshots()).isEqualTo(3);
+        Table table = ours("lake.app_orders");
+        assertThat(table.snapshots()).hasSize(1);
+        assertThat(icebergOrders(table)).isEqualTo(expected);
+        assertThat(icebergOrders(theirs("lake.app_orders"))).isEqualTo(expected);
+        assertThat(upkeep.lastUpkeeps()).extracting(IcebergUpkeep.LastUpkeep::table).contains("lake.app_orders");
     }
 
     @Test
