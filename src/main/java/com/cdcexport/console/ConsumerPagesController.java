@@ -26,6 +26,8 @@ import com.cdcexport.export.access.TableAccessStore;
 import com.cdcexport.export.access.TableAccessStore.FilterCondition;
 import com.cdcexport.export.access.TableAccessStore.TableRule;
 import com.cdcexport.export.capture.CapturedTables;
+import com.cdcexport.export.destination.iceberg.IcebergDestination;
+import com.cdcexport.export.destination.iceberg.IcebergUpkeep;
 import com.cdcexport.export.job.ExportJobService;
 import com.cdcexport.export.job.JobStatus;
 import com.cdcexport.export.watermark.Watermark;
@@ -52,11 +54,15 @@ class ConsumerPagesController {
     private final ExportJobService jobs;
     private final JobRows rows;
     private final Gauges gauges;
+    private final IcebergDestination iceberg;
+    private final IcebergUpkeep upkeep;
     private final Duration defaultOverlap;
 
     ConsumerPagesController(ConsumerService consumers, WatermarkService watermarks, TableAccessStore access,
                         CapturedTables captured, ExportJobService jobs, JobRows rows, Gauges gauges,
-                        CdcProperties properties) {
+                        IcebergDestination iceberg, IcebergUpkeep upkeep, CdcProperties properties) {
+        this.iceberg = iceberg;
+        this.upkeep = upkeep;
         this.consumers = consumers;
         this.watermarks = watermarks;
         this.access = access;
@@ -77,10 +83,27 @@ class ConsumerPagesController {
     record ReceiveRow(String table, String columns, String rows) {
     }
 
+    record IcebergRow(String table, String source, String records, String snapshots, String dataFiles,
+                      String deleteFiles, String lastUpkeep) {
+    }
+
     record KeyRow(String keyId, String origin, String created, String expires, String revoked, boolean active) {
     }
 
     record Overlap(String value, String label, boolean selected) {
+    }
+
+    private List<IcebergRow> icebergRows(ConsumerId id) {
+        Map<String, IcebergUpkeep.LastUpkeep> upkeeps = upkeep.lastUpkeeps().stream()
+                .collect(Collectors.toMap(IcebergUpkeep.LastUpkeep::table, u -> u));
+        return iceberg.tables(id).stream().map(t -> {
+            IcebergUpkeep.LastUpkeep last = upkeeps.get(t.table());
+            return new IcebergRow(t.table(), t.sourceTable() == null ? "" : t.sourceTable(),
+                    Display.count(t.records()), Display.count(t.snapshots()), Display.count(t.dataFiles()),
+                    Display.count(t.deleteFiles()), last == null ? "not yet" : Display.time(last.finishedAt())
+                            + " (" + last.expiredSnapshots() + " snapshots expired, " + last.removedFiles()
+                            + " orphan files removed)");
+        }).toList();
     }
 
     @GetMapping("/console/consumers")
@@ -140,6 +163,7 @@ class ConsumerPagesController {
                 Display.time(Display.parse(k.createdAt())), Display.time(Display.parse(k.expiresAt())),
                 Display.time(Display.parse(k.revokedAt())), k.active())).toList());
         model.addAttribute("overlaps", overlaps());
+        model.addAttribute("icebergTables", icebergRows(id));
         return "console/consumer";
     }
 

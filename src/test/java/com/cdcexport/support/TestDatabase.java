@@ -44,7 +44,7 @@ public final class TestDatabase {
     public static final String RESET_SQL = "TRUNCATE public.users RESTART IDENTITY; "
             + "TRUNCATE app.orders, app.order_lines, app.all_types; "
             + "TRUNCATE cdc.change_log, cdc.watermarks, cdc.export_jobs, cdc.consumer_tables, cdc.held_rows, "
-            + "cdc.held_rows_pending, cdc.iceberg_tables, cdc.iceberg_applied RESTART IDENTITY";
+            + "cdc.held_rows_pending, cdc.iceberg_tables, cdc.iceberg_applied, cdc.iceberg_upkeep RESTART IDENTITY";
 
     /**
      * Puts app.orders back as the test support made it, captured again under its new OID: for tests that drop,
