@@ -71,6 +71,10 @@ final class IcebergSchemas {
      * @throws IllegalStateException for a change Iceberg cannot make in place (the message says what to do)
      */
     static Consumer<UpdateSchema> evolution(String table, Schema current, List<FileColumn> columns, List<String> key) {
+        if (!current.identifierFieldNames().equals(new HashSet<>(key))) {
+            throw new IllegalStateException("The key of " + table + " changed from " + current.identifierFieldNames()
+                    + " to " + key + ": its Iceberg table cannot follow; drop it and run a full export");
+        }
         List<Consumer<UpdateSchema>> steps = new ArrayList<>();
         Set<String> wanted = new HashSet<>();
         for (FileColumn column : columns) {

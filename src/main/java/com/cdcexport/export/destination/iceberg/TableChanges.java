@@ -2,6 +2,7 @@ package com.cdcexport.export.destination.iceberg;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -36,7 +37,9 @@ import com.cdcexport.export.format.ParquetRowWriter;
  */
 final class TableChanges {
 
-    private static final byte[] DELETE = "DELETE".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] DELETE = "DELETE".getBytes(StandardCharsets.US_ASCII);
+    /** Iceberg's default target size: a data file is closed and the next one begun past it (readers split by file). */
+    static final long TARGET_FILE_BYTES = 512L << 20;
 
     private final Table table;
     private final String fileStem;
@@ -54,8 +57,8 @@ final class TableChanges {
     private final List<String> written = new ArrayList<>();
     private FileWriter data;
     private FileWriter deletes;
-    private DataFile dataFile;
-    private DeleteFile deleteFile;
+    private final List<DataFile> dataFiles = new ArrayList<>();
+    private final List<DeleteFile> deleteFiles = new ArrayList<>();
 
     /**
      * @param columns       the columns of the rows COPY sends, the operation first when {@code hasOperations}
@@ -125,7 +128,17 @@ final class TableChanges {
                 data = new FileWriter("data", dataColumns, dataFields, dataIds);
             }
             data.rows.write(row);
+            if (data.out.getPos() >= TARGET_FILE_BYTES) {
+                finishData();
+            }
         }
+    }
+
+    private void finishData() throws IOException {
+        FileWriter.Finished done = data.finish();
+        data = null;
+        dataFiles.add(DataFiles.builder(table.spec()).withPath(done.location()).withFileSizeInBytes(done.bytes())
+                .withRecordCount(done.rows()).withFormat(FileFormat.PARQUET).build());
     }
 
     private static boolean isDelete(Row row) {
@@ -144,15 +157,14 @@ final class TableChanges {
     void finish() throws IOException {
         parser.finish();
         if (data != null) {
-            FileWriter.Finished done = data.finish();
-            dataFile = DataFiles.builder(table.spec()).withPath(done.location()).withFileSizeInBytes(done.bytes())
-                    .withRecordCount(done.rows()).withFormat(FileFormat.PARQUET).build();
+            finishData();
         }
         if (deletes != null) {
             FileWriter.Finished done = deletes.finish();
-            deleteFile = FileMetadata.deleteFileBuilder(table.spec()).ofEqualityDeletes(keyIds)
+            deletes = null;
+            deleteFiles.add(FileMetadata.deleteFileBuilder(table.spec()).ofEqualityDeletes(keyIds)
                     .withPath(done.location()).withFileSizeInBytes(done.bytes()).withRecordCount(done.rows())
-                    .withFormat(FileFormat.PARQUET).build();
+                    .withFormat(FileFormat.PARQUET).build());
         }
     }
 
@@ -161,7 +173,7 @@ final class TableChanges {
      * metadata commit), recording {@code summary} in it. Runs inside the export's commit transaction.
      */
     void commit(Map<String, String> summary) {
-        if (!replacesAll && dataFile == null && deleteFile == null && evolution == null) {
+        if (!replacesAll && dataFiles.isEmpty() && deleteFiles.isEmpty() && evolution == null) {
             return;
         }
         Transaction transaction = table.newTransaction();
@@ -176,19 +188,13 @@ final class TableChanges {
         }
         if (replacesAll) {
             OverwriteFiles overwrite = transaction.newOverwrite().overwriteByRowFilter(Expressions.alwaysTrue());
-            if (dataFile != null) {
-                overwrite.addFile(dataFile);
-            }
+            dataFiles.forEach(overwrite::addFile);
             summary.forEach(overwrite::set);
             overwrite.commit();
-        } else if (dataFile != null || deleteFile != null) {
+        } else if (!dataFiles.isEmpty() || !deleteFiles.isEmpty()) {
             RowDelta delta = transaction.newRowDelta();
-            if (dataFile != null) {
-                delta.addRows(dataFile);
-            }
-            if (deleteFile != null) {
-                delta.addDeletes(deleteFile);
-            }
+            dataFiles.forEach(delta::addRows);
+            deleteFiles.forEach(delta::addDeletes);
             summary.forEach(delta::set);
             delta.commit();
         }

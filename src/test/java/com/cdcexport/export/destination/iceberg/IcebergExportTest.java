@@ -342,6 +342,34 @@ class IcebergExportTest extends IntegrationTest {
     }
 
     @Test
+    void anEmptyTableBecomesAnEmptyIcebergTableAndAKeyChangeIsRefused() {
+        runExport("delta", "lake", "iceberg", "app.order_lines");
+        Table lines = ours("lake.app_order_lines");
+        try (CloseableIterable<Record> records = IcebergGenerics.read(lines).build()) {
+            assertThat(records).isEmpty();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        jdbc.update("INSERT INTO app.order_lines (order_id, line_no, sku, qty) VALUES (7, 1, 'a', 2)");
+        runExport("delta", "lake", "iceberg", "app.order_lines");
+        lines.refresh();
+        assertThat(lines.currentSnapshot().summary()).containsEntry("total-records", "1");
+
+        orders(1, 3);
+        toIceberg("full", "lake");
+        jdbc.execute("ALTER TABLE app.orders DROP CONSTRAINT orders_pkey, ADD PRIMARY KEY (id, customer)");
+        try {
+            Api.Response refused = api.post("/exports/full?format=iceberg&table=app.orders", "lake");
+            assertThat(awaitJob(refused.field("jobId"))).isEqualTo("failed");
+            assertThat(jdbc.queryForObject("SELECT error || ' / ' || coalesce(error_detail, '') FROM cdc.export_jobs "
+                    + "WHERE id = ?::uuid", String.class, refused.field("jobId"))).contains("The key of ")
+                    .contains("drop it and run a full export");
+        } finally {
+            TestDatabase.recreateOrders();
+        }
+    }
+
+    @Test
     void anIcebergJobHasNoFileToDownload() {
         orders(1, 2);
         Api.Response job = toIceberg("full", "lake");
