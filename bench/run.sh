@@ -6,6 +6,7 @@
 #   bench/run.sh --parallel [--rows 1000000] [--rounds 3] [--big-rows 0]
 #   bench/run.sh --formats [--rows 1000000] [--rounds 3]
 #   bench/run.sh --triggers [--rounds 3]     (only the capture triggers' cost on writers, ~3.5 minutes)
+#   bench/run.sh --iceberg [--rows 1000000] [--rounds 3]   (only Iceberg vs parquet files, see iceberg_bench)
 #
 # Log-based capture (CAPTURE_MODE=logical, issue 23): bench/logical.sh, on a PostgreSQL server of its own.
 # Creates a scratch database on the local server (PGHOST/PGPORT/PGUSER, default 127.0.0.1:5432 postgres), starts the
@@ -19,6 +20,9 @@
 # --formats runs only the formats section: every export format of the same users, side by side (see formats_bench).
 # --triggers runs only the capture triggers' cost on writers (issue 23, see trigger_cost_bench); BENCH_JAR picks the
 # jar whose migrations install the triggers (e.g. one built from another commit), TRIGGER_SECONDS each run's length.
+# --iceberg runs only the Iceberg destination's section (issue 25): full and 1% delta exports applied to an Iceberg
+# table vs the same exports as parquet files, heap under -Xmx128m, and the jar's size with and without Iceberg
+# (BENCH_JAR_BEFORE=<a jar built from the commit before Iceberg> adds that jar's measured size).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,16 +33,18 @@ SINKS=no
 PARALLEL=0
 FORMATS_ONLY=no
 TRIGGERS_ONLY=no
+ICEBERG_ONLY=no
 while [ $# -gt 0 ]; do
   case $1 in
     --formats) FORMATS_ONLY=yes; ROUNDS=3; shift ;;
     --triggers) TRIGGERS_ONLY=yes; ROUNDS=3; shift ;;
+    --iceberg) ICEBERG_ONLY=yes; ROUNDS=3; shift ;;
     --rows) ROWS=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --big-rows) BIG_ROWS=$2; shift 2 ;;
     --sinks) SINKS=yes; shift ;;
     --parallel) PARALLEL=1; shift ;;
-    *) echo "usage: bench/run.sh [--rows N] [--rounds R] [--big-rows M] [--sinks | --parallel | --formats | --triggers]" >&2; exit 2 ;;
+    *) echo "usage: bench/run.sh [--rows N] [--rounds R] [--big-rows M] [--sinks | --parallel | --formats | --triggers | --iceberg]" >&2; exit 2 ;;
   esac
 done
 
@@ -374,6 +380,165 @@ formats_bench() {
 }
 if [ "$FORMATS_ONLY" = yes ]; then
   formats_bench
+  exit 0
+fi
+
+# --- Iceberg destination vs parquet files (--iceberg; issue 25) ----------------------------------------------------
+# One service with -Xmx128m and a GC log on $ROWS seeded users (seeded by an earlier start without the limit), its
+# warehouse the default ($EXPORT_OUTPUT_DIR/iceberg). (a) Full exports with format=iceberg (consumer ice_full, so
+# every round replaces the files of one existing table, as a repeated full export does) vs format=parquet (pq_full),
+# after one unmeasured export of each. (b) Deltas: consumers ice_delta and pq_delta each make a first delta (the whole
+# table: their watermarks), then before every round 1% of the users change (an UPDATE of the ids ≡ r mod 100, spread
+# over the table), plus 10 deletes and 10 inserts, and each consumer's delta reads exactly that window. Which format
+# runs first alternates by round. Times are wall times from the POST to the export's commit, on this machine's clock:
+# the job's finishedAt for a file, the table's new metadata file for Iceberg (see ice_export). Heap: the largest heap
+# in use before a collection during each series' exports (from the GC log), and the live heap after a full collection
+# (jcmd GC.run) before and after all rounds.
+ICEBERG_LIBS='^(iceberg-.*|avro-.*|RoaringBitmap-.*|httpclient5-.*|httpcore5-.*)\.jar$'
+# ice_export TYPE FORMAT CONSUMER → seconds from the POST to the export's end (see below); the job to $WORK/last.json,
+# the greatest heap in use before and retained after a collection during it to $WORK/heap ("before after", bytes), an
+# Iceberg export's commit (finishedAt to the new metadata file) to $WORK/commit
+ice_export() {
+  local t0 job status gc_lines finished end
+  gc_lines=$(wc -l < "$WORK/gc.log")
+  t0=$(now)
+  job=$(curl -s -X POST "localhost:$PORT/exports/$1?format=$2" -H "X-Consumer-ID: $3" | jq -r .jobId)
+  while :; do
+    sleep 0.25
+    status=$(curl -s "localhost:$PORT/exports/jobs/$job")
+    case $status in
+      *'"status":"completed"'*)
+        finished=$(date -d "$(jq -r .finishedAt <<<"$status")" +%s.%N)
+        # finishedAt is stamped as the commit transaction starts (ExportCommitter), before an Iceberg attempt
+        # writes its manifests and the new metadata file in that transaction: an Iceberg export ends when it
+        # wrote its last file, the table's new metadata file (the pointer's swap and the COMMIT follow, a few ms,
+        # as the file export's watermark updates and COMMIT follow its finishedAt)
+        if [ "$2" = iceberg ]; then
+          end=$(find "$WORK/out/iceberg/$3" -name '*.metadata.json' -printf '%T@\n' | sort -g | tail -1)
+          end=$(echo "$end $finished" | awk '{print ($1 > $2 ? $1 : $2)}')
+          calc "$end - $finished" > "$WORK/commit"
+        else
+          end=$finished
+        fi
+        calc "$end - $t0"
+        echo "$status" > "$WORK/last.json"
+        tail -n +"$((gc_lines + 1))" "$WORK/gc.log" | grep -oE '[0-9]+M->[0-9]+M' | tr -d M | tr '>' ' ' | tr -d - \
+          | awk '$1 > b {b = $1} $2 > a {a = $2} END {print b * 1048576, a * 1048576}' > "$WORK/heap"
+        if [ "$2" = parquet ]; then
+          stat -c %s "$WORK/out/$(jq -r .outputFilename <<<"$status")" > "$WORK/bytes.$1"
+          rm -f "$WORK/out/$(jq -r .outputFilename <<<"$status")" "$WORK/out/$(jq -r .manifestFilename <<<"$status")"
+        fi
+        return ;;
+      *'"status":"failed"'*|*'"status":"cancelled"'*) echo "export failed: $status" >&2; exit 1 ;;
+    esac
+  done
+}
+# live heap after a full collection, MiB
+live_heap() {
+  local gc_lines; gc_lines=$(wc -l < "$WORK/gc.log")
+  jcmd "$SVC" GC.run >/dev/null
+  sleep 0.5
+  tail -n +"$((gc_lines + 1))" "$WORK/gc.log" | grep 'Pause Full' | grep -oE '[0-9]+M->[0-9]+M' | tail -1 \
+    | sed -E 's/.*->([0-9]+)M/\1/'
+}
+# ice_round KIND FIRST-FORMAT: one export of each format (FIRST-FORMAT first); KIND full or delta
+ice_round() {
+  local f s hb ha
+  for f in $2 $([ "$2" = parquet ] && echo iceberg || echo parquet); do
+    s=$(ice_export "$1" "$f" "$([ "$f" = parquet ] && echo pq || echo ice)_$1")
+    echo "$s" >> "$WORK/ice-$1-$f.s"
+    read -r hb ha < "$WORK/heap"; echo "$hb" >> "$WORK/ice-$1-$f.heap"; echo "$ha" >> "$WORK/ice-$1-$f.live"
+    jq -r '.files[0].rows' "$WORK/last.json" >> "$WORK/ice-$1-$f.rows"
+    [ "$f" = iceberg ] && cat "$WORK/commit" >> "$WORK/ice-$1-commit.s"
+  done
+  calc "$(tail -1 "$WORK/ice-$1-iceberg.s") / $(tail -1 "$WORK/ice-$1-parquet.s")" >> "$WORK/ice-$1.ratios"
+}
+iceberg_bench() {
+  local db=cdc_bench_iceberg r k f warehouse live_before live_after
+  echo "== CDC export benchmark, Iceberg table vs parquet file: $ROWS users, $ROUNDS rounds, -Xmx128m, $(nproc) cores, $(date -u +%FT%TZ)"
+  echo "   load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  fresh_db $db
+  start_service $db "$ROWS" "-jar $JAR"
+  await_seeded >/dev/null
+  stop_service
+  psql -q -d $db -c "VACUUM ANALYZE users" >/dev/null
+  : > "$WORK/gc.log"
+  start_service $db 0 "-Xmx128m -Xlog:gc:file=$WORK/gc.log -jar $JAR"
+  warehouse="$WORK/out/iceberg"
+  rm -f "$WORK"/ice-*
+  # warm-up (JIT, class loading, the Iceberg table's creation), not measured
+  for f in parquet iceberg; do ice_export full "$f" "$([ "$f" = parquet ] && echo pq || echo ice)_full" >/dev/null; done
+  live_before=$(live_heap)
+  for r in $(seq 1 "$ROUNDS"); do
+    ice_round full "$([ $((r % 2)) = 1 ] && echo parquet || echo iceberg)"
+  done
+  # the deltas' consumers: a first delta each (the whole table), which sets their watermarks
+  for f in parquet iceberg; do ice_export delta "$f" "$([ "$f" = parquet ] && echo pq || echo ice)_delta" >/dev/null; done
+  for r in $(seq 1 "$ROUNDS"); do
+    psql -q -d $db -v ON_ERROR_STOP=1 \
+      -c "UPDATE users SET name = left(name, 240) || ' $r', updated_at = now() WHERE id % 100 = $r" \
+      -c "DELETE FROM users WHERE id % $((ROWS / 10)) = $((50 + r))" \
+      -c "INSERT INTO users (name, email, created_at, updated_at) SELECT 'bench $r-' || g,
+          'bench-$r-' || g || '@example.com', now(), now() FROM generate_series(1, 10) g" >/dev/null
+    ice_round delta "$([ $((r % 2)) = 1 ] && echo parquet || echo iceberg)"
+  done
+  live_after=$(live_heap)
+  stop_service
+  echo "   load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  psql -q -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+  # the greatest heap in use before a collection during a series' exports, MiB; "no collection" if none ran
+  # and the most it retained after one of them
+  heap_of() { paste <(sort -g "$WORK/ice-$1.heap" | tail -1) <(sort -g "$WORK/ice-$1.live" | tail -1) \
+    | awk '{if ($1 > 0) printf "%d MiB (%d after)", $1 / 1048576, $2 / 1048576; else printf "no collection"}'; }
+  printf '\n%-62s %s\n' "measure (wall time from the POST to the commit, $ROUNDS rounds)" "median [min–max] (aim)"
+  printf '%-62s %s (≤ 1.25)\n' "full export of $ROWS users: iceberg / parquet" "$(summary < "$WORK/ice-full.ratios")"
+  printf '%-62s %s s / %s s\n' "  seconds, parquet / iceberg" "$(summary < "$WORK/ice-full-parquet.s")" \
+    "$(summary < "$WORK/ice-full-iceberg.s")"
+  printf '%-62s %s (≤ 2)\n' "delta, 1% updated + 10 deleted + 10 inserted: iceberg / parquet" \
+    "$(summary < "$WORK/ice-delta.ratios")"
+  printf '%-62s %s s / %s s\n' "  seconds, parquet / iceberg" "$(summary < "$WORK/ice-delta-parquet.s")" \
+    "$(summary < "$WORK/ice-delta-iceberg.s")"
+  printf '%-62s %s s (full), %s s (delta)\n' "  of which Iceberg's commit: finishedAt to the new metadata file" \
+    "$(summary < "$WORK/ice-full-commit.s")" "$(summary < "$WORK/ice-delta-commit.s")"
+  printf '%-62s %s / %s (full), %s / %s (delta)\n' "  rows per export, parquet / iceberg" \
+    "$(sort -u "$WORK/ice-full-parquet.rows" | paste -sd,)" "$(sort -u "$WORK/ice-full-iceberg.rows" | paste -sd,)" \
+    "$(sort -u "$WORK/ice-delta-parquet.rows" | paste -sd,)" "$(sort -u "$WORK/ice-delta-iceberg.rows" | paste -sd,)"
+  printf '%-62s %s / %s (full), %s / %s (delta)\n' "max heap in use (after a collection), parquet / iceberg" \
+    "$(heap_of full-parquet)" "$(heap_of full-iceberg)" "$(heap_of delta-parquet)" "$(heap_of delta-iceberg)"
+  printf '%-62s %s MiB before the rounds, %s MiB after them (%s collections, %s full)\n' \
+    "  live heap after a full collection (jcmd GC.run)" "$live_before" "$live_after" "$(grep -c 'Pause' "$WORK/gc.log")" \
+    "$(grep -c 'Pause Full' "$WORK/gc.log")"
+  printf '%-62s %s bytes as a parquet file, %s as the Iceberg data file; warehouse at the end: %s MiB in %s files\n' \
+    "full export's size" "$(cat "$WORK/bytes.full")" \
+    "$(find "$warehouse" -path '*ice_full*' -name '*-data.parquet' -printf '%s\n' | sort -n | tail -1)" \
+    "$(du -sm "$warehouse" | cut -f1)" "$(find "$warehouse" -type f | wc -l)"
+  jar_sizes
+}
+# The packaged jar's size and the part of it Iceberg brought: the jars iceberg-core pulled into BOOT-INF/lib (none of
+# them was in the jar before it) and the destination's own classes. BENCH_JAR_BEFORE (a jar built from the commit
+# before, e.g. HEAD~1) adds the measured size of that jar and the list of libraries only the current jar has.
+jar_sizes() {
+  local size libs classes
+  mb() { awk -v b="$1" 'BEGIN {printf "%.2f", b / 1000000}'; }
+  size=$(stat -c %s "$JAR")
+  libs=$(unzip -l "$JAR" 'BOOT-INF/lib/*' | awk '{n = $4; sub(".*/", "", n)} n ~ /'"$ICEBERG_LIBS"'/ {s += $1; c++; l = l " " n} END {printf "%d %d%s", s, c, l}')
+  classes=$(unzip -l "$JAR" 'BOOT-INF/classes/com/cdcexport/export/destination/iceberg/*' | awk '/iceberg\// {s += $1} END {printf "%d", s}')
+  printf '%-62s %s bytes (%s MB)\n' "jar size now ($(basename "$JAR"))" "$size" "$(mb "$size")"
+  printf '%-62s %s bytes (%s MB) in %s jars:%s\n' "  Iceberg's libraries in BOOT-INF/lib" "${libs%% *}" \
+    "$(mb "${libs%% *}")" "$(cut -d' ' -f2 <<<"$libs")" "$(cut -d' ' -f3- <<<"$libs" | sed 's/^/ /')"
+  printf '%-62s %s bytes\n' "  the destination's own classes" "$classes"
+  printf '%-62s %s bytes (%s MB), computed: now − those libraries − those classes\n' "jar size before Iceberg" \
+    "$((size - ${libs%% *} - classes))" "$(mb $((size - ${libs%% *} - classes)))"
+  if [ -n "${BENCH_JAR_BEFORE:-}" ]; then
+    printf '%-62s %s bytes (%s MB), measured: %s\n' "  BENCH_JAR_BEFORE" "$(stat -c %s "$BENCH_JAR_BEFORE")" \
+      "$(mb "$(stat -c %s "$BENCH_JAR_BEFORE")")" "$BENCH_JAR_BEFORE"
+    printf '%-62s %s\n' "  libraries only in the jar now" "$(comm -13 \
+      <(unzip -Z1 "$BENCH_JAR_BEFORE" 'BOOT-INF/lib/*' | sort) <(unzip -Z1 "$JAR" 'BOOT-INF/lib/*' | sort) \
+      | sed 's|BOOT-INF/lib/||' | paste -sd' ')"
+  fi
+}
+if [ "$ICEBERG_ONLY" = yes ]; then
+  iceberg_bench
   exit 0
 fi
 
