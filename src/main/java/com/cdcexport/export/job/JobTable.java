@@ -219,6 +219,16 @@ public class JobTable {
                 .update() == 1;
     }
 
+    /**
+     * A completed job's end, moved to {@code now} within the transaction that completed it: after a table
+     * destination's commit, which is part of the export's time.
+     */
+    public void finishedAt(ExportJob job, Instant now) {
+        jdbc.sql("UPDATE export_jobs SET finished_at = :now WHERE id = :id AND attempts = :attempt "
+                        + "AND status = 'completed'")
+                .param("now", timestamp(now)).param("id", job.id()).param("attempt", job.attempts()).update();
+    }
+
     /** The job's error is what its consumer reads; the detail only the admin (console) and the log. */
     public boolean fail(ExportJob job, JobFailure failure, Instant now) {
         return jdbc.sql("UPDATE export_jobs SET status = 'failed', error = :error, error_detail = :detail, "

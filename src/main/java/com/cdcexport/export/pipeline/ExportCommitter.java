@@ -66,10 +66,13 @@ class ExportCommitter {
             held.apply(plan, table);
         }
         held.discardStaged(plan.jobId());
-        try {
-            attempt.commit(result);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        if (plan.format().isTable()) {
+            try {
+                attempt.commit(result);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            jobs.finishedAt(job, clock.instant());
         }
     }
 }

@@ -116,7 +116,7 @@ class IcebergExportTest extends IntegrationTest {
     }
 
     @Test
-    void fullThenDeltasKeepTheIcebergTableEqualToTheLiveTable() {
+    void fullThenDeltasKeepTheIcebergTableEqualToTheLiveTable() throws IOException {
         orders(1, 1200);
         Api.Response full = toIceberg("full", "lake");
         assertThat(full.field("outputFilename")).isEqualTo("lake.app_orders");
@@ -143,6 +143,12 @@ class IcebergExportTest extends IntegrationTest {
                         + "WHERE consumer_id = 'lake'", String.class))
                 .containsKey("cdc.previous-snapshot");
         assertThat(table.currentSnapshot().operation()).isEqualTo("overwrite");
+        java.time.Instant finished = java.time.Instant.parse(api.get("/exports/jobs/" + delta.field("jobId"), "lake")
+                .field("finishedAt").replace("+00:00", "Z"));
+        assertThat(finished).as("the job ends after its Iceberg commit").isAfterOrEqualTo(Files.getLastModifiedTime(
+                LocalFileIO.path(((org.apache.iceberg.HasTableOperations) table).operations().current()
+                        .metadataFileLocation())).toInstant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS)
+                .minusMillis(1));
 
         long snapshots = Stream.of(table.snapshots()).count();
         Iterable<Snapshot> before = table.snapshots();
