@@ -49,7 +49,8 @@ class OpenApiTest extends IntegrationTest {
         }
         assertThat(format).as("the format parameter").isNotNull();
         assertThat(format.at("/schema/enum").toString())
-                .isEqualTo("[\"csv\",\"csv.gz\",\"csv.zst\",\"jsonl\",\"jsonl.gz\",\"jsonl.zst\",\"parquet\"]");
+                .isEqualTo("[\"csv\",\"csv.gz\",\"csv.zst\",\"jsonl\",\"jsonl.gz\",\"jsonl.zst\",\"parquet\","
+                        + "\"iceberg\"]");
         assertThat(docs.at("/paths/~1exports~1jobs~1{jobId}~1file/get/responses/200/content").has(
                 "application/vnd.apache.parquet")).isTrue();
         assertThat(docs.at("/components/schemas/JobView/properties/manifestFilename/nullable").asBoolean()).isTrue();
