@@ -19,6 +19,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 
 import org.apache.iceberg.Snapshot;
 import org.apache.iceberg.Table;
@@ -209,6 +210,53 @@ class IcebergCrashIT {
             }
         }
         writers.report(consumer);
+    }
+
+    /**
+     * SIGTERM while an Iceberg export runs: the service drains it (EXPORT_SHUTDOWN_GRACE) and it commits, table and
+     * watermark together, before the process exits, as a file export does. The export is held on a lock of
+     * app.orders until the shutdown has begun. Iceberg's shared worker pool is shut down by a JVM shutdown hook of
+     * its own the moment the signal arrives; a commit that used it was rejected and the drained export failed.
+     */
+    @Test
+    void sigtermLetsARunningIcebergExportCommitBeforeTheProcessExits() throws Exception {
+        String consumer = "drained";
+        Map<String, String> env = environment("drained");
+        env.put("EXPORT_SHUTDOWN_GRACE", "60s");
+        Exported delta;
+        try (ServiceProcess service = ServiceProcess.start(env)) {
+            assertAppliedExactly(consumer, exportToCompletion(service, consumer, "full"), 1);
+            touch();
+            try (Connection lock = TestDatabase.connect()) {
+                lock.setAutoCommit(false);
+                try (PreparedStatement statement = lock.prepareStatement("LOCK TABLE app.orders IN ACCESS EXCLUSIVE "
+                        + "MODE")) {
+                    statement.execute();
+                }
+                delta = export(service, consumer, new Export("delta", null));
+                TestDatabase.awaitStatus(delta.jobId, "running");
+                awaitUntil("the export waits for app.orders", () -> jdbc.queryForObject("SELECT count(*) FROM "
+                        + "pg_locks WHERE relation = 'app.orders'::regclass AND NOT granted", Long.class) > 0);
+                service.sendTerminate();
+                // The JVM starts every shutdown hook when the signal arrives, Iceberg's among them, while the service
+                // keeps answering until its exports have drained: nothing to wait for but a moment.
+                IntegrationTest.sleep(2_000);
+                lock.rollback();
+            }
+            assertThat(service.awaitExit(Duration.ofSeconds(90))).as(service.log()).isIn(0, 143);
+            assertThat(TestDatabase.jobStatus(delta.jobId)).as(service.log()).isEqualTo("completed");
+        }
+        assertAppliedExactly(consumer, delta, 1);
+    }
+
+    private static void awaitUntil(String what, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("never: " + what);
+            }
+            IntegrationTest.sleep(20);
+        }
     }
 
     private Map<String, String> environment(String instance) {

@@ -6,6 +6,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.AbstractExecutorService;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 import org.apache.iceberg.DataFile;
@@ -37,6 +40,12 @@ import com.cdcexport.export.format.ParquetRowWriter;
 final class TableChanges {
 
     private static final byte[] DELETE = "DELETE".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    /**
+     * Where a commit reads and writes its manifests: the export's own thread. Iceberg's shared worker pool is shut
+     * down by a JVM shutdown hook of Iceberg's the moment SIGTERM arrives, so an export drained at shutdown
+     * (EXPORT_SHUTDOWN_GRACE) had its commit rejected and failed; and a commit has only a few small files to write.
+     */
+    private static final ExecutorService IN_THIS_THREAD = new InCallingThread();
 
     private final Table table;
     private final String fileStem;
@@ -175,14 +184,16 @@ final class TableChanges {
             }
         }
         if (replacesAll) {
-            OverwriteFiles overwrite = transaction.newOverwrite().overwriteByRowFilter(Expressions.alwaysTrue());
+            OverwriteFiles overwrite = transaction.newOverwrite().overwriteByRowFilter(Expressions.alwaysTrue())
+                    .scanManifestsWith(IN_THIS_THREAD).writeManifestsWith(IN_THIS_THREAD, 1);
             if (dataFile != null) {
                 overwrite.addFile(dataFile);
             }
             summary.forEach(overwrite::set);
             overwrite.commit();
         } else if (dataFile != null || deleteFile != null) {
-            RowDelta delta = transaction.newRowDelta();
+            RowDelta delta = transaction.newRowDelta().scanManifestsWith(IN_THIS_THREAD)
+                    .writeManifestsWith(IN_THIS_THREAD, 1);
             if (dataFile != null) {
                 delta.addRows(dataFile);
             }
@@ -203,6 +214,39 @@ final class TableChanges {
             }
         }
         written.forEach(location -> table.io().deleteFile(location));
+    }
+
+    /** Runs each task in the thread that submits it, and is never shut down. */
+    private static final class InCallingThread extends AbstractExecutorService {
+
+        @Override
+        public void execute(Runnable task) {
+            task.run();
+        }
+
+        @Override
+        public void shutdown() {
+        }
+
+        @Override
+        public List<Runnable> shutdownNow() {
+            return List.of();
+        }
+
+        @Override
+        public boolean isShutdown() {
+            return false;
+        }
+
+        @Override
+        public boolean isTerminated() {
+            return false;
+        }
+
+        @Override
+        public boolean awaitTermination(long timeout, TimeUnit unit) {
+            return false;
+        }
     }
 
     /** One parquet file in the table's data directory, with Iceberg's field ids. */
