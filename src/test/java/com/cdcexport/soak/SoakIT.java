@@ -18,6 +18,8 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
+import org.apache.iceberg.Snapshot;
+import org.apache.iceberg.Table;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,6 +28,7 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 import com.cdcexport.support.Api;
+import com.cdcexport.support.IcebergTables;
 import com.cdcexport.support.IntegrationTest;
 import com.cdcexport.support.ServiceProcess;
 import com.cdcexport.support.StandbyPair;
@@ -36,7 +39,9 @@ import com.cdcexport.support.TestDatabase;
  * skip updated_at, soft and hard deletes) while consumers export at random moments and the service is killed or
  * stopped and restarted. Afterwards every consumer's files, replayed in order over its first full export, must
  * rebuild the table exactly. Two more tables (orders and their lines) change in transactions that span both, and
- * every export reads all three in one snapshot: no export may show one half of such a transaction.
+ * every export reads all three in one snapshot: no export may show one half of such a transaction. One more consumer
+ * takes its deltas as Iceberg tables (format=iceberg): afterwards its tables must be the live tables exactly, and
+ * each table's history must hold each of its exports once, in order.
  * Runs {@code soak.seconds} (45 by default; {@code -Dsoak.seconds=600} for the long run).
  */
 class SoakIT {
@@ -64,6 +69,12 @@ class SoakIT {
             "public.users", "[{\"column\": \"name\", \"op\": \"<\", \"value\": \"M\"}]",
             "app.orders", "[{\"column\": \"status\", \"op\": \"<\", \"value\": \"8\"}]",
             "app.order_lines", "[{\"column\": \"sku\", \"op\": \"<\", \"value\": \"8\"}]");
+    /** A delta consumer whose exports are applied to Iceberg tables, one per table, in the namespace of its id. */
+    private static final String ICEBERG = "iceberg-1";
+
+    /** Where the Iceberg consumer's tables go: apart from the files every other consumer replays. */
+    @TempDir
+    Path warehouse;
 
     @TempDir
     Path output;
@@ -77,7 +88,8 @@ class SoakIT {
         List<SoakConsumer> consumers = List.of(
                 new SoakConsumer("delta-1", "delta"), new SoakConsumer("delta-2", "delta"),
                 new SoakConsumer("delta-3", "delta"), new SoakConsumer("incremental-1", "incremental"),
-                new SoakConsumer("incremental-2", "incremental"), new SoakConsumer(FILTERED, "delta"));
+                new SoakConsumer("incremental-2", "incremental"), new SoakConsumer(FILTERED, "delta"),
+                new SoakConsumer(ICEBERG, "delta", "iceberg"));
         // Rows enter and leave this consumer's filters all the time: names are rewritten at random, and an order and
         // its lines get a random tag (status, sku) with every change. Its replay must be the filtered tables.
         FILTERS.forEach((table, filter) -> jdbc.update("INSERT INTO consumer_tables (consumer_id, table_name, row_filter,"
@@ -88,7 +100,8 @@ class SoakIT {
         // and the larger change windows take the parallel path, the small windows and deltas the serial one.
         Map<String, String> environment = new HashMap<>(Map.of("EXPORT_OUTPUT_DIR", output.toString(),
                 "INSTANCE_ID", "soak", "EXPORT_SHUTDOWN_GRACE", "20s", "EXPORT_TABLES", TestDatabase.EXPORT_TABLES,
-                "CAPTURE_MODE", CAPTURE, "EXPORT_PARALLELISM", "2", "EXPORT_PARALLEL_MIN_ROWS", "100"));
+                "CAPTURE_MODE", CAPTURE, "EXPORT_PARALLELISM", "2", "EXPORT_PARALLEL_MIN_ROWS", "100",
+                "ICEBERG_WAREHOUSE", warehouse.toString()));
         if (STANDBY) {
             environment.put("DATABASE_READ_URL", StandbyPair.standbyUrl());
         }
@@ -120,6 +133,16 @@ class SoakIT {
             totals.restarts = chaos.restarts;
             totals.kills = chaos.kills;
             for (SoakConsumer consumer : consumers) {
+                if (consumer.format.equals("iceberg")) {
+                    Replay tables = compareIcebergTables(consumer);
+                    System.out.printf(Locale.ROOT, "SOAK consumer=%s type=%s format=iceberg exports=%d rowsExported=%d "
+                                    + "lost=%d duplicated=%d phantom=%d misapplied=%d%n", consumer.id, consumer.type,
+                            tables.files, tables.rows, tables.lost, tables.duplicated, tables.phantom,
+                            tables.misapplied);
+                    totals.add(tables);
+                    assertThat(tables.files).as("%s completed change exports", consumer.id).isGreaterThanOrEqualTo(3);
+                    continue;
+                }
                 boolean filtered = consumer.id.equals(FILTERED);
                 Map<Long, String> table = liveRows(filtered ? " AND name < 'M'" : "");
                 Map<String, String> orders = appRows("SELECT id::text, customer || ',' || status FROM app.orders"
@@ -146,11 +169,14 @@ class SoakIT {
                         Long.class)).as("capture triggers left while the WAL is decoded").isZero();
             }
             System.out.printf(Locale.ROOT, "SOAK capture=%s consumers=%d seconds=%d changes=%d restarts=%d kills=%d "
-                            + "exports=%d rowsExported=%d lost=%d duplicated=%d phantom=%d torn=%d unheld=%d%n",
+                            + "exports=%d rowsExported=%d lost=%d duplicated=%d phantom=%d torn=%d unheld=%d "
+                            + "misapplied=%d%n",
                     CAPTURE, consumers.size(), SECONDS, totals.changes, totals.restarts, totals.kills, totals.files,
-                    totals.rows, totals.lost, totals.duplicated, totals.phantom, totals.torn, totals.unheld);
+                    totals.rows, totals.lost, totals.duplicated, totals.phantom, totals.torn, totals.unheld,
+                    totals.misapplied);
 
-            if (totals.lost + totals.duplicated + totals.phantom + totals.torn + totals.unheld > 0) {
+            if (totals.lost + totals.duplicated + totals.phantom + totals.torn + totals.unheld + totals.misapplied
+                    > 0) {
                 keepEvidence();
             }
             assertThat(totals.changes).isPositive();
@@ -172,6 +198,8 @@ class SoakIT {
             assertThat(totals.torn).as("exports showing half of a two-table transaction").isZero();
             assertThat(totals.unheld).as("a filtered consumer's DELETE of a row it did not hold, INSERT of one it "
                     + "held or UPDATE of one it did not").isZero();
+            assertThat(totals.misapplied).as("Iceberg snapshots not made by exactly the next completed export "
+                    + "(a window applied twice or skipped)").isZero();
             assertOnlyCommittedFilesExist();
         }
     }
@@ -282,6 +310,58 @@ class SoakIT {
         return replay;
     }
 
+    /** The soak's tables as the Iceberg consumer sees them: all of their rows but users marked deleted. */
+    private static final Map<String, String> ICEBERG_TABLES = Map.of("users", "users WHERE NOT is_deleted",
+            "app_orders", "app.orders", "app_order_lines", "app.order_lines");
+
+    /**
+     * The Iceberg consumer's tables, read by Iceberg's catalog and reader, against the live tables (every column;
+     * users marked deleted are not the consumer's, as in a full export), counted like a replay. Misapplied counts
+     * the snapshots of a table's history that are not exactly one completed export applied on top of the one before
+     * it: another job's attempt than the one that completed it, a job twice, or a start other than the end of the
+     * consumer's export before it (a window applied twice or skipped). An export whose window held no change of a
+     * table makes no snapshot of it.
+     */
+    private Replay compareIcebergTables(SoakConsumer consumer) {
+        Replay result = new Replay(false);
+        List<Map<String, Object>> jobs = completedJobs(consumer);
+        result.files = jobs.stream().filter(j -> !j.get("export_type").equals("full")).count();
+        result.rows = jdbc.queryForObject("SELECT coalesce(sum(rows_exported), 0) FROM export_jobs WHERE consumer_id "
+                + "= ? AND status = 'completed'", Long.class, consumer.id);
+        Map<String, String> exports = new HashMap<>();
+        String previous = "none";
+        for (Map<String, Object> job : jobs) {
+            exports.put(job.get("id").toString(), "attempt " + job.get("attempts") + " from " + previous + " to "
+                    + job.get("snapshot"));
+            previous = (String) job.get("snapshot");
+        }
+        ICEBERG_TABLES.forEach((name, live) -> {
+            Table table = IcebergTables.load(warehouse, consumer.id + "." + name)
+                    .orElseThrow(() -> new AssertionError("no Iceberg table " + consumer.id + "." + name));
+            IcebergTables.Difference difference = IcebergTables.compare(IcebergTables.read(table),
+                    IcebergTables.query(jdbc, table, live));
+            if (!difference.none()) {
+                System.out.printf(Locale.ROOT, "SOAK iceberg table=%s.%s %s%n", consumer.id, name, difference);
+            }
+            result.lost += difference.lost();
+            result.duplicated += difference.duplicated();
+            result.phantom += difference.phantom();
+            Set<String> applied = new HashSet<>();
+            for (Snapshot snapshot : IcebergTables.lineage(table)) {
+                Map<String, String> summary = snapshot.summary();
+                String job = summary.get("cdc.job-id");
+                String made = "attempt " + summary.get("cdc.attempt") + " from " + summary.getOrDefault(
+                        "cdc.previous-snapshot", "none") + " to " + summary.get("cdc.snapshot");
+                if (!applied.add(job) || !made.equals(exports.get(job))) {
+                    result.misapplied++;
+                    System.out.printf(Locale.ROOT, "SOAK iceberg table=%s.%s snapshot of job %s: %s; the job: %s%n",
+                            consumer.id, name, job, made, exports.get(job));
+                }
+            }
+        });
+        return result;
+    }
+
     /** Exports in which a line carries a transaction's tag while its order (in the same export) does not. */
     private long torn(SoakConsumer consumer) {
         long torn = 0;
@@ -345,9 +425,11 @@ class SoakIT {
     }
 
     private void assertOnlyCommittedFilesExist() throws IOException {
+        // An Iceberg export's "files" name its tables, which are elsewhere (ICEBERG_WAREHOUSE).
         Set<String> committed = Set.copyOf(jdbc.queryForList("SELECT f->>'filename' FROM export_jobs,"
-                + " jsonb_array_elements(files) f WHERE status = 'completed' UNION ALL SELECT manifest_filename"
-                + " FROM export_jobs WHERE status = 'completed' AND manifest_filename IS NOT NULL", String.class));
+                + " jsonb_array_elements(files) f WHERE status = 'completed' AND format <> 'iceberg' UNION ALL"
+                + " SELECT manifest_filename FROM export_jobs WHERE status = 'completed' AND manifest_filename IS NOT"
+                + " NULL", String.class));
         try (Stream<Path> files = Files.list(output)) {
             Set<String> present = files.map(p -> p.getFileName().toString()).collect(Collectors.toSet());
             assertThat(present).as("no temporary files").noneMatch(n -> n.endsWith(".part"));
@@ -360,10 +442,17 @@ class SoakIT {
 
         final String id;
         final String type;
+        /** csv (the default), or iceberg: exports applied to Iceberg tables instead of files to replay. */
+        final String format;
 
         SoakConsumer(String id, String type) {
+            this(id, type, "csv");
+        }
+
+        SoakConsumer(String id, String type, String format) {
             this.id = id;
             this.type = type;
+            this.format = format;
         }
 
         void run(Chaos chaos, long deadline) {
@@ -391,7 +480,8 @@ class SoakIT {
 
         private Api.Response request(Chaos chaos, String exportType) {
             try {
-                return chaos.api().post("/exports/" + exportType + TABLES, id);
+                return chaos.api().post("/exports/" + exportType + TABLES + (format.equals("csv") ? ""
+                        : "&format=" + format), id);
             } catch (RuntimeException serviceDown) {
                 return null;
             }
@@ -411,6 +501,8 @@ class SoakIT {
         long duplicated;
         long phantom;
         long unheld;
+        /** Iceberg snapshots that are not one completed export applied once, in order (Iceberg consumers only). */
+        long misapplied;
 
         Replay(boolean filtered) {
             this.filtered = filtered;
@@ -473,6 +565,7 @@ class SoakIT {
         long phantom;
         long torn;
         long unheld;
+        long misapplied;
 
         void add(Replay replay) {
             files += replay.files;
@@ -481,6 +574,7 @@ class SoakIT {
             duplicated += replay.duplicated;
             phantom += replay.phantom;
             unheld += replay.unheld;
+            misapplied += replay.misapplied;
         }
     }
 }

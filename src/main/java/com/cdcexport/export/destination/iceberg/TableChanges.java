@@ -7,6 +7,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.AbstractExecutorService;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 import org.apache.iceberg.DataFile;
@@ -40,6 +43,12 @@ final class TableChanges {
     private static final byte[] DELETE = "DELETE".getBytes(StandardCharsets.US_ASCII);
     /** Iceberg's default target size: a data file is closed and the next one begun past it (readers split by file). */
     static final long TARGET_FILE_BYTES = 512L << 20;
+    /**
+     * Where a commit reads and writes its manifests: the export's own thread. Iceberg's shared worker pool is shut
+     * down by a JVM shutdown hook of Iceberg's the moment SIGTERM arrives, so an export drained at shutdown
+     * (EXPORT_SHUTDOWN_GRACE) had its commit rejected and failed; and a commit has only a few small files to write.
+     */
+    private static final ExecutorService IN_THIS_THREAD = new InCallingThread();
 
     private final Table table;
     private final String fileStem;
@@ -187,12 +196,14 @@ final class TableChanges {
             }
         }
         if (replacesAll) {
-            OverwriteFiles overwrite = transaction.newOverwrite().overwriteByRowFilter(Expressions.alwaysTrue());
+            OverwriteFiles overwrite = transaction.newOverwrite().overwriteByRowFilter(Expressions.alwaysTrue())
+                    .scanManifestsWith(IN_THIS_THREAD).writeManifestsWith(IN_THIS_THREAD, 1);
             dataFiles.forEach(overwrite::addFile);
             summary.forEach(overwrite::set);
             overwrite.commit();
         } else if (!dataFiles.isEmpty() || !deleteFiles.isEmpty()) {
-            RowDelta delta = transaction.newRowDelta();
+            RowDelta delta = transaction.newRowDelta().scanManifestsWith(IN_THIS_THREAD)
+                    .writeManifestsWith(IN_THIS_THREAD, 1);
             dataFiles.forEach(delta::addRows);
             deleteFiles.forEach(delta::addDeletes);
             summary.forEach(delta::set);
@@ -209,6 +220,39 @@ final class TableChanges {
             }
         }
         written.forEach(location -> table.io().deleteFile(location));
+    }
+
+    /** Runs each task in the thread that submits it, and is never shut down. */
+    private static final class InCallingThread extends AbstractExecutorService {
+
+        @Override
+        public void execute(Runnable task) {
+            task.run();
+        }
+
+        @Override
+        public void shutdown() {
+        }
+
+        @Override
+        public List<Runnable> shutdownNow() {
+            return List.of();
+        }
+
+        @Override
+        public boolean isShutdown() {
+            return false;
+        }
+
+        @Override
+        public boolean isTerminated() {
+            return false;
+        }
+
+        @Override
+        public boolean awaitTermination(long timeout, TimeUnit unit) {
+            return false;
+        }
     }
 
     /** One parquet file in the table's data directory, with Iceberg's field ids. */
