@@ -102,12 +102,7 @@ public final class LocalFileIO implements SupportsPrefixOperations {
         }
     }
 
-    private static final class LocalInputFile implements InputFile {
-        private final String location;
-
-        LocalInputFile(String location) {
-            this.location = location;
-        }
+    private record LocalInputFile(String location) implements InputFile {
 
         @Override
         public long getLength() {
@@ -132,22 +127,12 @@ public final class LocalFileIO implements SupportsPrefixOperations {
         }
 
         @Override
-        public String location() {
-            return location;
-        }
-
-        @Override
         public boolean exists() {
             return Files.exists(path(location));
         }
     }
 
-    private static final class LocalOutputFile implements OutputFile {
-        private final String location;
-
-        LocalOutputFile(String location) {
-            this.location = location;
-        }
+    private record LocalOutputFile(String location) implements OutputFile {
 
         @Override
         public PositionOutputStream create() {
@@ -173,11 +158,6 @@ public final class LocalFileIO implements SupportsPrefixOperations {
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
-        }
-
-        @Override
-        public String location() {
-            return location;
         }
 
         @Override
