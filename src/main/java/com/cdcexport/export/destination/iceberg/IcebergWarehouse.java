@@ -134,6 +134,8 @@ public class IcebergWarehouse implements SettingsCheck, DisposableBean {
     /** Iceberg's S3FileIO as the service configures it; its client is made on first use. */
     private static S3FileIO s3FileIO(CdcProperties.S3 settings, Path staging) {
         Map<String, String> io = new HashMap<>();
+        // Iceberg's client, asking for checksums only where S3 requires them, as the S3 sink's client does.
+        io.put(S3FileIOProperties.CLIENT_FACTORY, WarehouseS3ClientFactory.class.getName());
         // The SDK's JDK-based client, as the S3 sink's (the Apache and Netty clients are not shipped).
         io.put(HttpClientProperties.CLIENT_TYPE, HttpClientProperties.CLIENT_TYPE_URLCONNECTION);
         io.put(HttpClientProperties.URLCONNECTION_CONNECTION_TIMEOUT_MS, "10000");

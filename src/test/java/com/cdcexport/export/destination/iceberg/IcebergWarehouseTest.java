@@ -18,6 +18,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.ChecksumMode;
 
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.context.properties.source.MapConfigurationPropertySource;
@@ -85,6 +88,10 @@ class IcebergWarehouseTest {
             assertThat(sink.it.inS3()).isTrue();
             assertThat(sink.it.io()).isInstanceOf(org.apache.iceberg.aws.s3.S3FileIO.class);
             assertThat(sink.it.location()).isEqualTo("s3://exports/out/iceberg");
+            assertThat(sink.it.io().properties()).as("no key in the FileIO's properties: the SDK's chain")
+                    .containsEntry("s3.client-factory-impl", WarehouseS3ClientFactory.class.getName())
+                    .containsEntry("http-client.type", "urlconnection")
+                    .doesNotContainKeys("s3.access-key-id", "s3.secret-access-key", "s3.session-token");
         }
         try (Warehouse noPrefix = new Warehouse(properties("sink", "s3", "s3.bucket", "exports"))) {
             assertThat(noPrefix.it.location()).isEqualTo("s3://exports/iceberg");
@@ -183,6 +190,16 @@ class IcebergWarehouseTest {
         assertThat(new String(server.object(BUCKET, "wh/ns/t/data/a.parquet"), StandardCharsets.UTF_8))
                 .isEqualTo("rows");
         assertThat(staging).isEmptyDirectory();
+        // Checksums only where S3 requires them, as the S3 sink's client: no CRC32 sent with the upload (a client
+        // with the SDK's defaults sends one, and S3Mock keeps it).
+        try (S3Client defaults = server.client()) {
+            defaults.putObject(b -> b.bucket(BUCKET).key("control"), RequestBody.fromString("rows"));
+            assertThat(defaults.headObject(b -> b.bucket(BUCKET).key("control").checksumMode(ChecksumMode.ENABLED))
+                    .checksumCRC32()).isNotNull();
+            assertThat(defaults.headObject(b -> b.bucket(BUCKET).key("wh/ns/t/data/a.parquet")
+                    .checksumMode(ChecksumMode.ENABLED)).checksumCRC32()).isNull();
+            defaults.deleteObject(b -> b.bucket(BUCKET).key("control"));
+        }
         it.io().deleteFile(location);
         assertThat(server.keys(BUCKET, "wh/")).isEmpty();
 
