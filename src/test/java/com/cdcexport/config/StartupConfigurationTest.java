@@ -101,6 +101,7 @@ class StartupConfigurationTest {
             "--cdc.file-mode=0777 | EXPORT_FILE_MODE='0777' must be an octal file mode",
             "--cdc.parallel.chunk-dir={file}/chunks | EXPORT_CHUNK_DIR={file}/chunks is not a usable directory",
             "--cdc.sink=s3 | S3_BUCKET is not set",
+            "--cdc.iceberg.warehouse=gs://lake/tables | ICEBERG_WAREHOUSE='gs://lake/tables' is neither a directory",
             "--cdc.jobs.workers=0 | EXPORT_WORKERS='0'",
             "--spring.lifecycle.timeout-per-shutdown-phase=soon | EXPORT_SHUTDOWN_GRACE='soon'",
             "--logging.level.root=loud | LOG_LEVEL: must be one of trace, debug, info",

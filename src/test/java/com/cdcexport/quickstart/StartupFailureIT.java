@@ -54,9 +54,12 @@ class StartupFailureIT {
      */
     private static final Duration PROMPTLY = Duration.ofSeconds(25);
 
-    /** The failures that used to wait for the database (the pool's 30 s of retries, or everything started first). */
+    /**
+     * The failures that used to wait for the database (the pool's 30 s of retries, or everything started first), and
+     * a warehouse bucket that is missing (its check must not wait for S3FileIO's retries).
+     */
     private static final List<String> TIMED = List.of("database unreachable", "database does not exist",
-            "port out of range", "port in use");
+            "port out of range", "port in use", "missing Iceberg warehouse bucket");
 
     private record Failure(String name, Map<String, String> environment, String expected) {
     }
@@ -105,6 +108,13 @@ class StartupFailureIT {
                     new Failure("missing S3 bucket", s3Env(s3.endpoint(), "no-such-bucket", database),
                             "S3_BUCKET=no-such-bucket does not exist at S3_ENDPOINT=" + s3.endpoint()
                                     + ": create it or set S3_BUCKET to an existing bucket"),
+                    new Failure("missing Iceberg warehouse bucket", env("ICEBERG_WAREHOUSE",
+                            "s3://no-such-bucket/tables", "S3_ENDPOINT", s3.endpoint(), "S3_PATH_STYLE", "true",
+                            "AWS_REGION", "us-east-1", "AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY",
+                            "secretpw", "DATABASE_URL", database),
+                            "bucket no-such-bucket of ICEBERG_WAREHOUSE=s3://no-such-bucket/tables does not exist at "
+                                    + "S3_ENDPOINT=" + s3.endpoint() + ": create it or point ICEBERG_WAREHOUSE at an "
+                                    + "existing bucket"),
                     new Failure("S3 endpoint unreachable", s3Env(nowhere, "exists", database),
                             "Cannot reach S3 at S3_ENDPOINT=" + nowhere + " for S3_BUCKET=exists: "),
                     new Failure("no AWS credentials", env("EXPORT_SINK", "s3", "S3_BUCKET", "exists", "S3_ENDPOINT",

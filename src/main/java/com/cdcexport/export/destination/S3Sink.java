@@ -1,8 +1,6 @@
 package com.cdcexport.export.destination;
 
 import java.io.IOException;
-import java.net.URI;
-import java.net.URISyntaxException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -123,84 +121,24 @@ final class S3Sink implements ExportSink {
                 // wire, integrity is TLS's job: use an https endpoint outside a test bench.
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED);
-        if (!settings.endpoint().isBlank()) {
-            try {
-                URI endpoint = new URI(settings.endpoint().strip());
-                if (endpoint.getScheme() == null || endpoint.getHost() == null) {
-                    throw new URISyntaxException(settings.endpoint(), "not an http(s) URL");
-                }
-                builder.endpointOverride(endpoint);
-            } catch (URISyntaxException e) {
-                throw new InvalidSettingException("S3_ENDPOINT='" + settings.endpoint() + "' is not a URL such as "
-                        + "http://localhost:9000");
-            }
-        }
-        if (!settings.region().isBlank()) {
-            builder.region(Region.of(settings.region().strip()));
-        } else if (!settings.endpoint().isBlank()) {
-            builder.region(Region.US_EAST_1); // S3-compatible stores accept any region; signing needs one
-        }
+        S3Checks.endpoint(settings).ifPresent(builder::endpointOverride);
+        S3Checks.region(settings).ifPresent(region -> builder.region(Region.of(region)));
         try {
             return builder.build();
         } catch (SdkClientException e) {
-            throw new InvalidSettingException("AWS_REGION is not set and no AWS profile names a region: set "
-                    + "AWS_REGION to the bucket's region", e);
+            throw new InvalidSettingException(S3Checks.NO_REGION, e);
         }
     }
 
     /** A missing bucket or an endpoint that does not answer stops start-up instead of failing every export. */
     private void checkBucket(CdcProperties.S3 settings) {
-        String where = settings.endpoint().isBlank() ? "" : " at S3_ENDPOINT=" + settings.endpoint().strip();
         try {
             s3.headBucket(b -> b.bucket(bucket));
-        } catch (S3Exception e) {
+        } catch (S3Exception | SdkClientException e) {
             s3.close();
-            if (e.statusCode() == 404) {
-                throw new InvalidSettingException("S3_BUCKET=" + bucket + " does not exist" + where + ": create it "
-                        + "or set S3_BUCKET to an existing bucket", e);
-            }
-            if (e.statusCode() == 403 || e.statusCode() == 401) {
-                throw new InvalidSettingException("S3 refused access to S3_BUCKET=" + bucket + where + " ("
-                        + describe(e) + "): check the credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or "
-                        + "AWS_PROFILE) and that they may s3:ListBucket", e);
-            }
-            throw new InvalidSettingException("Cannot use S3_BUCKET=" + bucket + where + ": " + describe(e), e);
-        } catch (SdkClientException e) {
-            s3.close();
-            if (isMissingCredentials(e)) {
-                throw new InvalidSettingException("No AWS credentials for S3_BUCKET=" + bucket + ": set "
-                        + "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run with an instance role",
-                        e);
-            }
-            throw new InvalidSettingException("Cannot reach S3" + (where.isEmpty() ? " (S3_ENDPOINT empty: AWS)"
-                    : where) + " for S3_BUCKET=" + bucket + ": " + describe(e) + ": check S3_ENDPOINT and that "
-                    + "the store is running", e);
+            throw S3Checks.unusableBucket(e, "S3_BUCKET=" + bucket, "set S3_BUCKET to an existing bucket",
+                    settings.endpoint());
         }
-    }
-
-    private static boolean isMissingCredentials(SdkClientException e) {
-        String message = String.valueOf(e.getMessage());
-        return message.contains("Unable to load credentials") || message.contains("credentials provider");
-    }
-
-    /**
-     * What went wrong, in one line and without secrets: S3's error code and message, or the client's reason
-     * (connection refused, no credentials). The SDK never puts the secret key into either.
-     */
-    static String describe(SdkException e) {
-        if (e instanceof S3Exception s && s.awsErrorDetails() != null) {
-            String code = s.awsErrorDetails().errorCode();
-            String message = s.awsErrorDetails().errorMessage();
-            return s.statusCode() + (code == null ? "" : " " + code) + (message == null ? "" : ": " + message);
-        }
-        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-        Throwable cause = e.getCause();
-        if (cause != null && cause.getMessage() != null && !message.contains(cause.getMessage())) {
-            message += " (" + cause.getMessage() + ")";
-        }
-        // The credential chain lists every provider it tried over several lines: the first sentence says it.
-        int cut = message.indexOf(": [");
-        return (cut > 0 ? message.substring(0, cut) : message).replace('\n', ' ');
     }
 
     /** Runs one S3 request; a failure becomes an IOException saying what was being done and why it failed. */
@@ -214,7 +152,7 @@ final class S3Sink implements ExportSink {
 
     /** A client-side failure (no connection) names the endpoint it could not reach. */
     IOException failure(String what, String key, SdkException e) {
-        return new IOException("S3 " + what + " of " + location(key) + " failed: " + describe(e)
+        return new IOException("S3 " + what + " of " + location(key) + " failed: " + S3Checks.describe(e)
                 + (e instanceof SdkClientException && !endpoint.isEmpty() ? " (S3_ENDPOINT=" + endpoint + ")" : ""),
                 e);
     }

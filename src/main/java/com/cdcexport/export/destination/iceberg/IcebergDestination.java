@@ -2,7 +2,6 @@ package com.cdcexport.export.destination.iceberg;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,19 +43,12 @@ public class IcebergDestination implements Destination {
     private final CdcProperties.Iceberg settings;
     private final String warehouse;
 
-    public IcebergDestination(JdbcClient jdbc, CdcProperties properties) {
+    /** @param files where the tables' files go (a directory, or S3), and the FileIO that writes them */
+    public IcebergDestination(JdbcClient jdbc, CdcProperties properties, IcebergWarehouse files) {
         this.jdbc = jdbc;
         this.settings = properties.iceberg();
-        Path directory = warehouseDirectory(properties);
-        String location = LocalFileIO.location(directory);
-        this.warehouse = location.endsWith("/") ? location.substring(0, location.length() - 1) : location;
-        this.catalog = new IcebergCatalog(jdbc, new LocalFileIO(), warehouse);
-    }
-
-    /** ICEBERG_WAREHOUSE, or EXPORT_OUTPUT_DIR/iceberg. */
-    static Path warehouseDirectory(CdcProperties properties) {
-        String configured = properties.iceberg().warehouse();
-        return configured.isEmpty() ? properties.outputDir().resolve("iceberg") : Path.of(configured);
+        this.warehouse = files.location();
+        this.catalog = new IcebergCatalog(jdbc, files.io(), warehouse);
     }
 
     /** The Iceberg table a consumer's export of {@code table} goes to: {@code namespace.name}. */
