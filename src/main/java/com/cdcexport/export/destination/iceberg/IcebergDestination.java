@@ -67,8 +67,13 @@ public class IcebergDestination implements Destination {
      * current snapshot holds, from the snapshot's summary.
      */
     public record TableState(String table, @Schema(nullable = true) String sourceTable, String metadataLocation,
-                             @Schema(nullable = true) Long snapshotId, int snapshots, long records, long dataFiles,
-                             long deleteFiles, @Schema(nullable = true) String lastJobId) {
+                             @Schema(nullable = true) Long snapshotId, int snapshots,
+                             @Schema(description = "Rows in the data files; rows removed by equality deletes since "
+                                     + "the last full export are counted until then (see equalityDeletes)")
+                             long records,
+                             @Schema(description = "Keys deleted by equality since the last full export")
+                             long equalityDeletes, long dataFiles, long deleteFiles,
+                             @Schema(nullable = true) String lastJobId) {
     }
 
     /** The consumer's Iceberg tables, by name. */
@@ -85,7 +90,8 @@ public class IcebergDestination implements Destination {
             return new TableState(id.toString(), summary.get("cdc.source-table"),
                     ((org.apache.iceberg.HasTableOperations) table).operations().current().metadataFileLocation(),
                     current == null ? null : current.snapshotId(), snapshots, count(summary, "total-records"),
-                    count(summary, "total-data-files"), count(summary, "total-delete-files"),
+                    count(summary, "total-equality-deletes"), count(summary, "total-data-files"),
+                    count(summary, "total-delete-files"),
                     summary.get("cdc.job-id"));
         }).toList();
     }

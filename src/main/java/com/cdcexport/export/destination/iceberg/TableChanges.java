@@ -26,6 +26,8 @@ import org.apache.iceberg.UpdateSchema;
 import org.apache.iceberg.expressions.Expressions;
 import org.apache.iceberg.io.OutputFile;
 import org.apache.iceberg.io.PositionOutputStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import com.cdcexport.export.format.BinaryCopyParser;
 import com.cdcexport.export.format.BinaryCopyParser.Row;
@@ -39,6 +41,8 @@ import com.cdcexport.export.format.ParquetRowWriter;
  * table".
  */
 final class TableChanges {
+
+    private static final Logger log = LoggerFactory.getLogger(TableChanges.class);
 
     private static final byte[] DELETE = "DELETE".getBytes(StandardCharsets.US_ASCII);
     /** Iceberg's default target size: a data file is closed and the next one begun past it (readers split by file). */
@@ -219,7 +223,14 @@ final class TableChanges {
                 writer.abandon();
             }
         }
-        written.forEach(location -> table.io().deleteFile(location));
+        for (String location : written) {
+            try {
+                table.io().deleteFile(location);
+            } catch (RuntimeException e) {
+                // unreferenced either way: upkeep removes it once it is an hour old
+                log.warn("Could not remove {} ({}); upkeep will", location, e.toString());
+            }
+        }
     }
 
     /** Runs each task in the thread that submits it, and is never shut down. */
