@@ -1,5 +1,6 @@
 package com.cdcexport.export.capture;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -36,6 +37,8 @@ public class CapturedTables {
 
     private final JdbcClient jdbc;
     private final String schema;
+    /** How long a switch to the WAL waits for the decoder to pass the table's previous switch back to triggers. */
+    private static final Duration SWITCH_BACK_WAIT = Duration.ofSeconds(10);
     private final Map<TableName, Boolean> tables = new LinkedHashMap<>();
     private final Map<TableName, CaptureMode> modes = new LinkedHashMap<>();
     private final LogicalSlot slot;
@@ -192,7 +195,14 @@ public class CapturedTables {
                 .param("relid", relid).query(String.class).single();
         if (mode == CaptureMode.LOGICAL) {
             slot.publish(table, relid, role());
-            if (!current.equals(mode.slug()) || triggersPresent(relid)) {
+            if (current.equals(CaptureMode.TRIGGER.slug()) && !switchBackPassed(relid)) {
+                // Its last switch back to triggers is not decoded yet: the decoder still logs commits before that
+                // boundary, by the interval a new switch would overwrite. Those commits would be logged by neither.
+                log.warn("{} stays captured by triggers for now: it was switched back from the WAL and the decoder "
+                        + "has not passed that point yet (is an instance decoding?); it moves to the WAL at a later "
+                        + "start", table);
+                installTriggers(table, relid);
+            } else if (!current.equals(mode.slug()) || triggersPresent(relid)) {
                 switchMode(table, relid, mode);
             }
         } else {
@@ -319,6 +329,30 @@ public class CapturedTables {
                      WHERE relid = :relid::oid""").param("relid", relid).update();
         }
         log.info("{} is now captured by {}", table, mode == CaptureMode.LOGICAL ? "decoding the WAL" : "triggers");
+    }
+
+    /**
+     * Whether the decoder has passed the table's last switch back to triggers (or there was none), waiting a few
+     * seconds for it: a decoding instance passes it within a second.
+     */
+    private boolean switchBackPassed(long relid) {
+        long deadline = System.nanoTime() + SWITCH_BACK_WAIT.toNanos();
+        while (true) {
+            boolean passed = jdbc.sql("""
+                    SELECT c.logical_until IS NULL OR coalesce(l.applied_lsn >= c.logical_until, false)
+                      FROM captured_tables c LEFT JOIN logical_capture l ON l.slot_name = :slot
+                     WHERE c.relid = :relid::oid""")
+                    .param("slot", slot.name()).param("relid", relid).query(Boolean.class).single();
+            if (passed || System.nanoTime() > deadline) {
+                return passed;
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
     }
 
     private boolean triggersPresent(long relid) {
