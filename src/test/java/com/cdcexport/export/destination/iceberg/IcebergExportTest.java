@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.OffsetDateTime;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -18,14 +17,12 @@ import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.data.IcebergGenerics;
 import org.apache.iceberg.data.Record;
 import org.apache.iceberg.io.CloseableIterable;
-import org.apache.iceberg.jdbc.JdbcCatalog;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.test.context.TestPropertySource;
 
-import com.cdcexport.config.DatabaseUrl;
 import com.cdcexport.support.Api;
 import com.cdcexport.support.IntegrationTest;
 import com.cdcexport.support.TestDatabase;
@@ -53,62 +50,15 @@ class IcebergExportTest extends IntegrationTest {
         jdbc.execute("DROP FUNCTION IF EXISTS cdc.fail_at_commit()");
     }
 
-    private void orders(int from, int to) {
-        jdbc.update("INSERT INTO app.orders (id, customer, total, placed_at) SELECT g, 'Customer ' || g, g * 1.25, "
-                + "timestamptz '2026-01-01 00:00:00+00' + g * interval '1 minute' FROM generate_series(?, ?) g",
-                from, to);
-    }
-
     /** The live table as a consumer with no rules sees it: id → its values as text. */
-    private Map<Long, String> liveOrders(String where) {
-        Map<Long, String> rows = new TreeMap<>();
-        jdbc.query("SELECT id, customer, total, status, placed_at FROM app.orders WHERE " + where, rs -> {
-            rows.put(rs.getLong(1), rs.getString(2) + "|" + rs.getBigDecimal(3) + "|" + rs.getString(4) + "|"
-                    + rs.getObject(5, OffsetDateTime.class).toInstant());
-        });
-        return rows;
-    }
-
-    private static Map<Long, String> icebergOrders(Table table) {
-        Map<Long, String> rows = new TreeMap<>();
-        try (CloseableIterable<Record> records = IcebergGenerics.read(table).build()) {
-            for (Record r : records) {
-                String previous = rows.put((Long) r.getField("id"), r.getField("customer") + "|"
-                        + r.getField("total") + "|" + r.getField("status") + "|"
-                        + ((OffsetDateTime) r.getField("placed_at")).toInstant());
-                assertThat(previous).as("key %s once", r.getField("id")).isNull();
-            }
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-        return rows;
-    }
-
     private Table ours(String name) {
         return iceberg.catalog().loadTable(TableIdentifier.parse(name));
     }
 
     /** Iceberg's JDBC catalog over the service's catalog rows: a second, independent reader of the pointers. */
     private static Table theirs(String name) {
-        JdbcCatalog catalog = new JdbcCatalog();
-        Map<String, String> properties = new HashMap<>();
-        DatabaseUrl url = DatabaseUrl.parse(TestDatabase.url());
-        properties.put("uri", url.jdbcUrl() + (url.jdbcUrl().contains("?") ? "&" : "?") + "currentSchema=cdc");
-        if (url.username() != null) {
-            properties.put("jdbc.user", url.username());
-        }
-        if (url.password() != null) {
-            properties.put("jdbc.password", url.password());
-        }
-        properties.put("jdbc.schema-version", "V1");
-        properties.put("io-impl", LocalFileIO.class.getName());
-        properties.put("warehouse", OUTPUT_DIR.resolve("iceberg").toUri().toString());
-        catalog.initialize(IcebergCatalog.NAME, properties);
-        try {
-            return catalog.loadTable(TableIdentifier.parse(name));
-        } finally {
-            catalog.close();
-        }
+        return TheirCatalog.load(name, Map.of("io-impl", LocalFileIO.class.getName(),
+                "warehouse", OUTPUT_DIR.resolve("iceberg").toUri().toString()));
     }
 
     private Api.Response toIceberg(String type, String consumer) {
@@ -117,25 +67,25 @@ class IcebergExportTest extends IntegrationTest {
 
     @Test
     void fullThenDeltasKeepTheIcebergTableEqualToTheLiveTable() throws IOException {
-        orders(1, 1200);
+        OrdersTable.insert(jdbc, 1, 1200);
         Api.Response full = toIceberg("full", "lake");
         assertThat(full.field("outputFilename")).isEqualTo("lake.app_orders");
-        assertThat(icebergOrders(ours("lake.app_orders"))).hasSize(1200).isEqualTo(liveOrders("true"));
+        assertThat(OrdersTable.inIceberg(ours("lake.app_orders"))).hasSize(1200).isEqualTo(OrdersTable.live(jdbc, "true"));
         assertThat(toIceberg("delta", "lake").status()).as("a first delta sets the watermark").isEqualTo(202);
 
         jdbc.update("UPDATE app.orders SET status = 'paid' WHERE id <= 10");
         jdbc.update("UPDATE app.orders SET total = total + 1 WHERE id <= 5");      // a key changed twice
         jdbc.update("DELETE FROM app.orders WHERE id BETWEEN 11 AND 20");
-        orders(1201, 1210);
+        OrdersTable.insert(jdbc, 1201, 1210);
         jdbc.update("DELETE FROM app.orders WHERE id = 1210");                     // born and gone in the window
         jdbc.update("DELETE FROM app.orders WHERE id = 30");
-        orders(30, 30);                                                             // gone and back
+        OrdersTable.insert(jdbc, 30, 30);                                                             // gone and back
         Api.Response delta = toIceberg("delta", "lake");
 
         Table table = ours("lake.app_orders");
-        assertThat(icebergOrders(table)).isEqualTo(liveOrders("true"));
-        assertThat(icebergOrders(theirs("lake.app_orders"))).as("through Iceberg's JDBC catalog")
-                .isEqualTo(liveOrders("true"));
+        assertThat(OrdersTable.inIceberg(table)).isEqualTo(OrdersTable.live(jdbc, "true"));
+        assertThat(OrdersTable.inIceberg(theirs("lake.app_orders"))).as("through Iceberg's JDBC catalog")
+                .isEqualTo(OrdersTable.live(jdbc, "true"));
         Map<String, String> summary = table.currentSnapshot().summary();
         assertThat(summary).containsEntry("cdc.job-id", delta.field("jobId")).containsEntry("cdc.consumer", "lake")
                 .containsEntry("cdc.export-type", "delta").containsEntry("cdc.source-table", "app.orders")
@@ -160,25 +110,25 @@ class IcebergExportTest extends IntegrationTest {
         toIceberg("full", "lake");
         jdbc.update("DELETE FROM app.orders WHERE id > 100");
         toIceberg("full", "lake");
-        assertThat(icebergOrders(ours("lake.app_orders"))).as("a full export replaces everything").hasSize(
-                liveOrders("true").size()).isEqualTo(liveOrders("true"));
+        assertThat(OrdersTable.inIceberg(ours("lake.app_orders"))).as("a full export replaces everything").hasSize(
+                OrdersTable.live(jdbc, "true").size()).isEqualTo(OrdersTable.live(jdbc, "true"));
     }
 
     @Test
     void aWindowIsAppliedOnlyToATableAtItsWatermarkElseTheTableIsReadWhole() {
-        orders(1, 30);
+        OrdersTable.insert(jdbc, 1, 30);
         runExport("delta", "mixed", "csv", "app.orders");
         jdbc.update("UPDATE app.orders SET status = 'paid' WHERE id = 1");
         toIceberg("delta", "mixed");
-        assertThat(icebergOrders(ours("mixed.app_orders"))).as("a new table after file exports: read whole")
-                .hasSize(30).isEqualTo(liveOrders("true"));
+        assertThat(OrdersTable.inIceberg(ours("mixed.app_orders"))).as("a new table after file exports: read whole")
+                .hasSize(30).isEqualTo(OrdersTable.live(jdbc, "true"));
 
         jdbc.update("UPDATE app.orders SET status = 'shipped' WHERE id = 2");
         runExport("delta", "mixed", "csv", "app.orders");              // the watermark moves past the table
         jdbc.update("DELETE FROM app.orders WHERE id = 3");
         toIceberg("delta", "mixed");
-        assertThat(icebergOrders(ours("mixed.app_orders"))).as("the file export's window is not lost")
-                .isEqualTo(liveOrders("true"));
+        assertThat(OrdersTable.inIceberg(ours("mixed.app_orders"))).as("the file export's window is not lost")
+                .isEqualTo(OrdersTable.live(jdbc, "true"));
         assertThat(ours("mixed.app_orders").currentSnapshot().summary().get("cdc.previous-snapshot"))
                 .as("read whole, though a watermark existed").isNotNull();
         assertThat(ours("mixed.app_orders").currentSnapshot().operation()).isEqualTo("overwrite");
@@ -187,12 +137,12 @@ class IcebergExportTest extends IntegrationTest {
         toIceberg("delta", "mixed");
         Map<String, String> summary = ours("mixed.app_orders").currentSnapshot().summary();
         assertThat(summary.get("added-records")).as("at its watermark again: only the window").isEqualTo("1");
-        assertThat(icebergOrders(ours("mixed.app_orders"))).isEqualTo(liveOrders("true"));
+        assertThat(OrdersTable.inIceberg(ours("mixed.app_orders"))).isEqualTo(OrdersTable.live(jdbc, "true"));
     }
 
     @Test
     void aConsumersRowFilterAndMasksShapeItsTableInEveryExport() {
-        orders(1, 100);
+        OrdersTable.insert(jdbc, 1, 100);
         Api.Response rule = api.send("PUT", "/consumers/small/tables/app.orders", ADMIN,
                 "{\"columns\": [\"customer\", \"total\", \"status\", \"placed_at\"], "
                         + "\"filter\": [{\"column\": \"total\", \"op\": \"<=\", \"value\": \"50\"}], "
@@ -207,15 +157,15 @@ class IcebergExportTest extends IntegrationTest {
         toIceberg("delta", "small");
 
         Map<Long, String> expected = new TreeMap<>();
-        liveOrders("total <= 50").forEach((id, values) -> expected.put(id, "null" + values.substring(
+        OrdersTable.live(jdbc, "total <= 50").forEach((id, values) -> expected.put(id, "null" + values.substring(
                 values.indexOf('|'))));
-        assertThat(icebergOrders(ours("small.app_orders"))).isEqualTo(expected);
+        assertThat(OrdersTable.inIceberg(ours("small.app_orders"))).isEqualTo(expected);
     }
 
     @Test
     void aCommitRolledBackAfterTheIcebergSwapLeavesTableAndWatermarkAsTheyWereAndTheRetryAppliesOnce()
             throws IOException {
-        orders(1, 20);
+        OrdersTable.insert(jdbc, 1, 20);
         toIceberg("delta", "lake");
         Table table = ours("lake.app_orders");
         long snapshot = table.currentSnapshot().snapshotId();
@@ -248,13 +198,13 @@ class IcebergExportTest extends IntegrationTest {
 
         dropTestHooks();
         toIceberg("delta", "lake");
-        assertThat(icebergOrders(ours("lake.app_orders"))).isEqualTo(liveOrders("true"));
+        assertThat(OrdersTable.inIceberg(ours("lake.app_orders"))).isEqualTo(OrdersTable.live(jdbc, "true"));
     }
 
     @Test
     void aColumnAddedOrDroppedInTheSourceIsAddedOrDroppedInTheTableWithItsCommit() {
         try {
-            orders(1, 10);
+            OrdersTable.insert(jdbc, 1, 10);
             toIceberg("delta", "lake");
             jdbc.execute("ALTER TABLE app.orders ADD COLUMN note TEXT");
             jdbc.update("UPDATE app.orders SET note = 'hello' WHERE id = 2");
@@ -318,7 +268,7 @@ class IcebergExportTest extends IntegrationTest {
 
     @Test
     void upkeepExpiresOldSnapshotsAndRemovesOldOrphanFilesWithoutChangingTheTable() throws IOException {
-        orders(1, 50);
+        OrdersTable.insert(jdbc, 1, 50);
         toIceberg("delta", "lake");
         for (int i = 0; i < 3; i++) {
             jdbc.update("UPDATE app.orders SET total = total + 1 WHERE id = ?", i + 1);
@@ -330,7 +280,7 @@ class IcebergExportTest extends IntegrationTest {
                 .minus(java.time.Duration.ofHours(2))));
         Path young = Files.writeString(data.resolve("being-written-now.parquet"), "x");
         TableIdentifier id = TableIdentifier.parse("lake.app_orders");
-        Map<Long, String> expected = liveOrders("true");
+        Map<Long, String> expected = OrdersTable.live(jdbc, "true");
 
         IcebergUpkeep.Result now = upkeep.run(id, java.time.Instant.now());
         assertThat(now.removedFiles()).isEqualTo(1);
@@ -342,8 +292,8 @@ class IcebergExportTest extends IntegrationTest {
         assertThat(later.expiredSnapshots()).isEqualTo(3);
         Table table = ours("lake.app_orders");
         assertThat(table.snapshots()).hasSize(1);
-        assertThat(icebergOrders(table)).isEqualTo(expected);
-        assertThat(icebergOrders(theirs("lake.app_orders"))).isEqualTo(expected);
+        assertThat(OrdersTable.inIceberg(table)).isEqualTo(expected);
+        assertThat(OrdersTable.inIceberg(theirs("lake.app_orders"))).isEqualTo(expected);
         assertThat(upkeep.lastUpkeeps()).extracting(IcebergUpkeep.LastUpkeep::table).contains("lake.app_orders");
     }
 
@@ -361,7 +311,7 @@ class IcebergExportTest extends IntegrationTest {
         lines.refresh();
         assertThat(lines.currentSnapshot().summary()).containsEntry("total-records", "1");
 
-        orders(1, 3);
+        OrdersTable.insert(jdbc, 1, 3);
         toIceberg("full", "lake");
         jdbc.execute("ALTER TABLE app.orders DROP CONSTRAINT orders_pkey, ADD PRIMARY KEY (id, customer)");
         try {
@@ -377,7 +327,7 @@ class IcebergExportTest extends IntegrationTest {
 
     @Test
     void anIcebergJobHasNoFileToDownload() {
-        orders(1, 2);
+        OrdersTable.insert(jdbc, 1, 2);
         Api.Response job = toIceberg("full", "lake");
         Api.Response file = api.get("/exports/jobs/" + job.field("jobId") + "/file", "lake");
         assertThat(file.status()).isEqualTo(409);
@@ -399,12 +349,12 @@ class IcebergExportTest extends IntegrationTest {
 
     @Test
     void eachTableOfAnExportGetsItsOwnIcebergTableCommittedWithTheOthers() {
-        orders(1, 5);
+        OrdersTable.insert(jdbc, 1, 5);
         jdbc.update("INSERT INTO app.order_lines (order_id, line_no, sku, qty) VALUES (1, 1, 'a', 2), (1, 2, 'b', 1)");
         Api.Response job = runExport("full", "lake", "iceberg", "app.orders", "app.order_lines");
         Table orders = ours("lake.app_orders");
         Table lines = ours("lake.app_order_lines");
-        assertThat(icebergOrders(orders)).isEqualTo(liveOrders("true"));
+        assertThat(OrdersTable.inIceberg(orders)).isEqualTo(OrdersTable.live(jdbc, "true"));
         assertThat(lines.schema().identifierFieldNames()).containsExactlyInAnyOrder("order_id", "line_no");
         assertThat(List.of(orders.currentSnapshot().summary().get("cdc.job-id"),
                 lines.currentSnapshot().summary().get("cdc.job-id"))).containsOnly(job.field("jobId"));

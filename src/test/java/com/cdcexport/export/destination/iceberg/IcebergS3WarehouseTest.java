@@ -5,21 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.OffsetDateTime;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.stream.Stream;
 
 import org.apache.iceberg.HasTableOperations;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.aws.s3.S3FileIO;
 import org.apache.iceberg.catalog.TableIdentifier;
-import org.apache.iceberg.data.IcebergGenerics;
-import org.apache.iceberg.data.Record;
-import org.apache.iceberg.io.CloseableIterable;
-import org.apache.iceberg.jdbc.JdbcCatalog;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -30,11 +23,9 @@ import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.test.context.TestPropertySource;
 
-import com.cdcexport.config.DatabaseUrl;
 import com.cdcexport.support.Api;
 import com.cdcexport.support.IntegrationTest;
 import com.cdcexport.support.S3MockProcess;
-import com.cdcexport.support.TestDatabase;
 
 /**
  * Exports to Iceberg tables whose files are in S3 (S3Mock as a process: a real S3 API), the warehouse being the S3
@@ -94,36 +85,6 @@ class IcebergS3WarehouseTest extends IntegrationTest {
         jdbc.execute("DROP FUNCTION IF EXISTS cdc.fail_at_commit()");
     }
 
-    private void orders(int from, int to) {
-        jdbc.update("INSERT INTO app.orders (id, customer, total, placed_at) SELECT g, 'Customer ' || g, g * 1.25, "
-                + "timestamptz '2026-01-01 00:00:00+00' + g * interval '1 minute' FROM generate_series(?, ?) g",
-                from, to);
-    }
-
-    private Map<Long, String> liveOrders() {
-        Map<Long, String> rows = new TreeMap<>();
-        jdbc.query("SELECT id, customer, total, status, placed_at FROM app.orders", rs -> {
-            rows.put(rs.getLong(1), rs.getString(2) + "|" + rs.getBigDecimal(3) + "|" + rs.getString(4) + "|"
-                    + rs.getObject(5, OffsetDateTime.class).toInstant());
-        });
-        return rows;
-    }
-
-    private static Map<Long, String> icebergOrders(Table table) {
-        Map<Long, String> rows = new TreeMap<>();
-        try (CloseableIterable<Record> records = IcebergGenerics.read(table).build()) {
-            for (Record r : records) {
-                String previous = rows.put((Long) r.getField("id"), r.getField("customer") + "|"
-                        + r.getField("total") + "|" + r.getField("status") + "|"
-                        + ((OffsetDateTime) r.getField("placed_at")).toInstant());
-                assertThat(previous).as("key %s once", r.getField("id")).isNull();
-            }
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-        return rows;
-    }
-
     private Table ours(String name) {
         return iceberg.catalog().loadTable(TableIdentifier.parse(name));
     }
@@ -133,31 +94,10 @@ class IcebergS3WarehouseTest extends IntegrationTest {
      * (explicit keys): a reader that shares nothing with the service but the database and the bucket.
      */
     private static Map<Long, String> theirOrders(String name) {
-        Map<String, String> properties = new HashMap<>();
-        DatabaseUrl url = DatabaseUrl.parse(TestDatabase.url());
-        properties.put("uri", url.jdbcUrl() + (url.jdbcUrl().contains("?") ? "&" : "?") + "currentSchema=cdc");
-        if (url.username() != null) {
-            properties.put("jdbc.user", url.username());
-        }
-        if (url.password() != null) {
-            properties.put("jdbc.password", url.password());
-        }
-        properties.put("jdbc.schema-version", "V1");
-        properties.put("warehouse", WAREHOUSE);
-        properties.put("io-impl", S3FileIO.class.getName());
-        properties.put("s3.endpoint", s3.endpoint());
-        properties.put("s3.path-style-access", "true");
-        properties.put("s3.access-key-id", S3MockProcess.ACCESS_KEY);
-        properties.put("s3.secret-access-key", S3MockProcess.SECRET_KEY);
-        properties.put("client.region", "us-east-1");
-        properties.put("http-client.type", "urlconnection");
-        JdbcCatalog catalog = new JdbcCatalog();
-        catalog.initialize(IcebergCatalog.NAME, properties);
-        try {
-            return icebergOrders(catalog.loadTable(TableIdentifier.parse(name)));
-        } finally {
-            catalog.close();
-        }
+        return OrdersTable.inIceberg(TheirCatalog.load(name, Map.of("warehouse", WAREHOUSE,
+                "io-impl", S3FileIO.class.getName(), "s3.endpoint", s3.endpoint(), "s3.path-style-access", "true",
+                "s3.access-key-id", S3MockProcess.ACCESS_KEY, "s3.secret-access-key", S3MockProcess.SECRET_KEY,
+                "client.region", "us-east-1", "http-client.type", "urlconnection")));
     }
 
     private Api.Response toIceberg(String type, String consumer) {
@@ -178,7 +118,7 @@ class IcebergS3WarehouseTest extends IntegrationTest {
     @Test
     void fullThenDeltasKeepTheTableInS3EqualToTheLiveTable() throws IOException {
         assertThat(iceberg.location()).isEqualTo(WAREHOUSE);
-        orders(1, 1200);
+        OrdersTable.insert(jdbc, 1, 1200);
         Api.Response full = toIceberg("full", "lake");
         assertThat(full.field("outputFilename")).isEqualTo("lake.app_orders");
         Table table = ours("lake.app_orders");
@@ -186,20 +126,20 @@ class IcebergS3WarehouseTest extends IntegrationTest {
         assertThat(((HasTableOperations) table).operations().current().metadataFileLocation())
                 .startsWith(WAREHOUSE + "/lake/app_orders/metadata/").endsWith(".metadata.json");
         assertThat(table.io()).isInstanceOf(S3FileIO.class);
-        assertThat(icebergOrders(table)).hasSize(1200).isEqualTo(liveOrders());
+        assertThat(OrdersTable.inIceberg(table)).hasSize(1200).isEqualTo(OrdersTable.live(jdbc, "true"));
         assertThat(toIceberg("delta", "lake").status()).as("a first delta sets the watermark").isEqualTo(202);
 
         jdbc.update("UPDATE app.orders SET status = 'paid' WHERE id <= 10");
         jdbc.update("UPDATE app.orders SET total = total + 1 WHERE id <= 5");      // a key changed twice
         jdbc.update("DELETE FROM app.orders WHERE id BETWEEN 11 AND 20");
-        orders(1201, 1210);
+        OrdersTable.insert(jdbc, 1201, 1210);
         jdbc.update("DELETE FROM app.orders WHERE id = 1210");                     // born and gone in the window
         Api.Response delta = toIceberg("delta", "lake");
 
         table.refresh();
-        assertThat(icebergOrders(table)).isEqualTo(liveOrders());
+        assertThat(OrdersTable.inIceberg(table)).isEqualTo(OrdersTable.live(jdbc, "true"));
         assertThat(theirOrders("lake.app_orders")).as("through Iceberg's JDBC catalog and its own S3FileIO")
-                .isEqualTo(liveOrders());
+                .isEqualTo(OrdersTable.live(jdbc, "true"));
         assertThat(table.currentSnapshot().summary()).containsEntry("cdc.job-id", delta.field("jobId"))
                 .containsEntry("added-delete-files", "1");
 
@@ -215,8 +155,8 @@ class IcebergS3WarehouseTest extends IntegrationTest {
 
         jdbc.update("DELETE FROM app.orders WHERE id > 100");
         toIceberg("full", "lake");
-        assertThat(icebergOrders(ours("lake.app_orders"))).as("a full export replaces everything")
-                .hasSize(liveOrders().size()).isEqualTo(liveOrders());
+        assertThat(OrdersTable.inIceberg(ours("lake.app_orders"))).as("a full export replaces everything")
+                .hasSize(OrdersTable.live(jdbc, "true").size()).isEqualTo(OrdersTable.live(jdbc, "true"));
 
         Api.Response tables = api.get("/exports/iceberg", "lake");
         assertThat(tables.json().path("tables").get(0).path("metadataLocation").asString())
@@ -225,7 +165,7 @@ class IcebergS3WarehouseTest extends IntegrationTest {
 
     @Test
     void anAttemptWhoseCommitFailsLeavesNoDataFileOfItsOwnInTheBucket() {
-        orders(1, 20);
+        OrdersTable.insert(jdbc, 1, 20);
         toIceberg("delta", "fails");
         List<String> before = dataKeys("fails", "app_orders");
         assertThat(before).hasSize(1);
@@ -249,17 +189,17 @@ class IcebergS3WarehouseTest extends IntegrationTest {
 
         dropTestHooks();
         toIceberg("delta", "fails");
-        assertThat(icebergOrders(ours("fails.app_orders"))).isEqualTo(liveOrders());
+        assertThat(OrdersTable.inIceberg(ours("fails.app_orders"))).isEqualTo(OrdersTable.live(jdbc, "true"));
         assertThat(dataKeys("fails", "app_orders")).hasSize(3);
     }
 
     @Test
     void anAttemptThatFailsWhileReadingLeavesNoDataFileOfItsOwnInTheBucket() throws Exception {
-        orders(1, 50);
+        OrdersTable.insert(jdbc, 1, 50);
         toIceberg("full", "reads");
         List<String> before = dataKeys("reads", "app_orders");
         assertThat(before).hasSize(1);
-        orders(51, 400_000);
+        OrdersTable.insert(jdbc, 51, 400_000);
 
         // Cut the export's connection while it reads: its data file is open (staged locally until complete).
         Api.Response started = api.post("/exports/full?format=iceberg&table=app.orders", "reads");
@@ -274,7 +214,7 @@ class IcebergS3WarehouseTest extends IntegrationTest {
 
         jdbc.update("DELETE FROM app.orders WHERE id > 1000");
         toIceberg("full", "reads");
-        assertThat(icebergOrders(ours("reads.app_orders"))).hasSize(1000).isEqualTo(liveOrders());
+        assertThat(OrdersTable.inIceberg(ours("reads.app_orders"))).hasSize(1000).isEqualTo(OrdersTable.live(jdbc, "true"));
     }
 
     /** The export's backend while its COPY runs and the table's data file is staged. */

@@ -1,0 +1,55 @@
+package com.cdcexport.export.destination.iceberg;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.time.OffsetDateTime;
+import java.util.Map;
+import java.util.TreeMap;
+
+import org.apache.iceberg.Table;
+import org.apache.iceberg.data.IcebergGenerics;
+import org.apache.iceberg.data.Record;
+import org.apache.iceberg.io.CloseableIterable;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+
+/** app.orders as the Iceberg tests write it and compare it: by key, every column as text. */
+final class OrdersTable {
+
+    private OrdersTable() {
+    }
+
+    /** Orders {@code from} to {@code to}, with a total and a time of their own. */
+    static void insert(JdbcTemplate jdbc, int from, int to) {
+        jdbc.update("INSERT INTO app.orders (id, customer, total, placed_at) SELECT g, 'Customer ' || g, g * 1.25, "
+                + "timestamptz '2026-01-01 00:00:00+00' + g * interval '1 minute' FROM generate_series(?, ?) g",
+                from, to);
+    }
+
+    /** The live table's rows matching {@code where}: id → its values as text. */
+    static Map<Long, String> live(JdbcTemplate jdbc, String where) {
+        Map<Long, String> rows = new TreeMap<>();
+        jdbc.query("SELECT id, customer, total, status, placed_at FROM app.orders WHERE " + where, rs -> {
+            rows.put(rs.getLong(1), rs.getString(2) + "|" + rs.getBigDecimal(3) + "|" + rs.getString(4) + "|"
+                    + rs.getObject(5, OffsetDateTime.class).toInstant());
+        });
+        return rows;
+    }
+
+    /** The Iceberg table's rows, read by Iceberg's generic reader, each key once. */
+    static Map<Long, String> inIceberg(Table table) {
+        Map<Long, String> rows = new TreeMap<>();
+        try (CloseableIterable<Record> records = IcebergGenerics.read(table).build()) {
+            for (Record r : records) {
+                String previous = rows.put((Long) r.getField("id"), r.getField("customer") + "|"
+                        + r.getField("total") + "|" + r.getField("status") + "|"
+                        + ((OffsetDateTime) r.getField("placed_at")).toInstant());
+                assertThat(previous).as("key %s once", r.getField("id")).isNull();
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return rows;
+    }
+}

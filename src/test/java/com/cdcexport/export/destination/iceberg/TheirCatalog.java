@@ -1,0 +1,42 @@
+package com.cdcexport.export.destination.iceberg;
+
+import java.util.HashMap;
+import java.util.Map;
+
+import org.apache.iceberg.Table;
+import org.apache.iceberg.catalog.TableIdentifier;
+import org.apache.iceberg.jdbc.JdbcCatalog;
+
+import com.cdcexport.config.DatabaseUrl;
+import com.cdcexport.support.TestDatabase;
+
+/**
+ * Iceberg's own JDBC catalog over the service's catalog rows, as an engine would open it: a reader of the tables'
+ * pointers that shares no code with the service.
+ */
+final class TheirCatalog {
+
+    private TheirCatalog() {
+    }
+
+    /** @param fileIo the catalog's warehouse and FileIO properties ({@code warehouse}, {@code io-impl}, ...) */
+    static Table load(String name, Map<String, String> fileIo) {
+        Map<String, String> properties = new HashMap<>(fileIo);
+        DatabaseUrl url = DatabaseUrl.parse(TestDatabase.url());
+        properties.put("uri", url.jdbcUrl() + (url.jdbcUrl().contains("?") ? "&" : "?") + "currentSchema=cdc");
+        if (url.username() != null) {
+            properties.put("jdbc.user", url.username());
+        }
+        if (url.password() != null) {
+            properties.put("jdbc.password", url.password());
+        }
+        properties.put("jdbc.schema-version", "V1");
+        JdbcCatalog catalog = new JdbcCatalog();
+        catalog.initialize(IcebergCatalog.NAME, properties);
+        try {
+            return catalog.loadTable(TableIdentifier.parse(name));
+        } finally {
+            catalog.close();
+        }
+    }
+}
