@@ -6,8 +6,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.apache.iceberg.HasTableOperations;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.TableProperties;
+import org.apache.iceberg.catalog.Catalog;
 import org.apache.iceberg.catalog.Namespace;
 import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.exceptions.AlreadyExistsException;
@@ -81,6 +83,7 @@ public class IcebergDestination implements Destination {
         Namespace namespace = Namespace.of(settings.namespaceOf(consumer.value()));
         return catalog.listTables(namespace).stream().map(id -> {
             Table table = catalog.loadTable(id);
+            // Iceberg's snapshot, not the export's (model.Snapshot)
             org.apache.iceberg.Snapshot current = table.currentSnapshot();
             Map<String, String> summary = current == null ? Map.of() : current.summary();
             int snapshots = 0;
@@ -88,7 +91,7 @@ public class IcebergDestination implements Destination {
                 snapshots++;
             }
             return new TableState(id.toString(), summary.get("cdc.source-table"),
-                    ((org.apache.iceberg.HasTableOperations) table).operations().current().metadataFileLocation(),
+                    ((HasTableOperations) table).operations().current().metadataFileLocation(),
                     current == null ? null : current.snapshotId(), snapshots, count(summary, "total-records"),
                     count(summary, "total-equality-deletes"), count(summary, "total-data-files"),
                     count(summary, "total-delete-files"),
@@ -112,7 +115,7 @@ public class IcebergDestination implements Destination {
     }
 
     /** The catalog, for upkeep and for tests reading the tables back. */
-    public org.apache.iceberg.catalog.Catalog catalog() {
+    public Catalog catalog() {
         return catalog;
     }
 

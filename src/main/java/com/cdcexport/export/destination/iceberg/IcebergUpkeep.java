@@ -6,8 +6,10 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -123,7 +125,7 @@ public class IcebergUpkeep {
                         + "SET finished_at = EXCLUDED.finished_at, expired_snapshots = EXCLUDED.expired_snapshots, "
                         + "removed_files = EXCLUDED.removed_files")
                 .params(IcebergCatalog.namespaceText(identifier.namespace()), identifier.name(),
-                        java.sql.Timestamp.from(clock.instant()), expired, removed)
+                        Timestamp.from(clock.instant()), expired, removed)
                 .update();
         if (expired > 0 || removed > 0) {
             log.info("Iceberg table {}: expired {} snapshots, removed {} orphan files", identifier, expired, removed);
@@ -198,7 +200,7 @@ public class IcebergUpkeep {
         return jdbc.sql("SELECT table_namespace || '.' || table_name, finished_at, expired_snapshots, removed_files "
                         + "FROM iceberg_upkeep ORDER BY 1")
                 .query((rs, row) -> new LastUpkeep(rs.getString(1),
-                        rs.getObject(2, java.time.OffsetDateTime.class).toInstant(), rs.getInt(3), rs.getInt(4)))
+                        rs.getObject(2, OffsetDateTime.class).toInstant(), rs.getInt(3), rs.getInt(4)))
                 .list();
     }
 }
