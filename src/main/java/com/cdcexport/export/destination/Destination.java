@@ -68,8 +68,11 @@ public interface Destination {
         /**
          * Inside the export's commit transaction, after the job and watermarks were written: what must become
          * visible exactly when they do (a table's commit). Files have nothing to do here.
+         *
+         * @return whether it did work that belongs to the export's time (the job's end is stamped after it)
          */
-        default void commit(ReadResult result) throws IOException {
+        default boolean commit(ReadResult result) throws IOException {
+            return false;
         }
 
         /** After the export's commit: the outputs now count. Nothing is left to do for files. */

@@ -3,7 +3,6 @@ package com.cdcexport.export.format;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -161,8 +160,7 @@ public record ParquetColumn(String name, Kind kind, boolean nullable, int precis
                         : days == Integer.MIN_VALUE ? -Integer.MAX_VALUE : days + EPOCH_SHIFT_DAYS);
             }
             case DECIMAL -> writeDecimal(out, new BigDecimal(new String(b, off, len, StandardCharsets.US_ASCII)));
-            case STRING, TEXT_FORM, BINARY -> out.addBinary(Binary.fromReusedByteArray(b, off, len));
-            case UUID -> out.addBinary(Binary.fromConstantByteArray(Arrays.copyOfRange(b, off, off + len)));
+            case STRING, TEXT_FORM, BINARY, UUID -> out.addBinary(Binary.fromReusedByteArray(b, off, len));
         }
     }
 

@@ -66,13 +66,12 @@ class ExportCommitter {
             held.apply(plan, table);
         }
         held.discardStaged(plan.jobId());
-        if (plan.format().isTable()) {
-            try {
-                attempt.commit(result);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
+        try {
+            if (attempt.commit(result)) {
+                jobs.finishedAt(job, clock.instant());
             }
-            jobs.finishedAt(job, clock.instant());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 }

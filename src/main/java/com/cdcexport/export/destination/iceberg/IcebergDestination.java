@@ -86,10 +86,7 @@ public class IcebergDestination implements Destination {
             // Iceberg's snapshot, not the export's (model.Snapshot)
             org.apache.iceberg.Snapshot current = table.currentSnapshot();
             Map<String, String> summary = current == null ? Map.of() : current.summary();
-            int snapshots = 0;
-            for (org.apache.iceberg.Snapshot ignored : table.snapshots()) {
-                snapshots++;
-            }
+            int snapshots = snapshotCount(table);
             return new TableState(id.toString(), summary.get("cdc.source-table"),
                     ((HasTableOperations) table).operations().current().metadataFileLocation(),
                     current == null ? null : current.snapshotId(), snapshots, count(summary, "total-records"),
@@ -97,6 +94,14 @@ public class IcebergDestination implements Destination {
                     count(summary, "total-delete-files"),
                     summary.get("cdc.job-id"));
         }).toList();
+    }
+
+    static int snapshotCount(Table table) {
+        int n = 0;
+        for (org.apache.iceberg.Snapshot ignored : table.snapshots()) {
+            n++;
+        }
+        return n;
     }
 
     private static long count(Map<String, String> summary, String key) {
@@ -199,7 +204,7 @@ public class IcebergDestination implements Destination {
         }
 
         @Override
-        public void commit(ReadResult result) {
+        public boolean commit(ReadResult result) {
             for (Map.Entry<TablePlan, TableChanges> table : tables.entrySet()) {
                 Map<String, String> summary = new LinkedHashMap<>();
                 summary.put("cdc.job-id", plan.jobId().toString());
@@ -217,6 +222,7 @@ public class IcebergDestination implements Destination {
                                 result.snapshot().text())
                         .update();
             }
+            return true;
         }
 
         @Override

@@ -114,11 +114,11 @@ public class IcebergUpkeep {
     /** One table, as at {@code now}: expire old snapshots, then remove orphan files. */
     Result run(TableIdentifier identifier, Instant now) {
         Table table = iceberg.catalog().loadTable(identifier);
-        int before = count(table.snapshots());
+        int before = IcebergDestination.snapshotCount(table);
         table.expireSnapshots().expireOlderThan(now.minus(settings.snapshotRetention()).toEpochMilli())
                 .retainLast(1).cleanExpiredFiles(true).commit();
         table.refresh();
-        int expired = before - count(table.snapshots());
+        int expired = before - IcebergDestination.snapshotCount(table);
         int removed = removeOrphans(table, now);
         jdbc.sql("INSERT INTO iceberg_upkeep (table_namespace, table_name, finished_at, expired_snapshots, "
                         + "removed_files) VALUES (?, ?, ?, ?, ?) ON CONFLICT (table_namespace, table_name) DO UPDATE "
@@ -182,14 +182,6 @@ public class IcebergUpkeep {
             }
         }
         return reachable;
-    }
-
-    private static int count(Iterable<Snapshot> snapshots) {
-        int n = 0;
-        for (Snapshot ignored : snapshots) {
-            n++;
-        }
-        return n;
     }
 
     /** The last upkeep of each table, for the console. */
