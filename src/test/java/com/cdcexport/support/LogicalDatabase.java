@@ -41,12 +41,17 @@ public final class LogicalDatabase {
      * export does, and waits for the decoder's progress to pass it.
      */
     public static void awaitDecoded() {
-        String marker = jdbc().queryForObject("SELECT pg_logical_emit_message(false, 'cdc_export', 'test')::text",
+        awaitDecoded(jdbc());
+    }
+
+    /** Until the decoder of the service on {@code server} has passed a marker written now. */
+    public static void awaitDecoded(JdbcTemplate server) {
+        String marker = server.queryForObject("SELECT pg_logical_emit_message(false, 'cdc_export', 'test')::text",
                 String.class);
         // Flushes the WAL past the marker (a commit with an xid), as an export does.
-        jdbc().execute("SELECT pg_current_xact_id()");
+        server.execute("SELECT pg_current_xact_id()");
         long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
-        while (!jdbc().queryForObject("SELECT coalesce((SELECT applied_lsn >= ?::pg_lsn FROM cdc.logical_capture), "
+        while (!server.queryForObject("SELECT coalesce((SELECT applied_lsn >= ?::pg_lsn FROM cdc.logical_capture), "
                 + "false)", Boolean.class, marker)) {
             if (System.nanoTime() > deadline) {
                 throw new AssertionError("the decoder did not pass " + marker + " within 30 s");

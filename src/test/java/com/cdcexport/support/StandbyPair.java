@@ -406,7 +406,8 @@ public final class StandbyPair {
                     unix_socket_directories = ''
                     max_connections = 300
                     timezone = 'UTC'
-                    wal_level = replica
+                    # logical: the log-based capture tests read on the standby too; a superset of replica.
+                    wal_level = logical
                     max_wal_senders = 10
                     max_replication_slots = 10
                     hot_standby = on

@@ -71,6 +71,31 @@ final class ExportQuery {
         }
     }
 
+    private ExportQuery(ExportQuery query, String window) {
+        this.read = query.read;
+        this.format = query.format;
+        this.shape = query.shape;
+        this.since = query.since;
+        this.access = query.access;
+        this.schema = query.schema;
+        this.staged = true;
+        this.log = window;
+        this.softDeletes = query.softDeletes;
+        this.held = query.held;
+        this.columns = query.columns;
+    }
+
+    /**
+     * The same query over a part of the window given as a relation with the change log's columns (an export on a
+     * standby of a table in log-based capture, see {@link LogicalStandbyRead}).
+     */
+    ExportQuery over(String window) {
+        if (!staged) {
+            throw new IllegalStateException("Only a staged window is read in parts");
+        }
+        return new ExportQuery(this, window);
+    }
+
     /** Full exports (and a first incremental or delta) read the whole table; no change log is involved. */
     private boolean readsWholeTable() {
         return !read.hasWindow();

@@ -51,13 +51,7 @@ final class LogicalWindow {
     static void stage(Connection exporting, DataSource dataSource, String schema, String slot, Snapshot snapshot,
                       List<Window> windows, Duration timeout, ExportProgress progress)
             throws SQLException {
-        String marker;
-        try (Statement statement = exporting.createStatement();
-             ResultSet rs = statement.executeQuery("SELECT pg_logical_emit_message(false, 'cdc_export', "
-                     + "pg_current_snapshot()::text)::text")) {
-            rs.next();
-            marker = rs.getString(1);
-        }
+        String marker = mark(exporting);
         String s = SqlText.identifier(schema);
         try (Connection reading = dataSource.getConnection()) {
             flushWal(reading);
@@ -80,6 +74,21 @@ final class LogicalWindow {
     }
 
     /**
+     * Writes a marker into the WAL, after every commit that a snapshot taken before it (here or on a standby of this
+     * server) can see: once the decoder has applied it, their entries are committed.
+     *
+     * @return the marker's position
+     */
+    static String mark(Connection connection) throws SQLException {
+        try (Statement statement = connection.createStatement();
+             ResultSet rs = statement.executeQuery("SELECT pg_logical_emit_message(false, 'cdc_export', "
+                     + "pg_current_snapshot()::text)::text")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    /**
      * A non-transactional message is written to the WAL but not flushed, and the walsender decodes flushed WAL only:
      * on a database nobody writes to, the marker would wait for the next commit of anyone (measured: up to the
      * service's 5-second heartbeat). Committing a transaction that has an xid flushes the WAL up to its commit
@@ -91,7 +100,7 @@ final class LogicalWindow {
         }
     }
 
-    private static void awaitDecoder(Connection reading, String schema, String slot, String marker, Duration timeout,
+    static void awaitDecoder(Connection reading, String schema, String slot, String marker, Duration timeout,
                                      BooleanSupplier stop) throws SQLException {
         long deadline = System.nanoTime() + timeout.toNanos();
         try (PreparedStatement passed = reading.prepareStatement("SELECT applied_lsn >= ?::pg_lsn, applied_lsn::text "

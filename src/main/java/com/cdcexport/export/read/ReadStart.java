@@ -4,15 +4,18 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.postgresql.replication.LogSequenceNumber;
 
 import com.cdcexport.config.CdcProperties.StandbyFallback;
 import com.cdcexport.export.model.ExportPlan;
@@ -33,13 +36,27 @@ public final class ReadStart {
     private ReadStart() {
     }
 
-    /** A connection whose transaction, if {@code begun}, already holds its snapshot (the standby's case). */
-    record Started(Endpoint endpoint, Connection connection, boolean begun) {
+    /**
+     * A connection whose transaction, if {@code begun}, already holds its snapshot (the standby's case).
+     *
+     * @param replay on a standby, where replay stood around the moment the snapshot was taken; null on the primary
+     */
+    record Started(Endpoint endpoint, Connection connection, boolean begun, ReplayBracket replay) {
+    }
+
+    /**
+     * The standby's replay position ({@code pg_last_wal_replay_lsn()}, the end of the last WAL record replayed) read
+     * just before the transaction took its snapshot and just after. Every commit record ending at or before
+     * {@code before} had been replayed, so the snapshot sees its transaction; one starting past {@code after} (and
+     * the page header that may follow it) had not begun to be replayed, so the snapshot does not. Only a commit in
+     * between is in doubt (see LogicalStandbyWindow).
+     */
+    record ReplayBracket(long before, long after) {
     }
 
     /** The export reads on the primary: its transaction starts later, as it always did. */
     static Started onPrimary(ReadEndpoints endpoints) throws SQLException {
-        return new Started(endpoints.primary(), endpoints.primary().dataSource().getConnection(), false);
+        return new Started(endpoints.primary(), endpoints.primary().dataSource().getConnection(), false, null);
     }
 
     /**
@@ -63,8 +80,10 @@ public final class ReadStart {
                 Connection connection = null;
                 try {
                     connection = standby.dataSource().getConnection();
-                    if (caughtUp(connection, plan)) {
-                        return new Started(standby, connection, true);
+                    long before = replayed(connection);
+                    OptionalLong after = caughtUp(connection, plan);
+                    if (after.isPresent()) {
+                        return new Started(standby, connection, true, new ReplayBracket(before, after.getAsLong()));
                     }
                     why.add(standby.name() + " has not replayed it yet");
                     connection.rollback();
@@ -101,18 +120,25 @@ public final class ReadStart {
      * snapshot included. Rows are compared, not snapshot texts: a standby's pg_current_snapshot() lists none of its
      * running xids (see {@link StandbySnapshot}). This query is the transaction's first, so S is the snapshot the
      * whole export reads in.
+     *
+     * @return where replay stood just after S was taken, when S has replayed the plan; empty otherwise
      */
-    private static boolean caughtUp(Connection connection, ExportPlan plan) throws SQLException {
+    private static OptionalLong caughtUp(Connection connection, ExportPlan plan) throws SQLException {
         connection.setAutoCommit(false);
         connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
         connection.setReadOnly(true);
+        long after;
+        // The snapshot is taken as this statement starts; the replay position is read while it runs, so after it.
         try (PreparedStatement claim = connection.prepareStatement(
-                "SELECT attempts FROM export_jobs WHERE id = ?")) {
+                "SELECT j.attempts, pg_last_wal_replay_lsn()::text FROM (SELECT 1) AS one "
+                        + "LEFT JOIN export_jobs j ON j.id = ?")) {
             claim.setObject(1, plan.jobId());
             try (ResultSet rs = claim.executeQuery()) {
-                if (!rs.next() || rs.getInt(1) < plan.attempt()) {
-                    return false;
+                rs.next();
+                if (rs.getObject(1) == null || rs.getInt(1) < plan.attempt()) {
+                    return OptionalLong.empty();
                 }
+                after = lsn(rs.getString(2));
             }
         }
         try (PreparedStatement watermark = connection.prepareStatement(
@@ -123,12 +149,27 @@ public final class ReadStart {
                 try (ResultSet rs = watermark.executeQuery()) {
                     Optional<String> replayed = rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
                     if (!replayed.equals(table.watermark().map(Snapshot::text))) {
-                        return false;
+                        return OptionalLong.empty();
                     }
                 }
             }
         }
-        return true;
+        return OptionalLong.of(after);
+    }
+
+    /** The standby's replay position, read outside any transaction, before the export's begins. */
+    private static long replayed(Connection connection) throws SQLException {
+        connection.setAutoCommit(true);
+        try (Statement statement = connection.createStatement();
+             ResultSet rs = statement.executeQuery("SELECT pg_last_wal_replay_lsn()::text")) {
+            rs.next();
+            return lsn(rs.getString(1));
+        }
+    }
+
+    /** An LSN's text as a number, 0 for none (a server that is not replaying). */
+    static long lsn(String text) {
+        return text == null ? 0 : LogSequenceNumber.valueOf(text).asLong();
     }
 
     private static void sleep() {

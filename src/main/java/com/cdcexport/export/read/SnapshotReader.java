@@ -16,12 +16,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariDataSource;
 import org.postgresql.PGConnection;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
@@ -47,6 +50,7 @@ import com.cdcexport.export.model.TableShape;
 @Component
 public class SnapshotReader {
 
+    private static final Logger log = LoggerFactory.getLogger(SnapshotReader.class);
     private static final Pattern PLAN_ROWS = Pattern.compile("\"Plan Rows\":\\s*(\\d+)");
     /** The text forms the files promise, whatever the database's or role's defaults are. */
     static final List<String> SESSION = List.of(
@@ -95,8 +99,7 @@ public class SnapshotReader {
     /**
      * Takes the export's snapshot S and plans every table's read in it; the caller then streams each table in
      * order ({@link TableRead#copyTo}) and {@link SnapshotRead#finish() finishes}, or closes the read to abandon it.
-     * With standbys configured S is taken on one of them (see {@link ReadStart}), except for a plan that reads a
-     * change window of a table in log-based capture: its window is staged on the primary.
+     * With standbys configured S is taken on one of them (see {@link ReadStart}).
      *
      * @param avoid standbys to try last: an earlier try of this export lost its read there
      */
@@ -104,15 +107,28 @@ public class SnapshotReader {
         ParallelCopy.Reader reader = parallel.awaitReader(progress);
         ReadStart.Started started = null;
         try {
-            List<TablePlan> staged = plan.tables().stream()
-                    .filter(t -> t.read().hasWindow() && captured.mode(t.table()) == CaptureMode.LOGICAL).toList();
-            started = endpoints.standbys().isEmpty() || !staged.isEmpty() ? ReadStart.onPrimary(endpoints)
-                    : endpoints.waitingForStandby(progress, () -> ReadStart.onStandby(endpoints, plan, avoid,
-                            standby.catchUpTimeout(), standby.fallback(), progress::stopping));
-            try {
-                return new SnapshotRead(plan, reader, started, staged, progress);
-            } catch (SQLException e) {
-                throw lostOnStandby(started.endpoint(), e);
+            List<TablePlan> logical = plan.tables().stream()
+                    .filter(t -> captured.mode(t.table()) == CaptureMode.LOGICAL).toList();
+            long deadline = System.nanoTime() + standby.catchUpTimeout().toNanos();
+            while (true) {
+                started = endpoints.standbys().isEmpty() ? ReadStart.onPrimary(endpoints)
+                        : endpoints.waitingForStandby(progress, () -> ReadStart.onStandby(endpoints, plan, avoid,
+                                standby.catchUpTimeout(), standby.fallback(), progress::stopping));
+                try {
+                    return new SnapshotRead(plan, reader, started, logical, progress);
+                } catch (SQLException e) {
+                    throw lostOnStandby(started.endpoint(), e);
+                } catch (LogicalStandbyRead.UncertainSnapshotException e) {
+                    // Rare: a commit of a logically captured table was being replayed as S was taken. Another
+                    // snapshot almost never meets one.
+                    discard(started.endpoint().dataSource(), started.connection());
+                    started = null;
+                    if (progress.stopping() || System.nanoTime() > deadline) {
+                        throw new ReadStart.StandbyBehindException("Nothing was exported: every snapshot taken on "
+                                + "the standbys within STANDBY_CATCH_UP_TIMEOUT (" + standby.catchUpTimeout() + ") "
+                                + "was uncertain, the last one because " + e.getMessage());
+                    }
+                }
             }
         } catch (SQLException | RuntimeException | Error e) {
             if (started != null) {
@@ -149,17 +165,23 @@ public class SnapshotReader {
         private final Instant at;
         private final List<TableRead> tables = new ArrayList<>();
         private final List<TableResult> results = new ArrayList<>();
+        /** On a standby, for tables in log-based capture: their windows' entries. */
+        private LogicalStandbyRead logicalOnStandby;
         private ParallelCopy.SharedSnapshot shared;
         private boolean finished;
 
-        /** @param staged the tables whose windows are staged (log-based capture), which are read on the primary */
+        /**
+         * @param logical the tables in log-based capture: their windows are staged on the primary, and read in
+         *                batches on a standby (see {@link LogicalStandbyRead})
+         */
         private SnapshotRead(ExportPlan plan, ParallelCopy.Reader reader, ReadStart.Started started,
-                             List<TablePlan> staged, ExportProgress progress) throws SQLException {
+                             List<TablePlan> logical, ExportProgress progress) throws SQLException {
             this.plan = plan;
             this.reader = reader;
             this.endpoint = started.endpoint();
             this.connection = started.connection();
             this.progress = progress;
+            List<TablePlan> staged = logical.stream().filter(t -> t.read().hasWindow()).toList();
             if (!started.begun()) {
                 if (!staged.isEmpty()) {
                     LogicalWindow.prepare(connection, schema);
@@ -194,9 +216,22 @@ public class SnapshotReader {
                 discardStagedOnPrimary();
             }
             // A standby's pg_current_snapshot() lists no running xid: the watermark needs the exact text.
-            this.snapshot = endpoint.standby() ? StandbySnapshot.exact(connection, reported,
-                    shapes.values().stream().map(TableShape::relid).toList()) : reported;
-            if (!staged.isEmpty()) {
+            List<Long> relids = shapes.values().stream().map(TableShape::relid).toList();
+            if (!endpoint.standby()) {
+                this.snapshot = reported;
+            } else if (logical.isEmpty()) {
+                this.snapshot = StandbySnapshot.exact(connection, reported, relids);
+            } else {
+                this.logicalOnStandby = LogicalStandbyRead.open(endpoints.primary(), endpoint, schema,
+                        captured.slot().name(), catchUpTimeout, standby.catchUpTimeout(), progress);
+                StandbySnapshot.Range range = StandbySnapshot.range(connection, reported);
+                List<Long> seen = StandbySnapshot.seen(connection, range, relids);
+                TreeSet<Long> finishedXids = new TreeSet<>(seen);
+                finishedXids.addAll(logicalOnStandby.finished(logical.stream().map(t -> shapes.get(t).relid())
+                        .toList(), range.xmin(), range.xmax(), started.replay(), seen));
+                this.snapshot = StandbySnapshot.of(range.xmin(), range.xmax(), List.copyOf(finishedXids));
+            }
+            if (!staged.isEmpty() && !endpoint.standby()) {
                 List<LogicalWindow.Window> windows = staged.stream().map(table -> new LogicalWindow.Window(
                         shapes.get(table).relid(), table.window().orElseThrow())).toList();
                 LogicalWindow.stage(connection, endpoint.dataSource(), schema, captured.slot().name(), snapshot, windows,
@@ -240,13 +275,10 @@ public class SnapshotReader {
         }
 
         private TableRead plan(TablePlan table, TableShape shape, boolean staged) throws SQLException {
-            if (shape.key().isEmpty()) {
-                throw new IllegalStateException(table.table() + " has no primary key any more; capture needs one "
-                        + "to name rows: add it back and restart the service");
+            if (staged && logicalOnStandby != null) {
+                return planInBatches(table, shape);
             }
-            if (table.read().hasWindow() && shape.keyChanged()) {
-                throw new ResyncRequiredException(table.table(), "was re-created or its primary key changed");
-            }
+            checkKey(table, shape);
             ExportQuery query = new ExportQuery(table, plan.format(), shape, schema, plan.heldRows(), staged);
             if (table.read().hasWindow() && single(statement, query.truncatedSql()).getBoolean(1)) {
                 throw new ResyncRequiredException(table.table(), "was truncated");
@@ -261,7 +293,32 @@ public class SnapshotReader {
             }
             long expected = query.readsAllLiveRows() ? estimate(statement, query) : summary.getLong(2);
             return new TableRead(this, table, query, Optional.ofNullable(max).map(Timestamp::toInstant), expected,
-                    operations);
+                    operations, false);
+        }
+
+        /**
+         * A window of a table in log-based capture read on a standby: its entries come in batches from
+         * {@link LogicalStandbyRead}; what the window holds is counted as it streams.
+         */
+        private TableRead planInBatches(TablePlan table, TableShape shape) throws SQLException {
+            checkKey(table, shape);
+            Snapshot since = table.window().orElseThrow();
+            ExportQuery query = new ExportQuery(table, plan.format(), shape, schema, plan.heldRows(), true);
+            if (logicalOnStandby.truncated(shape, snapshot, since)) {
+                throw new ResyncRequiredException(table.table(), "was truncated");
+            }
+            return new TableRead(this, table, query, Optional.empty(), logicalOnStandby.keys(shape, snapshot, since),
+                    Map.of(), true);
+        }
+
+        private static void checkKey(TablePlan table, TableShape shape) {
+            if (shape.key().isEmpty()) {
+                throw new IllegalStateException(table.table() + " has no primary key any more; capture needs one "
+                        + "to name rows: add it back and restart the service");
+            }
+            if (table.read().hasWindow() && shape.keyChanged()) {
+                throw new ResyncRequiredException(table.table(), "was re-created or its primary key changed");
+            }
         }
 
         private TableResult copy(TableRead table, OutputStream out) throws SQLException, IOException {
@@ -277,6 +334,11 @@ public class SnapshotReader {
         private TableResult copyRows(TableRead table, OutputStream out) throws SQLException, IOException {
             if (results.size() != tables.indexOf(table)) {
                 throw new IllegalStateException(table.plan().table() + " is streamed out of the plan's order");
+            }
+            if (table.inBatches) {
+                TableResult result = copyInBatches(table, out);
+                results.add(result);
+                return result;
             }
             long rows;
             if (parallel.worthIt(table.query, table.expected)) {
@@ -297,6 +359,47 @@ public class SnapshotReader {
                     table.query.hasSoftDeleteColumns(), table.columns(), table.operations);
             results.add(result);
             return result;
+        }
+
+        /**
+         * The window in batches of whole keys, in key order, each read by the same queries in S: the batches' COPY
+         * output joined as chunks are (one header, one binary framing) is byte for byte one COPY of the whole
+         * window, and the summary is the batches' summaries added up.
+         */
+        private TableResult copyInBatches(TableRead table, OutputStream out) throws SQLException, IOException {
+            TableShape shape = table.query.shape();
+            long rows = 0;
+            Instant max = null;
+            Map<String, Long> operations = new LinkedHashMap<>();
+            List<String> kinds = table.plan().read().hasOperations() ? List.of("INSERT", "UPDATE", "DELETE") : List.of();
+            kinds.forEach(kind -> operations.put(kind, 0L));
+            try (LogicalStandbyRead.Batches batches = logicalOnStandby.batches(shape, snapshot,
+                    table.plan().window().orElseThrow())) {
+                String batch = batches.next();
+                boolean first = true;
+                while (batch != null) {
+                    String next = batches.next();
+                    ExportQuery part = table.query.over(batch);
+                    ResultSet summary = single(statement, part.summarySql());
+                    Timestamp partMax = summary.getTimestamp(1);
+                    if (partMax != null && (max == null || partMax.toInstant().isAfter(max))) {
+                        max = partMax.toInstant();
+                    }
+                    for (int i = 0; i < kinds.size(); i++) {
+                        operations.merge(kinds.get(i), summary.getLong(3 + i), Long::sum);
+                    }
+                    summary.close();
+                    rows += CopyStream.copy(pg, part.copySql(KeyRange.ALL, first), first,
+                            plan.format().chunkOutput(out, first, next == null), progress);
+                    if (part.tracksHeldRows()) {
+                        stageHeldRowsOnPrimary(part);
+                    }
+                    first = false;
+                    batch = next;
+                }
+            }
+            return new TableResult(table.plan(), rows, Optional.ofNullable(max), table.query.hasSoftDeleteColumns(),
+                    table.columns(), operations);
         }
 
         /**
@@ -329,6 +432,13 @@ public class SnapshotReader {
         @Override
         public void close() throws SQLException {
             try {
+                if (logicalOnStandby != null) {
+                    logicalOnStandby.close();
+                }
+            } catch (SQLException e) {
+                log.debug("Could not end the read of log-based capture's entries: {}", e.toString());
+            }
+            try {
                 progress.detach(pg);
                 progress.snapshotReleased();
                 if (finished) {
@@ -351,15 +461,18 @@ public class SnapshotReader {
         private final Optional<Instant> maxUpdatedAt;
         private final long expected;
         private final Map<String, Long> operations;
+        /** Whether the window is read in batches (see {@link SnapshotRead#copyInBatches}). */
+        private final boolean inBatches;
 
         private TableRead(SnapshotRead read, TablePlan plan, ExportQuery query, Optional<Instant> maxUpdatedAt,
-                          long expected, Map<String, Long> operations) {
+                          long expected, Map<String, Long> operations, boolean inBatches) {
             this.read = read;
             this.plan = plan;
             this.query = query;
             this.maxUpdatedAt = maxUpdatedAt;
             this.expected = expected;
             this.operations = operations;
+            this.inBatches = inBatches;
         }
 
         public TablePlan plan() {

@@ -34,32 +34,42 @@ final class StandbySnapshot {
      * @param relids   the export's tables
      */
     static Snapshot exact(Connection connection, Snapshot reported, List<Long> relids) throws SQLException {
-        long xmin;
-        long xmax;
-        List<Long> seen = new ArrayList<>();
+        Range range = range(connection, reported);
+        return of(range.xmin(), range.xmax(), seen(connection, range, relids));
+    }
+
+    /** The reported snapshot's xmin and xmax, which are right on a standby. */
+    record Range(long xmin, long xmax) {
+    }
+
+    static Range range(Connection connection, Snapshot reported) throws SQLException {
         try (PreparedStatement range = connection.prepareStatement("SELECT pg_snapshot_xmin(?::pg_snapshot)::text::"
                 + "bigint, pg_snapshot_xmax(?::pg_snapshot)::text::bigint")) {
             range.setString(1, reported.text());
             range.setString(2, reported.text());
             try (ResultSet rs = range.executeQuery()) {
                 rs.next();
-                xmin = rs.getLong(1);
-                xmax = rs.getLong(2);
+                return new Range(rs.getLong(1), rs.getLong(2));
             }
         }
+    }
+
+    /** The xids of {@code range} with change-log entries of {@code relids} that the transaction sees, sorted. */
+    static List<Long> seen(Connection connection, Range range, List<Long> relids) throws SQLException {
+        List<Long> seen = new ArrayList<>();
         try (PreparedStatement entries = connection.prepareStatement("SELECT DISTINCT change_xid::text::bigint FROM "
                 + "change_log WHERE table_oid = ANY (?::bigint[]::oid[]) AND change_xid >= ?::text::xid8 AND change_xid < ?::text::xid8 "
                 + "ORDER BY 1")) {
             entries.setArray(1, connection.createArrayOf("bigint", relids.toArray()));
-            entries.setString(2, Long.toString(xmin));
-            entries.setString(3, Long.toString(xmax));
+            entries.setString(2, Long.toString(range.xmin()));
+            entries.setString(3, Long.toString(range.xmax()));
             try (ResultSet rs = entries.executeQuery()) {
                 while (rs.next()) {
                     seen.add(rs.getLong(1));
                 }
             }
         }
-        return of(xmin, xmax, seen);
+        return seen;
     }
 
     /**

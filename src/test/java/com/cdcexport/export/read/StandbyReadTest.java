@@ -33,17 +33,21 @@ import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
 import com.cdcexport.consumer.ConsumerId;
+import com.cdcexport.export.capture.CapturedTables;
+import com.cdcexport.export.format.EncodedOutput;
 import com.cdcexport.export.format.ExportFormat;
 import com.cdcexport.export.model.ExportPlan;
 import com.cdcexport.export.model.ExportPlan.Read;
 import com.cdcexport.export.model.ExportPlan.TablePlan;
 import com.cdcexport.export.model.ExportProgress;
 import com.cdcexport.export.model.ExportType;
+import com.cdcexport.export.model.ReadResult;
 import com.cdcexport.export.model.Snapshot;
 import com.cdcexport.export.model.TableAccess;
 import com.cdcexport.export.model.TableName;
 import com.cdcexport.support.Api;
 import com.cdcexport.support.IntegrationTest;
+import com.cdcexport.support.LogicalDatabase;
 import com.cdcexport.support.StandbyPair;
 
 /**
@@ -52,7 +56,7 @@ import com.cdcexport.support.StandbyPair;
  * must hold the export back, never let it read an older state and lose what the watermark already saw.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-        properties = {"cdc.seed-users=0", "cdc.export-tables=users,app.orders",
+        properties = {"cdc.seed-users=0", "cdc.export-tables=users,app.orders,app.order_lines:logical",
                 "cdc.standby.catch-up-timeout=8s", "cdc.parallel.min-rows=1000", "cdc.parallel.parallelism=2",
                 "cdc.auth.admin-token=" + StandbyReadTest.ADMIN_TOKEN})
 @ActiveProfiles("test")
@@ -66,6 +70,12 @@ class StandbyReadTest {
 
     @Autowired
     SnapshotReader reader;
+
+    @Autowired
+    CapturedTables captured;
+
+    @Autowired
+    ParallelCopy parallel;
 
     private final JdbcTemplate primary = StandbyPair.primaryJdbc();
     private final JdbcTemplate standby = StandbyPair.standbyJdbc();
@@ -82,6 +92,8 @@ class StandbyReadTest {
     void cleanSlate() {
         api = new Api(port);
         primary.execute("DELETE FROM app.orders");
+        primary.execute("DELETE FROM app.order_lines");
+        LogicalDatabase.awaitDecoded(primary);
         primary.execute("TRUNCATE cdc.change_log, cdc.watermarks, cdc.export_jobs, cdc.held_rows, "
                 + "cdc.held_rows_pending, cdc.consumer_tables");
         StandbyPair.awaitReplayed();
@@ -324,6 +336,121 @@ class StandbyReadTest {
         assertThat(again.toString(StandardCharsets.UTF_8).lines()).hasSize(11);
     }
 
+    /**
+     * The race of docs/capture.md, "Log-based capture on a standby": a source transaction commits and the standby
+     * replays it, the export's snapshot S on the standby sees its row, and only then does the decoder log its entry.
+     * A full export's watermark must count the transaction as seen, so the next delta does not send it again; a
+     * delta's window must still carry it; and neither reads on the primary.
+     */
+    @Test
+    void aLogicallyCapturedChangeTheDecoderLogsAfterTheStandbysSnapshotIsExportedExactlyOnce() throws Exception {
+        primary.update("INSERT INTO app.order_lines VALUES (1, 1, 'a', 1)");
+        Export full = withDecoderHeldBack(() -> primary.update("INSERT INTO app.order_lines VALUES (1, 2, 'b', 2)"),
+                "full");
+        assertThat(full.manifest().path("readFrom").asString()).isEqualTo("standby-1");
+        assertThat(full.lines()).containsExactly("order_id,line_no,sku,qty", "1,1,\"a\",1", "1,2,\"b\",2");
+        assertThat(exportLines("delta", "lines").lines()).as("the full export had both rows")
+                .containsExactly("operation,order_id,line_no,sku,qty");
+
+        Export delta = withDecoderHeldBack(() -> {
+            primary.update("INSERT INTO app.order_lines VALUES (1, 3, 'c', 3)");
+            primary.update("UPDATE app.order_lines SET qty = 10 WHERE line_no = 1");
+            primary.update("DELETE FROM app.order_lines WHERE line_no = 2");
+        }, "delta");
+        assertThat(delta.manifest().path("readFrom").asString()).isEqualTo("standby-1");
+        assertThat(delta.lines()).containsExactly("operation,order_id,line_no,sku,qty", "UPDATE,1,1,\"a\",10",
+                "DELETE,1,2,,", "INSERT,1,3,\"c\",3");
+        assertThat(exportLines("delta", "lines").lines()).as("and never again").hasSize(1);
+    }
+
+    /**
+     * Runs {@code changes} on the primary while the decoder cannot log them, lets the standby replay them, asks for
+     * an export of app.order_lines for consumer "lines", and lets the decoder go on only once the export has taken
+     * its snapshot and waits for it.
+     */
+    private Export withDecoderHeldBack(Runnable changes, String type) throws Exception {
+        String jobId;
+        try (Connection blocker = StandbyPair.connectPrimary()) {
+            blocker.setAutoCommit(false);
+            try (Statement statement = blocker.createStatement()) {
+                // The decoder's next batch cannot commit while this holds its progress row.
+                statement.execute("SELECT * FROM cdc.logical_capture FOR UPDATE");
+                changes.run();
+                StandbyPair.awaitReplayed();
+                jobId = post(type, "lines", "app.order_lines");
+                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                while (!"capture".equals(api.get("/exports/jobs/" + jobId, "lines").json().path("waitingFor")
+                        .asString(""))) {
+                    assertThat(System.nanoTime()).as("the export waits for the decoder").isLessThan(deadline);
+                    IntegrationTest.sleep(10);
+                }
+                assertThat(primary.queryForObject("SELECT count(*) FROM cdc.change_log WHERE table_oid = "
+                        + "'app.order_lines'::regclass AND changed_at > now() - interval '1 minute'", Long.class))
+                        .as("nothing of the changes is logged while the export's snapshot is taken").isZero();
+            }
+            blocker.rollback();
+        }
+        return awaitExport(jobId, "lines");
+    }
+
+    /**
+     * A window larger than one batch of entries, read on the standby, gives the very bytes the same export reads on
+     * the primary, for a delta and an incremental export, in CSV and in parquet.
+     */
+    @Test
+    void aLogicallyCapturedWindowReadOnTheStandbyInBatchesIsByteForByteThePrimarysRead() throws Exception {
+        primary.update("INSERT INTO app.order_lines SELECT g / 10, g % 10, 'sku-' || g, 1 FROM generate_series(0, 999) g");
+        LogicalDatabase.awaitDecoded(primary);
+        StandbyPair.awaitReplayed();
+        String jobId = exportLines("full", "batches").jobId();
+        Snapshot since = new Snapshot(watermark("batches"));
+
+        primary.update("INSERT INTO app.order_lines SELECT g / 10, g % 10, 'sku-' || g, 2 FROM "
+                + "generate_series(1000, 40999) g");
+        primary.update("UPDATE app.order_lines SET qty = qty + 1 WHERE order_id % 7 = 0");
+        primary.update("DELETE FROM app.order_lines WHERE order_id % 11 = 0");
+        primary.update("INSERT INTO app.order_lines VALUES (0, 0, 'again', 3)"); // deleted and born again
+        LogicalDatabase.awaitDecoded(primary);
+        StandbyPair.awaitReplayed();
+        assertThat(primary.queryForObject("SELECT sum(length(json_build_object('change_xid', l.change_xid, 'seq', "
+                + "l.seq, 'op', l.op, 'key', l.key, 'old_row', l.old_row, 'changed_at', l.changed_at)::text)) FROM "
+                + "cdc.change_log l WHERE table_oid = 'app.order_lines'::regclass AND NOT pg_visible_in_snapshot("
+                + "change_xid, ?::pg_snapshot)", Long.class, since.text()))
+                .as("the window is more than one batch").isGreaterThan(2L * LogicalStandbyRead.BATCH_CHARS);
+
+        SnapshotReader onPrimary = new SnapshotReader(primary.getDataSource(), captured, parallel);
+        for (ExportFormat format : List.of(ExportFormat.CSV, ExportFormat.PARQUET)) {
+            for (ExportType type : List.of(ExportType.DELTA, ExportType.INCREMENTAL)) {
+                ExportPlan plan = new ExportPlan(UUID.fromString(jobId), 1, new ConsumerId("batches"), type, format,
+                        List.of(new TablePlan(TableName.parse("app.order_lines").orElseThrow(), Read.of(type, true),
+                                Optional.of(since), TableAccess.ALL, "lines")), Optional.empty(), Instant.now());
+                ByteArrayOutputStream standbyFile = new ByteArrayOutputStream();
+                assertThat(read(reader, plan, standbyFile).readFrom()).isEqualTo("standby-1");
+                ByteArrayOutputStream primaryFile = new ByteArrayOutputStream();
+                assertThat(read(onPrimary, plan, primaryFile).readFrom()).isEqualTo("primary");
+                assertThat(standbyFile.size()).as(type + " " + format).isGreaterThan(100_000);
+                assertThat(standbyFile.toByteArray()).as(type + " " + format).isEqualTo(primaryFile.toByteArray());
+            }
+        }
+    }
+
+    private static ReadResult read(SnapshotReader reader, ExportPlan plan, ByteArrayOutputStream out)
+            throws Exception {
+        try (SnapshotReader.SnapshotRead read = reader.open(plan, new ExportProgress())) {
+            for (SnapshotReader.TableRead table : read.tables()) {
+                try (EncodedOutput encoded = plan.format().open(out, table.columns())) {
+                    table.copyTo(encoded);
+                    encoded.finish();
+                }
+            }
+            return read.finish();
+        }
+    }
+
+    private Export exportLines(String type, String consumer) {
+        return awaitExport(post(type, consumer, "app.order_lines"), consumer);
+    }
+
     private void insertOrders(int from, int to) {
         primary.update("INSERT INTO app.orders (id, customer, total) SELECT g, 'Customer ' || g, g FROM "
                 + "generate_series(?, ?) g", from, to);
@@ -337,7 +464,11 @@ class StandbyReadTest {
     }
 
     private String post(String type, String consumer) {
-        Api.Response accepted = api.post("/exports/" + type + "?table=app.orders", consumer);
+        return post(type, consumer, "app.orders");
+    }
+
+    private String post(String type, String consumer, String table) {
+        Api.Response accepted = api.post("/exports/" + type + "?table=" + table, consumer);
         assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
         return accepted.field("jobId");
     }

@@ -46,7 +46,7 @@ final class ChangeLogBatch {
     private static final String STAGING = "pg_temp.cdc_decoded";
 
     private final String schema;
-    /** The batch as COPY text rows: n, table_oid, xid32, commit_lsn, op, changed_at, key, old_row. */
+    /** The batch as COPY text rows: n, table_oid, xid32, commit_lsn, end_lsn, op, changed_at, key, old_row. */
     private final StringBuilder rows = new StringBuilder();
     private final Set<Integer> tables = new LinkedHashSet<>();
     /** Per table: its key columns' names (in key order) and the INSERT that turns staged rows into entries. */
@@ -89,7 +89,7 @@ final class ChangeLogBatch {
             return;
         }
         String common = "\t" + transaction.xid() + "\t" + LogSequenceNumber.valueOf(transaction.commitLsn()).asString()
-                + "\t";
+                + "\t" + LogSequenceNumber.valueOf(transaction.endLsn()).asString() + "\t";
         Instant committed = Instant.ofEpochSecond(0, (POSTGRES_EPOCH_MICROS + transaction.commitMicros()) * 1000);
         String at = "\t" + committed + "\t";
         for (SourceTransaction.Entry entry : transaction.entries()) {
@@ -187,7 +187,7 @@ final class ChangeLogBatch {
             if (size > 0) {
                 try (Statement statement = session.createStatement()) {
                     statement.execute("CREATE TEMP TABLE IF NOT EXISTS cdc_decoded (n BIGINT, table_oid OID, "
-                            + "xid32 BIGINT, commit_lsn PG_LSN, op \"char\", changed_at TIMESTAMPTZ, key TEXT[], "
+                            + "xid32 BIGINT, commit_lsn PG_LSN, end_lsn PG_LSN, op \"char\", changed_at TIMESTAMPTZ, key TEXT[], "
                             + "old_row JSONB) ON COMMIT DELETE ROWS");
                 }
                 CopyIn copy = session.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY " + STAGING
@@ -293,7 +293,8 @@ final class ChangeLogBatch {
                     WITH bounds AS (SELECT relid, logical_from, logical_until FROM %1$s.captured_tables
                                      WHERE relid = ?::oid AND logical_from IS NOT NULL),
                          epoch AS (SELECT pg_current_xact_id()::text::bigint AS current)
-                    INSERT INTO %1$s.change_log (table_oid, change_xid, op, key, old_row, changed_at)
+                    INSERT INTO %1$s.change_log (table_oid, change_xid, op, key, old_row, changed_at, commit_lsn,
+                                                commit_end_lsn)
                     SELECT d.table_oid,
                            (CASE WHEN ((epoch.current >> 32) << 32 | d.xid32) > epoch.current
                                  THEN ((epoch.current >> 32) << 32 | d.xid32) - 4294967296
@@ -301,7 +302,7 @@ final class ChangeLogBatch {
                            d.op,
                            CASE WHEN d.op = 'T' THEN '[]'::jsonb ELSE jsonb_build_array(%2$s) END,
                            CASE WHEN d.old_row IS NOT NULL THEN to_jsonb(jsonb_populate_record(NULL::%3$s, d.old_row)) END,
-                           d.changed_at
+                           d.changed_at, d.commit_lsn, d.end_lsn
                       FROM pg_temp.cdc_decoded d, bounds, epoch
                      WHERE d.table_oid = bounds.relid
                        AND d.commit_lsn > bounds.logical_from

@@ -1,0 +1,294 @@
+package com.cdcexport.export.read;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+import java.util.function.BooleanSupplier;
+import javax.sql.DataSource;
+
+import com.cdcexport.export.model.ExportProgress;
+import com.cdcexport.export.model.Snapshot;
+import com.cdcexport.export.model.TableShape;
+import com.cdcexport.export.read.ReadEndpoints.Endpoint;
+import com.cdcexport.export.read.ReadStart.ReplayBracket;
+import com.cdcexport.sql.SqlText;
+
+/**
+ * What an export whose snapshot S was taken on a hot standby needs of the tables in log-based capture
+ * (docs/capture.md, "Log-based capture on a standby"): which of their source transactions S sees, and the entries of
+ * their change windows.
+ *
+ * <p>The decoder writes a transaction's entries after the transaction, so S may see a transaction whose entries it
+ * cannot see, and the standby's own snapshot text does not say which transactions S sees. The decoder keeps each
+ * entry's commit record position; S sees every commit that ended before replay stood at {@link ReplayBracket#before},
+ * none that began after {@link ReplayBracket#after}, and a commit in between makes S uncertain: the export takes
+ * another snapshot. The entries are read through a second connection to the same standby once it has replayed the
+ * decoder past S, and go into the queries that run in S as literal batches (a standby can hold no temporary table).
+ */
+final class LogicalStandbyRead implements AutoCloseable {
+
+    /**
+     * The largest WAL page header: a record that starts right after a replayed one may start this much later, when
+     * the replayed one ended at a page (or segment) boundary.
+     */
+    static final long PAGE_HEADER = 40;
+    /** A batch of a window's entries is cut at the first key boundary past this many characters of JSON. */
+    static final int BATCH_CHARS = 4 << 20;
+    private static final long POLL_MILLIS = 5;
+
+    private final DataSource standby;
+    private final Connection entries;
+    private final String schema;
+
+    LogicalStandbyRead(DataSource standby, Connection entries, String schema) {
+        this.standby = standby;
+        this.entries = entries;
+        this.schema = schema;
+    }
+
+    /**
+     * Waits until the decoder has passed every transaction S can see and the standby has replayed what the decoder
+     * wrote for them, then opens the connection entries are read through.
+     *
+     * @param primary  where the marker is written and the decoder's progress read: bookkeeping, no export data
+     * @param standby  the standby S was taken on
+     * @param slot     the decoder's replication slot
+     */
+    static LogicalStandbyRead open(Endpoint primary, Endpoint standby, String schema, String slot,
+                                   Duration decoderTimeout, Duration replayTimeout, ExportProgress progress)
+            throws SQLException {
+        String s = SqlText.identifier(schema);
+        long written;
+        try (Connection bookkeeping = primary.dataSource().getConnection()) {
+            String marker = LogicalWindow.mark(bookkeeping);
+            LogicalWindow.flushWal(bookkeeping);
+            try (ExportProgress.Waiting waiting = progress.waitFor(ExportProgress.Wait.CAPTURE)) {
+                LogicalWindow.awaitDecoder(bookkeeping, s, slot, marker, decoderTimeout, progress::stopping);
+            }
+            // The decoder has committed the entries of every transaction up to the marker: they are in the WAL
+            // before this position.
+            try (Statement statement = bookkeeping.createStatement();
+                 ResultSet rs = statement.executeQuery("SELECT pg_current_wal_insert_lsn()::text")) {
+                rs.next();
+                written = ReadStart.lsn(rs.getString(1));
+            }
+        }
+        Connection entries = standby.dataSource().getConnection();
+        try {
+            try (ExportProgress.Waiting waiting = progress.waitFor(ExportProgress.Wait.STANDBY)) {
+                awaitReplay(entries, written, replayTimeout, progress::stopping, standby.name());
+            }
+            // One snapshot for every read of entries: the windows' batches are read more than once.
+            entries.setAutoCommit(false);
+            entries.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            entries.setReadOnly(true);
+            return new LogicalStandbyRead(standby.dataSource(), entries, schema);
+        } catch (SQLException | RuntimeException e) {
+            SnapshotReader.discard(standby.dataSource(), entries);
+            throw e;
+        }
+    }
+
+    /**
+     * The source transactions of {@code relids} (tables in log-based capture) that S sees among those from the
+     * reported snapshot's xmin up to its xmax, beside {@code seenInS} (the xids whose entries S itself sees).
+     *
+     * @throws UncertainSnapshotException when a commit of one of them was being replayed as S was taken
+     */
+    List<Long> finished(List<Long> relids, long xmin, long xmax, ReplayBracket replay, List<Long> seenInS)
+            throws SQLException {
+        TreeSet<Long> seen = new TreeSet<>(seenInS);
+        List<Long> finished = new ArrayList<>();
+        try (PreparedStatement commits = entries.prepareStatement("SELECT DISTINCT change_xid::text::bigint, "
+                + "commit_lsn::text, commit_end_lsn::text FROM " + SqlText.identifier(schema) + ".change_log "
+                + "WHERE table_oid = ANY (?::bigint[]::oid[]) AND change_xid >= ?::text::xid8 "
+                + "AND change_xid < ?::text::xid8 AND commit_end_lsn IS NOT NULL")) {
+            commits.setArray(1, entries.createArrayOf("bigint", relids.toArray()));
+            commits.setString(2, Long.toString(xmin));
+            commits.setString(3, Long.toString(xmax));
+            try (ResultSet rs = commits.executeQuery()) {
+                while (rs.next()) {
+                    long xid = rs.getLong(1);
+                    if (seen.contains(xid)) {
+                        continue;
+                    }
+                    long start = ReadStart.lsn(rs.getString(2));
+                    long end = ReadStart.lsn(rs.getString(3));
+                    if (end <= replay.before()) {
+                        finished.add(xid);
+                    } else if (start <= replay.after() + PAGE_HEADER) {
+                        throw new UncertainSnapshotException(xid);
+                    }
+                }
+            }
+        }
+        return finished;
+    }
+
+    /** Whether the window (P, S] of a table holds a TRUNCATE: its removed rows cannot be named. */
+    boolean truncated(TableShape shape, Snapshot snapshot, Snapshot since) throws SQLException {
+        try (Statement statement = entries.createStatement();
+             ResultSet rs = statement.executeQuery("SELECT EXISTS (SELECT 1 FROM " + SqlText.identifier(schema)
+                     + ".change_log l WHERE " + window(shape, snapshot, since) + " AND l.op = 'T')")) {
+            rs.next();
+            return rs.getBoolean(1);
+        }
+    }
+
+    /** The keys the window (P, S] names: what its export reads at most. */
+    long keys(TableShape shape, Snapshot snapshot, Snapshot since) throws SQLException {
+        try (Statement statement = entries.createStatement();
+             ResultSet rs = statement.executeQuery("SELECT count(DISTINCT l.key) FROM " + SqlText.identifier(schema)
+                     + ".change_log l WHERE " + window(shape, snapshot, since))) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /**
+     * The window's entries in batches, in the order of the table's key (each key's entries in one batch), each as a
+     * relation with the change log's columns for the queries in S: the batches' rows in turn are the window's rows in
+     * the order one query over the whole window gives. There is always a first batch, empty for an empty window.
+     */
+    Batches batches(TableShape shape, Snapshot snapshot, Snapshot since) throws SQLException {
+        return new Batches(shape, "SELECT json_build_object('change_xid', l.change_xid, 'seq', l.seq, 'op', l.op, "
+                + "'key', l.key, 'old_row', l.old_row, 'changed_at', l.changed_at)::text, l.key::text FROM "
+                + SqlText.identifier(schema) + ".change_log l WHERE " + window(shape, snapshot, since)
+                + " ORDER BY " + keyOrder(shape) + ", l.change_xid, l.seq");
+    }
+
+    /** Entries of the table visible in S and not in P. */
+    private static String window(TableShape shape, Snapshot snapshot, Snapshot since) {
+        return "l.table_oid = " + shape.relid() + " AND l.change_xid >= pg_snapshot_xmin(" + since.sqlLiteral() + ")"
+                + " AND NOT pg_visible_in_snapshot(l.change_xid, " + since.sqlLiteral() + ")"
+                + " AND pg_visible_in_snapshot(l.change_xid, " + snapshot.sqlLiteral() + ")";
+    }
+
+    /**
+     * The entries' keys typed and collated as the table's key columns are, so batches follow the order of the
+     * export's {@code ORDER BY} of the table's rows.
+     */
+    private String keyOrder(TableShape shape) throws SQLException {
+        List<String> order = new ArrayList<>();
+        try (PreparedStatement collation = entries.prepareStatement("SELECT quote_ident(n.nspname) || '.' || "
+                + "quote_ident(c.collname) FROM pg_attribute a JOIN pg_collation c ON c.oid = a.attcollation "
+                + "JOIN pg_namespace n ON n.oid = c.collnamespace WHERE a.attrelid = ?::oid AND a.attname = ?")) {
+            List<TableShape.Column> key = shape.key();
+            for (int i = 0; i < key.size(); i++) {
+                collation.setLong(1, shape.relid());
+                collation.setString(2, key.get(i).name());
+                String collate = "";
+                try (ResultSet rs = collation.executeQuery()) {
+                    if (rs.next()) {
+                        collate = " COLLATE " + rs.getString(1);
+                    }
+                }
+                order.add("(l.key ->> " + i + ")::" + key.get(i).type() + collate);
+            }
+        }
+        return String.join(", ", order);
+    }
+
+    /** A table's window entries, read with a cursor, handed out a batch at a time. */
+    final class Batches implements AutoCloseable {
+
+        private final TableShape shape;
+        private final Statement statement;
+        private final ResultSet rows;
+        private boolean more;
+        private boolean started;
+
+        private Batches(TableShape shape, String sql) throws SQLException {
+            this.shape = shape;
+            this.statement = entries.createStatement();
+            statement.setFetchSize(1000);
+            this.rows = statement.executeQuery(sql);
+            this.more = rows.next();
+        }
+
+        /** The next batch as a relation for a FROM clause, or null once every entry was handed out. */
+        String next() throws SQLException {
+            if (started && !more) {
+                return null;
+            }
+            started = true;
+            StringBuilder json = new StringBuilder("[");
+            String lastKey = null;
+            while (more) {
+                String key = rows.getString(2);
+                if (json.length() >= BATCH_CHARS && !key.equals(lastKey)) {
+                    break;
+                }
+                json.append(json.length() == 1 ? "" : ",").append(rows.getString(1));
+                lastKey = key;
+                more = rows.next();
+            }
+            return "(SELECT " + shape.relid() + "::oid AS table_oid, w.* FROM jsonb_to_recordset("
+                    + SqlText.literal(json.append(']').toString()) + "::jsonb) AS w(change_xid xid8, seq bigint, "
+                    + "op \"char\", key jsonb, old_row jsonb, changed_at timestamptz))";
+        }
+
+        @Override
+        public void close() throws SQLException {
+            statement.close();
+        }
+    }
+
+    private static void awaitReplay(Connection connection, long target, Duration timeout, BooleanSupplier stop,
+                                    String standby) throws SQLException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try (Statement statement = connection.createStatement()) {
+            while (true) {
+                try (ResultSet rs = statement.executeQuery("SELECT pg_last_wal_replay_lsn()::text")) {
+                    rs.next();
+                    if (ReadStart.lsn(rs.getString(1)) >= target) {
+                        return;
+                    }
+                }
+                if (stop.getAsBoolean()) {
+                    throw new IllegalStateException("Export stopped while waiting for " + standby);
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new ReadStart.StandbyBehindException("Nothing was exported: " + standby + " did not replay "
+                            + "the log-based capture's entries of this export's snapshot within "
+                            + "STANDBY_CATCH_UP_TIMEOUT (" + timeout + ")");
+                }
+                try {
+                    Thread.sleep(POLL_MILLIS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("Interrupted while waiting for " + standby, e);
+                }
+            }
+        }
+    }
+
+    /** Ends the entries' read; a connection a failure may have left mid-read is never pooled again. */
+    @Override
+    public void close() throws SQLException {
+        try {
+            entries.rollback();
+        } catch (SQLException e) {
+            SnapshotReader.discard(standby, entries);
+            return;
+        }
+        entries.close();
+    }
+
+    /**
+     * A commit of a logically captured table was being replayed as the export's snapshot was taken on the standby,
+     * so whether the snapshot sees it cannot be told: the export takes another snapshot.
+     */
+    static final class UncertainSnapshotException extends RuntimeException {
+        UncertainSnapshotException(long xid) {
+            super("the standby was replaying the commit of transaction " + xid + " (log-based capture) as the "
+                    + "snapshot was taken");
+        }
+    }
+}
