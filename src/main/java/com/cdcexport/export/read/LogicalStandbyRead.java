@@ -28,8 +28,11 @@ import com.cdcexport.sql.SqlText;
  * cannot see, and the standby's own snapshot text does not say which transactions S sees. The decoder keeps each
  * entry's commit record position; S sees every commit that ended before replay stood at {@link ReplayBracket#before},
  * none that began after {@link ReplayBracket#after}, and a commit in between makes S uncertain: the export takes
- * another snapshot. The entries are read through a second connection to the same standby once it has replayed the
- * decoder past S, and go into the queries that run in S as literal batches (a standby can hold no temporary table).
+ * another snapshot. The entries are read through a second connection once the decoder has passed S, and go into the
+ * queries that run in S as literal batches (a standby can hold no temporary table). That connection is to the same
+ * standby, once it has replayed what the decoder wrote, when the standby runs with hot_standby_feedback; without
+ * it, replay can wait for S itself (a recovery conflict) and never get there, so the entries, and only they, are
+ * read on the primary.
  */
 final class LogicalStandbyRead implements AutoCloseable {
 
@@ -42,19 +45,21 @@ final class LogicalStandbyRead implements AutoCloseable {
     static final int BATCH_CHARS = 4 << 20;
     private static final long POLL_MILLIS = 5;
 
-    private final DataSource standby;
+    /** Where {@link #entries} comes from. */
+    private final DataSource source;
     private final Connection entries;
     private final String schema;
 
-    LogicalStandbyRead(DataSource standby, Connection entries, String schema) {
-        this.standby = standby;
+    LogicalStandbyRead(DataSource source, Connection entries, String schema) {
+        this.source = source;
         this.entries = entries;
         this.schema = schema;
     }
 
     /**
-     * Waits until the decoder has passed every transaction S can see and the standby has replayed what the decoder
-     * wrote for them, then opens the connection entries are read through.
+     * Waits until the decoder has passed every transaction S can see, then opens the connection entries are read
+     * through: on the standby once it has replayed what the decoder wrote for them, if it sends feedback, else on
+     * the primary.
      *
      * @param primary  where the marker is written and the decoder's progress read: bookkeeping, no export data
      * @param standby  the standby S was taken on
@@ -79,19 +84,43 @@ final class LogicalStandbyRead implements AutoCloseable {
                 written = ReadStart.lsn(rs.getString(1));
             }
         }
+        Endpoint source = standby;
         Connection entries = standby.dataSource().getConnection();
         try {
-            try (ExportProgress.Waiting waiting = progress.waitFor(ExportProgress.Wait.STANDBY)) {
-                awaitReplay(entries, written, replayTimeout, progress::stopping, standby.name());
+            if (sendsFeedback(entries)) {
+                try (ExportProgress.Waiting waiting = progress.waitFor(ExportProgress.Wait.STANDBY)) {
+                    awaitReplay(entries, written, replayTimeout, progress::stopping, standby.name());
+                }
+            } else {
+                // Replay may be waiting for S to end (a recovery conflict over rows S still sees), so waiting for
+                // replay while S is open can last until the standby cancels S: the soak did exactly that.
+                entries.close();
+                entries = null;
+                source = primary;
+                entries = primary.dataSource().getConnection();
             }
             // One snapshot for every read of entries: the windows' batches are read more than once.
             entries.setAutoCommit(false);
             entries.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             entries.setReadOnly(true);
-            return new LogicalStandbyRead(standby.dataSource(), entries, schema);
+            return new LogicalStandbyRead(source.dataSource(), entries, schema);
         } catch (SQLException | RuntimeException e) {
-            SnapshotReader.discard(standby.dataSource(), entries);
+            if (entries != null) {
+                SnapshotReader.discard(source.dataSource(), entries);
+            }
             throw e;
+        }
+    }
+
+    /**
+     * Whether the standby tells the primary which rows its queries still see (hot_standby_feedback): then vacuum on
+     * the primary keeps them, and replay does not wait for the export's snapshot.
+     */
+    private static boolean sendsFeedback(Connection standby) throws SQLException {
+        try (Statement statement = standby.createStatement();
+             ResultSet rs = statement.executeQuery("SELECT current_setting('hot_standby_feedback')::boolean")) {
+            rs.next();
+            return rs.getBoolean(1);
         }
     }
 
@@ -275,7 +304,7 @@ final class LogicalStandbyRead implements AutoCloseable {
         try {
             entries.rollback();
         } catch (SQLException e) {
-            SnapshotReader.discard(standby, entries);
+            SnapshotReader.discard(source, entries);
             return;
         }
         entries.close();

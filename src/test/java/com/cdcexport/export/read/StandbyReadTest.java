@@ -22,6 +22,8 @@ import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import tools.jackson.databind.JsonNode;
 
 import org.springframework.beans.factory.annotation.Autowired;
@@ -339,36 +341,45 @@ class StandbyReadTest {
     /**
      * The race of docs/capture.md, "Log-based capture on a standby": a source transaction commits and the standby
      * replays it, the export's snapshot S on the standby sees its row, and only then does the decoder log its entry.
-     * A full export's watermark must count the transaction as seen, so the next delta does not send it again; a
-     * delta's window must still carry it; and neither reads on the primary.
+     * A full export's watermark must count the transaction as seen, so the next delta does not send it again, and a
+     * delta's window must still carry it. With hot_standby_feedback the entries are read on the standby once it has
+     * replayed them (so a paused replay holds the export back); without it, on the primary (so it does not).
      */
-    @Test
-    void aLogicallyCapturedChangeTheDecoderLogsAfterTheStandbysSnapshotIsExportedExactlyOnce() throws Exception {
-        primary.update("INSERT INTO app.order_lines VALUES (1, 1, 'a', 1)");
-        Export full = withDecoderHeldBack(() -> primary.update("INSERT INTO app.order_lines VALUES (1, 2, 'b', 2)"),
-                "full");
-        assertThat(full.manifest().path("readFrom").asString()).isEqualTo("standby-1");
-        assertThat(full.lines()).containsExactly("order_id,line_no,sku,qty", "1,1,\"a\",1", "1,2,\"b\",2");
-        assertThat(exportLines("delta", "lines").lines()).as("the full export had both rows")
-                .containsExactly("operation,order_id,line_no,sku,qty");
+    @ParameterizedTest(name = "hot_standby_feedback={0}")
+    @ValueSource(booleans = {true, false})
+    void aLogicallyCapturedChangeTheDecoderLogsAfterTheStandbysSnapshotIsExportedExactlyOnce(boolean feedback)
+            throws Exception {
+        StandbyPair.configureStandby(feedback, StandbyPair.DEFAULT_STREAMING_DELAY);
+        try {
+            primary.update("INSERT INTO app.order_lines VALUES (1, 1, 'a', 1)");
+            Export full = withDecoderHeldBack(() -> primary.update("INSERT INTO app.order_lines VALUES (1, 2, 'b', 2)"),
+                    "full", feedback);
+            assertThat(full.manifest().path("readFrom").asString()).isEqualTo("standby-1");
+            assertThat(full.lines()).containsExactly("order_id,line_no,sku,qty", "1,1,\"a\",1", "1,2,\"b\",2");
+            assertThat(exportLines("delta", "lines").lines()).as("the full export had both rows")
+                    .containsExactly("operation,order_id,line_no,sku,qty");
 
-        Export delta = withDecoderHeldBack(() -> {
-            primary.update("INSERT INTO app.order_lines VALUES (1, 3, 'c', 3)");
-            primary.update("UPDATE app.order_lines SET qty = 10 WHERE line_no = 1");
-            primary.update("DELETE FROM app.order_lines WHERE line_no = 2");
-        }, "delta");
-        assertThat(delta.manifest().path("readFrom").asString()).isEqualTo("standby-1");
-        assertThat(delta.lines()).containsExactly("operation,order_id,line_no,sku,qty", "UPDATE,1,1,\"a\",10",
-                "DELETE,1,2,,", "INSERT,1,3,\"c\",3");
-        assertThat(exportLines("delta", "lines").lines()).as("and never again").hasSize(1);
+            Export delta = withDecoderHeldBack(() -> {
+                primary.update("INSERT INTO app.order_lines VALUES (1, 3, 'c', 3)");
+                primary.update("UPDATE app.order_lines SET qty = 10 WHERE line_no = 1");
+                primary.update("DELETE FROM app.order_lines WHERE line_no = 2");
+            }, "delta", feedback);
+            assertThat(delta.manifest().path("readFrom").asString()).isEqualTo("standby-1");
+            assertThat(delta.lines()).containsExactly("operation,order_id,line_no,sku,qty", "UPDATE,1,1,\"a\",10",
+                    "DELETE,1,2,,", "INSERT,1,3,\"c\",3");
+            assertThat(exportLines("delta", "lines").lines()).as("and never again").hasSize(1);
+        } finally {
+            StandbyPair.configureStandby(false, StandbyPair.DEFAULT_STREAMING_DELAY);
+        }
     }
 
     /**
      * Runs {@code changes} on the primary while the decoder cannot log them, lets the standby replay them, asks for
-     * an export of app.order_lines for consumer "lines", and lets the decoder go on only once the export has taken
-     * its snapshot and waits for it.
+     * an export of app.order_lines for consumer "lines", and once the export has taken its snapshot and waits for
+     * the decoder, pauses replay and lets the decoder go on: with {@code feedback} the export then waits for the
+     * standby to replay the entries, without it the export reads them on the primary and completes.
      */
-    private Export withDecoderHeldBack(Runnable changes, String type) throws Exception {
+    private Export withDecoderHeldBack(Runnable changes, String type, boolean feedback) throws Exception {
         String jobId;
         try (Connection blocker = StandbyPair.connectPrimary()) {
             blocker.setAutoCommit(false);
@@ -379,18 +390,33 @@ class StandbyReadTest {
                 changes.run();
                 StandbyPair.awaitReplayed();
                 jobId = post(type, "lines", "app.order_lines");
-                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-                while (!"capture".equals(api.get("/exports/jobs/" + jobId, "lines").json().path("waitingFor")
-                        .asString(""))) {
-                    assertThat(System.nanoTime()).as("the export waits for the decoder").isLessThan(deadline);
-                    IntegrationTest.sleep(10);
-                }
+                awaitWaitingFor(jobId, "capture");
                 assertThat(loggedLines()).as("nothing of the changes is logged while the export's snapshot is taken")
                         .isEqualTo(logged);
+                StandbyPair.pauseReplay();
             }
             blocker.rollback();
         }
+        try {
+            if (feedback) {
+                awaitWaitingFor(jobId, "standby");
+                IntegrationTest.sleep(500);
+                assertThat(status(jobId)).as("the entries are not on the standby yet").isEqualTo("running");
+            } else {
+                assertThat(awaitStatus(jobId)).as("the entries are read on the primary").isEqualTo("completed");
+            }
+        } finally {
+            StandbyPair.resumeReplay();
+        }
         return awaitExport(jobId, "lines");
+    }
+
+    private void awaitWaitingFor(String jobId, String what) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!what.equals(api.get("/exports/jobs/" + jobId, "lines").json().path("waitingFor").asString(""))) {
+            assertThat(System.nanoTime()).as("the export waits for " + what).isLessThan(deadline);
+            IntegrationTest.sleep(10);
+        }
     }
 
     private long loggedLines() {
@@ -424,6 +450,19 @@ class StandbyReadTest {
                 .as("the window is more than one batch").isGreaterThan((long) LogicalStandbyRead.BATCH_CHARS);
 
         SnapshotReader onPrimary = new SnapshotReader(primary.getDataSource(), captured, parallel);
+        // The entries come from the standby (with hot_standby_feedback) or the primary (without): the same bytes.
+        try {
+            for (boolean feedback : List.of(true, false)) {
+                StandbyPair.configureStandby(feedback, StandbyPair.DEFAULT_STREAMING_DELAY);
+                assertStandbyReadsThePrimarysBytes(onPrimary, jobId, since);
+            }
+        } finally {
+            StandbyPair.configureStandby(false, StandbyPair.DEFAULT_STREAMING_DELAY);
+        }
+    }
+
+    private void assertStandbyReadsThePrimarysBytes(SnapshotReader onPrimary, String jobId, Snapshot since)
+            throws Exception {
         for (ExportFormat format : List.of(ExportFormat.CSV, ExportFormat.PARQUET)) {
             for (ExportType type : List.of(ExportType.DELTA, ExportType.INCREMENTAL)) {
                 ExportPlan plan = new ExportPlan(UUID.fromString(jobId), 1, new ConsumerId("batches"), type, format,
