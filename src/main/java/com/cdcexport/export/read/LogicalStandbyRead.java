@@ -30,9 +30,8 @@ import com.cdcexport.sql.SqlText;
  * none that began after {@link ReplayBracket#after}, and a commit in between makes S uncertain: the export takes
  * another snapshot. The entries are read through a second connection once the decoder has passed S, and go into the
  * queries that run in S as literal batches (a standby can hold no temporary table). That connection is to the same
- * standby, once it has replayed what the decoder wrote, when the standby runs with hot_standby_feedback; without
- * it, replay can wait for S itself (a recovery conflict) and never get there, so the entries, and only they, are
- * read on the primary.
+ * standby when it replays what the decoder wrote within {@link #ENTRIES_REPLAY_WAIT}; replay can be waiting for S
+ * itself (a recovery conflict), so past that the entries, and only they, are read on the primary.
  */
 final class LogicalStandbyRead implements AutoCloseable {
 
@@ -44,6 +43,12 @@ final class LogicalStandbyRead implements AutoCloseable {
     /** A batch of a window's entries is cut at the first key boundary past this many characters of JSON. */
     static final int BATCH_CHARS = 4 << 20;
     private static final long POLL_MILLIS = 5;
+    /**
+     * How long the standby may take to replay the decoder's entries before they are read on the primary. Replay
+     * normally takes milliseconds; longer, it is likely waiting for a snapshot of this very export (a recovery
+     * conflict), and would wait up to max_standby_streaming_delay and then cancel the export.
+     */
+    static final Duration ENTRIES_REPLAY_WAIT = Duration.ofSeconds(1);
 
     /** Where {@link #entries} comes from. */
     private final DataSource source;
@@ -58,16 +63,17 @@ final class LogicalStandbyRead implements AutoCloseable {
 
     /**
      * Waits until the decoder has passed every transaction S can see, then opens the connection entries are read
-     * through: on the standby once it has replayed what the decoder wrote for them, if it sends feedback, else on
-     * the primary.
+     * through: on the standby once it has replayed what the decoder wrote for them, or on the primary when it has not
+     * within {@link #ENTRIES_REPLAY_WAIT}.
      *
-     * @param primary  where the marker is written and the decoder's progress read: bookkeeping, no export data
-     * @param standby  the standby S was taken on
-     * @param slot     the decoder's replication slot
+     * @param endpoints where the marker is written and the decoder's progress read (the primary: bookkeeping, no
+     *                  export data), and where the choice of the entries' side is counted
+     * @param standby   the standby S was taken on
+     * @param slot      the decoder's replication slot
      */
-    static LogicalStandbyRead open(Endpoint primary, Endpoint standby, String schema, String slot,
-                                   Duration decoderTimeout, Duration replayTimeout, ExportProgress progress)
-            throws SQLException {
+    static LogicalStandbyRead open(ReadEndpoints endpoints, Endpoint standby, String schema, String slot,
+                                   Duration decoderTimeout, ExportProgress progress) throws SQLException {
+        Endpoint primary = endpoints.primary();
         String s = SqlText.identifier(schema);
         long written;
         try (Connection bookkeeping = primary.dataSource().getConnection()) {
@@ -87,13 +93,11 @@ final class LogicalStandbyRead implements AutoCloseable {
         Endpoint source = standby;
         Connection entries = standby.dataSource().getConnection();
         try {
-            if (sendsFeedback(entries)) {
-                try (ExportProgress.Waiting waiting = progress.waitFor(ExportProgress.Wait.STANDBY)) {
-                    awaitReplay(entries, written, replayTimeout, progress::stopping, standby.name());
-                }
-            } else {
-                // Replay may be waiting for S to end (a recovery conflict over rows S still sees), so waiting for
-                // replay while S is open can last until the standby cancels S: the soak did exactly that.
+            boolean replayed;
+            try (ExportProgress.Waiting waiting = progress.waitFor(ExportProgress.Wait.STANDBY)) {
+                replayed = replayed(entries, written, progress::stopping, standby.name());
+            }
+            if (!replayed) {
                 entries.close();
                 entries = null;
                 source = primary;
@@ -103,24 +107,13 @@ final class LogicalStandbyRead implements AutoCloseable {
             entries.setAutoCommit(false);
             entries.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             entries.setReadOnly(true);
+            endpoints.logicalEntriesRead(source);
             return new LogicalStandbyRead(source.dataSource(), entries, schema);
         } catch (SQLException | RuntimeException e) {
             if (entries != null) {
                 SnapshotReader.discard(source.dataSource(), entries);
             }
             throw e;
-        }
-    }
-
-    /**
-     * Whether the standby tells the primary which rows its queries still see (hot_standby_feedback): then vacuum on
-     * the primary keeps them, and replay does not wait for the export's snapshot.
-     */
-    private static boolean sendsFeedback(Connection standby) throws SQLException {
-        try (Statement statement = standby.createStatement();
-             ResultSet rs = statement.executeQuery("SELECT current_setting('hot_standby_feedback')::boolean")) {
-            rs.next();
-            return rs.getBoolean(1);
         }
     }
 
@@ -269,24 +262,23 @@ final class LogicalStandbyRead implements AutoCloseable {
         }
     }
 
-    private static void awaitReplay(Connection connection, long target, Duration timeout, BooleanSupplier stop,
-                                    String standby) throws SQLException {
-        long deadline = System.nanoTime() + timeout.toNanos();
+    /** Whether the standby replays up to {@code target} within {@link #ENTRIES_REPLAY_WAIT}. */
+    private static boolean replayed(Connection connection, long target, BooleanSupplier stop, String standby)
+            throws SQLException {
+        long deadline = System.nanoTime() + ENTRIES_REPLAY_WAIT.toNanos();
         try (Statement statement = connection.createStatement()) {
             while (true) {
                 try (ResultSet rs = statement.executeQuery("SELECT pg_last_wal_replay_lsn()::text")) {
                     rs.next();
                     if (ReadStart.lsn(rs.getString(1)) >= target) {
-                        return;
+                        return true;
                     }
                 }
                 if (stop.getAsBoolean()) {
                     throw new IllegalStateException("Export stopped while waiting for " + standby);
                 }
                 if (System.nanoTime() > deadline) {
-                    throw new ReadStart.StandbyBehindException("Nothing was exported: " + standby + " did not replay "
-                            + "the log-based capture's entries of this export's snapshot within "
-                            + "STANDBY_CATCH_UP_TIMEOUT (" + timeout + ")");
+                    return false;
                 }
                 try {
                     Thread.sleep(POLL_MILLIS);

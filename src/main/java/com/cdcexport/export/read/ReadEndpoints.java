@@ -44,10 +44,12 @@ public class ReadEndpoints implements DisposableBean {
     /** How long exports waited for a standby to replay their claim, and how many wait now. */
     private final Timer catchUp;
     private final AtomicInteger waiting = new AtomicInteger();
+    private final MeterRegistry registry;
 
     @Autowired
     public ReadEndpoints(DataSource dataSource, CdcProperties properties, MeterRegistry registry) {
         this.primary = new Endpoint("primary", dataSource, false);
+        this.registry = registry;
         this.catchUp = catchUpTimer(registry);
         Gauge.builder("cdc.export.standby.waiting", waiting, AtomicInteger::get)
                 .description("Exports waiting now for a standby to replay the moment their job was claimed")
@@ -72,7 +74,8 @@ public class ReadEndpoints implements DisposableBean {
 
     private ReadEndpoints(Endpoint primary) {
         this.primary = primary;
-        this.catchUp = catchUpTimer(new SimpleMeterRegistry());
+        this.registry = new SimpleMeterRegistry();
+        this.catchUp = catchUpTimer(registry);
     }
 
     private static Timer catchUpTimer(MeterRegistry registry) {
@@ -91,6 +94,14 @@ public class ReadEndpoints implements DisposableBean {
             catchUp.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
             waiting.decrementAndGet();
         }
+    }
+
+    /**
+     * Counts where an export on a standby read the change-log entries of a table in log-based capture: the standby,
+     * or the primary when the standby had not replayed them in time (see LogicalStandbyRead).
+     */
+    void logicalEntriesRead(Endpoint where) {
+        registry.counter("cdc.export.logical.entries.reads", "database", where.name()).increment();
     }
 
     /** A wait for a standby that may fail with SQLException. */

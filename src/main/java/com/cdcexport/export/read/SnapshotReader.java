@@ -217,31 +217,39 @@ public class SnapshotReader {
             }
             // A standby's pg_current_snapshot() lists no running xid: the watermark needs the exact text.
             List<Long> relids = shapes.values().stream().map(TableShape::relid).toList();
-            if (!endpoint.standby()) {
-                this.snapshot = reported;
-            } else if (logical.isEmpty()) {
-                this.snapshot = StandbySnapshot.exact(connection, reported, relids);
-            } else {
-                this.logicalOnStandby = LogicalStandbyRead.open(endpoints.primary(), endpoint, schema,
-                        captured.slot().name(), catchUpTimeout, standby.catchUpTimeout(), progress);
-                StandbySnapshot.Range range = StandbySnapshot.range(connection, reported);
-                List<Long> seen = StandbySnapshot.seen(connection, range, relids);
-                TreeSet<Long> finishedXids = new TreeSet<>(seen);
-                finishedXids.addAll(logicalOnStandby.finished(logical.stream().map(t -> shapes.get(t).relid())
-                        .toList(), range.xmin(), range.xmax(), started.replay(), seen));
-                this.snapshot = StandbySnapshot.of(range.xmin(), range.xmax(), List.copyOf(finishedXids));
-            }
-            if (!staged.isEmpty() && !endpoint.standby()) {
-                List<LogicalWindow.Window> windows = staged.stream().map(table -> new LogicalWindow.Window(
-                        shapes.get(table).relid(), table.window().orElseThrow())).toList();
-                LogicalWindow.stage(connection, endpoint.dataSource(), schema, captured.slot().name(), snapshot, windows,
-                        catchUpTimeout, progress);
+            Snapshot exact = reported;
+            if (endpoint.standby() && logical.isEmpty()) {
+                exact = StandbySnapshot.exact(connection, reported, relids);
+            } else if (endpoint.standby()) {
+                this.logicalOnStandby = LogicalStandbyRead.open(endpoints, endpoint, schema,
+                        captured.slot().name(), catchUpTimeout, progress);
             }
             long total = 0;
-            for (TablePlan table : plan.tables()) {
-                TableRead read = plan(table, shapes.get(table), staged.contains(table));
-                tables.add(read);
-                total = read.expected < 0 || total < 0 ? -1 : total + read.expected;
+            try {
+                if (logicalOnStandby != null) {
+                    StandbySnapshot.Range range = StandbySnapshot.range(connection, reported);
+                    List<Long> seen = StandbySnapshot.seen(connection, range, relids);
+                    TreeSet<Long> finishedXids = new TreeSet<>(seen);
+                    finishedXids.addAll(logicalOnStandby.finished(logical.stream().map(t -> shapes.get(t).relid())
+                            .toList(), range.xmin(), range.xmax(), started.replay(), seen));
+                    exact = StandbySnapshot.of(range.xmin(), range.xmax(), List.copyOf(finishedXids));
+                }
+                this.snapshot = exact;
+                if (!staged.isEmpty() && !endpoint.standby()) {
+                    List<LogicalWindow.Window> windows = staged.stream().map(table -> new LogicalWindow.Window(
+                            shapes.get(table).relid(), table.window().orElseThrow())).toList();
+                    LogicalWindow.stage(connection, endpoint.dataSource(), schema, captured.slot().name(), snapshot,
+                            windows, catchUpTimeout, progress);
+                }
+                for (TablePlan table : plan.tables()) {
+                    TableRead read = plan(table, shapes.get(table), staged.contains(table));
+                    tables.add(read);
+                    total = read.expected < 0 || total < 0 ? -1 : total + read.expected;
+                }
+            } catch (SQLException | RuntimeException | Error e) {
+                // The read is never handed out, so nothing else ends the read of the entries.
+                closeLogicalOnStandby();
+                throw e;
             }
             progress.total(total);
         }
@@ -428,9 +436,7 @@ public class SnapshotReader {
             }
         }
 
-        /** Abandons the read unless it finished; the connection of an abandoned read is never pooled again. */
-        @Override
-        public void close() throws SQLException {
+        private void closeLogicalOnStandby() {
             try {
                 if (logicalOnStandby != null) {
                     logicalOnStandby.close();
@@ -438,6 +444,12 @@ public class SnapshotReader {
             } catch (SQLException e) {
                 log.debug("Could not end the read of log-based capture's entries: {}", e.toString());
             }
+        }
+
+        /** Abandons the read unless it finished; the connection of an abandoned read is never pooled again. */
+        @Override
+        public void close() throws SQLException {
+            closeLogicalOnStandby();
             try {
                 progress.detach(pg);
                 progress.snapshotReleased();
