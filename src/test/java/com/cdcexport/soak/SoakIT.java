@@ -59,11 +59,6 @@ class SoakIT {
      * -Dsoak.standby=true -Dtest.database.standby=true; see docs/testing.md).
      */
     private static final boolean STANDBY = Boolean.getBoolean("soak.standby");
-    /**
-     * The standby's hot_standby_feedback in such a run (-Dsoak.standby.feedback=true): with it, log-based capture's
-     * windows are read there too; without it (the default), their entries are read on the primary.
-     */
-    private static final boolean STANDBY_FEEDBACK = Boolean.getBoolean("soak.standby.feedback");
     private static final JdbcTemplate jdbc = TestDatabase.jdbc();
     private static final JsonMapper JSON = JsonMapper.builder().build();
     /** Every export reads the three tables in one snapshot. */
@@ -109,7 +104,6 @@ class SoakIT {
                 "ICEBERG_WAREHOUSE", warehouse.toString()));
         if (STANDBY) {
             environment.put("DATABASE_READ_URL", StandbyPair.standbyUrl());
-            StandbyPair.configureStandby(STANDBY_FEEDBACK, StandbyPair.DEFAULT_STREAMING_DELAY);
         }
         try (Chaos chaos = new Chaos(environment)) {
             // The clock starts once the service is up: start-up time must not eat the run.
