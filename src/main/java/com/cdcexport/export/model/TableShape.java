@@ -19,7 +19,8 @@ import com.cdcexport.sql.SqlText;
 public record TableShape(TableName name, long relid, List<Column> columns, List<Column> key, boolean keyChanged) {
 
     /** One column; {@code category} is pg_type.typcategory (N numeric, B boolean, S string, D date/time, ...). */
-    public record Column(String name, String type, String category, int keyPosition, boolean notNull) {
+    /** @param attnum the column's number in the table: it stays when the column is renamed, a new column gets a new one */
+    public record Column(String name, String type, String category, int keyPosition, boolean notNull, int attnum) {
 
         public String sql() {
             return SqlText.identifier(name);
@@ -61,7 +62,7 @@ public record TableShape(TableName name, long relid, List<Column> columns, List<
                        (SELECT typcategory::text FROM pg_type WHERE oid = coalesce(nullif(t.typbasetype, 0), t.oid)),
                        coalesce((SELECT k.ord FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
                                   WHERE k.attnum = a.attnum), 0),
-                       a.attnotnull
+                       a.attnotnull, a.attnum
                   FROM pg_attribute a
                   JOIN pg_type t ON t.oid = a.atttypid
                   LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
@@ -71,7 +72,7 @@ public record TableShape(TableName name, long relid, List<Column> columns, List<
             try (ResultSet rs = statement.executeQuery()) {
                 while (rs.next()) {
                     columns.add(new Column(rs.getString(1), rs.getString(2), rs.getString(3), rs.getInt(4),
-                            rs.getBoolean(5)));
+                            rs.getBoolean(5), rs.getInt(6)));
                 }
             }
         }

@@ -155,9 +155,9 @@ final class ExportQuery {
         Mask mask = access.masks().get(c.name());
         if (mask != null) {
             // A token is text whatever the column's type (a string in parquet and JSON); a nulled column is NULL.
-            return new FileColumn(c.name(), "text", "S", nullable || mask == Mask.NULL, mask.slug());
+            return new FileColumn(c.name(), "text", "S", nullable || mask == Mask.NULL, mask.slug(), c.attnum());
         }
-        return new FileColumn(c.name(), c.type(), c.category(), nullable);
+        return new FileColumn(c.name(), c.type(), c.category(), nullable, null, c.attnum());
     }
 
     /**

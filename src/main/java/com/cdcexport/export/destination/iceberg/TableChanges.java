@@ -60,6 +60,8 @@ final class TableChanges {
     private final boolean hasOperations;
     private final Schema schema;
     private final Consumer<UpdateSchema> evolution;
+    /** The new value of {@link IcebergSchemas#SOURCE_COLUMNS}, or null when it stays. */
+    private final String sourceColumns;
     private final List<FileColumn> dataColumns = new ArrayList<>();
     private final int[] dataFields;
     private final int[] dataIds;
@@ -86,8 +88,12 @@ final class TableChanges {
         this.hasOperations = hasOperations;
         int first = hasOperations ? 1 : 0;
         List<FileColumn> tableColumns = columns.subList(first, columns.size());
-        this.evolution = IcebergSchemas.evolution(table.name(), table.schema(), tableColumns, key);
+        this.evolution = IcebergSchemas.evolution(table.name(), table.schema(),
+                IcebergSchemas.recorded(table.properties()), tableColumns, key);
         this.schema = evolution == null ? table.schema() : preview(table, evolution);
+        String sourceColumns = IcebergSchemas.sourceColumns(schema, tableColumns);
+        this.sourceColumns = sourceColumns.equals(table.properties().get(IcebergSchemas.SOURCE_COLUMNS)) ? null
+                : sourceColumns;
         List<Integer> fields = new ArrayList<>();
         List<Integer> keys = new ArrayList<>();
         for (int i = first; i < columns.size(); i++) {
@@ -186,10 +192,14 @@ final class TableChanges {
      * metadata commit), recording {@code summary} in it. Runs inside the export's commit transaction.
      */
     void commit(Map<String, String> summary) {
-        if (!replacesAll && dataFiles.isEmpty() && deleteFiles.isEmpty() && evolution == null) {
+        if (!replacesAll && dataFiles.isEmpty() && deleteFiles.isEmpty() && evolution == null
+                && sourceColumns == null) {
             return;
         }
         Transaction transaction = table.newTransaction();
+        if (sourceColumns != null) {
+            transaction.updateProperties().set(IcebergSchemas.SOURCE_COLUMNS, sourceColumns).commit();
+        }
         if (evolution != null) {
             UpdateSchema update = transaction.updateSchema();
             evolution.accept(update);

@@ -233,6 +233,56 @@ class IcebergExportTest extends IntegrationTest {
         }
     }
 
+    /**
+     * A column is followed by its number in the table, not its name: renamed, it keeps its field and the values of
+     * rows outside the window; dropped and added again under the same name, it is a new field, and no row keeps a
+     * value of the old column (the source has none).
+     */
+    @Test
+    void aRenamedColumnKeepsItsValuesAndAColumnAddedAgainUnderItsNameStartsEmpty() {
+        try {
+            OrdersTable.insert(jdbc, 1, 10);
+            toIceberg("delta", "lake");
+            Table table = ours("lake.app_orders");
+            int statusField = table.schema().findField("status").fieldId();
+
+            jdbc.execute("ALTER TABLE app.orders RENAME COLUMN status TO state");
+            jdbc.update("UPDATE app.orders SET state = 'shipped' WHERE id = 2");
+            toIceberg("delta", "lake");
+            table.refresh();
+            assertThat(table.schema().findField("status")).isNull();
+            assertThat(table.schema().findField("state").fieldId()).as("the same field").isEqualTo(statusField);
+            Map<Long, Object> states = column(table, "state");
+            assertThat(states.get(2L)).isEqualTo("shipped");
+            assertThat(states.get(1L)).as("a row outside the window keeps its value").isEqualTo(
+                    jdbc.queryForObject("SELECT state FROM app.orders WHERE id = 1", String.class));
+
+            jdbc.execute("ALTER TABLE app.orders DROP COLUMN state");
+            jdbc.execute("ALTER TABLE app.orders ADD COLUMN state TEXT");
+            jdbc.update("UPDATE app.orders SET state = 'new again' WHERE id = 3");
+            toIceberg("delta", "lake");
+            table.refresh();
+            assertThat(table.schema().findField("state").fieldId()).as("another field").isNotEqualTo(statusField);
+            states = column(table, "state");
+            assertThat(states.get(3L)).isEqualTo("new again");
+            assertThat(states.get(1L)).as("no value of the dropped column").isNull();
+            assertThat(column(table, "customer").keySet()).as("each key once, every key")
+                    .containsExactlyElementsOf(jdbc.queryForList("SELECT id FROM app.orders ORDER BY id", Long.class));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        } finally {
+            TestDatabase.recreateOrders();
+        }
+    }
+
+    private static Map<Long, Object> column(Table table, String name) throws IOException {
+        Map<Long, Object> values = new TreeMap<>();
+        try (CloseableIterable<Record> records = IcebergGenerics.read(table).build()) {
+            records.forEach(r -> values.put((Long) r.getField("id"), r.getField(name)));
+        }
+        return values;
+    }
+
     @Test
     void everyCommonTypeKeepsItsValueAndIcebergType() throws IOException {
         jdbc.update("""
