@@ -5,6 +5,8 @@ import java.io.UncheckedIOException;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 
+import software.amazon.awssdk.core.exception.SdkException;
+
 import org.springframework.jdbc.CannotGetJdbcConnectionException;
 import org.springframework.web.ErrorResponseException;
 
@@ -55,6 +57,13 @@ public record JobFailure(String message, String detail) {
                 // File-system messages are terse ("No space left on device", a bare path): say what was being done.
                 return new JobFailure(STORAGE, "Cannot write export file " + job.outputFilename() + " in " + location
                         + ": " + io.getClass().getSimpleName() + (message.isEmpty() ? "" : ": " + message));
+            }
+            if (t instanceof SdkException storage) {
+                // Object storage refused or could not be reached (Iceberg's S3FileIO throws the SDK's own
+                // exceptions): the service's storage, not the service, failed.
+                String message = storage.getMessage() == null ? "" : storage.getMessage();
+                return new JobFailure(STORAGE, "Cannot write export " + job.outputFilename() + " to " + location
+                        + ": " + storage.getClass().getSimpleName() + (message.isEmpty() ? "" : ": " + message));
             }
         }
         if (causedBy(e, CannotGetJdbcConnectionException.class)

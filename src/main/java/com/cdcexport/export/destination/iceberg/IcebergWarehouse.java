@@ -22,6 +22,7 @@ import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.s3.S3Client;
 
 import org.springframework.beans.factory.DisposableBean;
+import org.springframework.boot.health.contributor.Health;
 import org.springframework.stereotype.Component;
 import org.springframework.util.FileSystemUtils;
 
@@ -47,6 +48,8 @@ public class IcebergWarehouse implements SettingsCheck, DisposableBean {
 
     /** How long the start-up check waits for the bucket to answer, retries included. */
     static final Duration CHECK_TIMEOUT = Duration.ofSeconds(20);
+    /** A readiness probe must answer well within a load balancer's own timeout. */
+    static final Duration HEALTH_TIMEOUT = Duration.ofSeconds(5);
     static final String STAGING_PREFIX = "cdc-iceberg-s3-";
 
     private static final Logger log = LoggerFactory.getLogger(IcebergWarehouse.class);
@@ -170,6 +173,23 @@ public class IcebergWarehouse implements SettingsCheck, DisposableBean {
     /** Where S3FileIO stages uploads (null for a local warehouse). */
     Path stagingDirectory() {
         return staging;
+    }
+
+    /**
+     * Readiness (shown as icebergWarehouse): the warehouse's bucket answers a HEAD within
+     * {@link #HEALTH_TIMEOUT}, or its directory takes a new file. The bucket may be another than the file sink's,
+     * which exportOutput checks.
+     */
+    public void checkHealth(Health.Builder builder) throws IOException {
+        builder.withDetail("location", location);
+        if (bucket == null) {
+            Files.createDirectories(directory);
+            Files.delete(Files.createTempFile(directory, ".health-check", ""));
+        } else {
+            ((S3FileIO) io).client().headBucket(b -> b.bucket(bucket)
+                    .overrideConfiguration(o -> o.apiCallTimeout(HEALTH_TIMEOUT)));
+        }
+        builder.up();
     }
 
     @Override

@@ -18,12 +18,15 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.ChecksumMode;
 
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.context.properties.source.MapConfigurationPropertySource;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.Status;
 
 import com.cdcexport.config.CdcProperties;
 import com.cdcexport.config.InvalidSettingException;
@@ -205,6 +208,27 @@ class IcebergWarehouseTest {
 
         warehouse.close();
         assertThat(staging).doesNotExist();
+    }
+
+    /** Readiness asks the warehouse's own bucket, which need not be the file sink's. */
+    @Test
+    void readinessIsUpWhileTheWarehouseBucketAnswersAndDownWhenItIsGone() throws IOException {
+        try (Warehouse warehouse = new Warehouse(onS3Mock(server.endpoint(), "iceberg.warehouse", "s3://lake/wh"))) {
+            Health.Builder up = new Health.Builder();
+            warehouse.it.checkHealth(up);
+            assertThat(up.build().getStatus()).isEqualTo(Status.UP);
+            assertThat(up.build().getDetails()).containsEntry("location", "s3://lake/wh");
+        }
+        try (Warehouse gone = new Warehouse(onS3Mock(server.endpoint(), "iceberg.warehouse", "s3://gone/wh"))) {
+            assertThatThrownBy(() -> gone.it.checkHealth(new Health.Builder()))
+                    .isInstanceOf(SdkException.class);
+        }
+        try (Warehouse local = new Warehouse(properties("iceberg.warehouse", directory.resolve("tables").toString()))) {
+            Health.Builder up = new Health.Builder();
+            local.it.checkHealth(up);
+            assertThat(up.build().getStatus()).isEqualTo(Status.UP);
+            assertThat(directory.resolve("tables")).isEmptyDirectory();
+        }
     }
 
     @Test
