@@ -177,14 +177,17 @@ public class IcebergWarehouse implements SettingsCheck, DisposableBean {
 
     /**
      * Readiness (shown as icebergWarehouse): the warehouse's bucket answers a HEAD within
-     * {@link #HEALTH_TIMEOUT}, or its directory takes a new file. The bucket may be another than the file sink's,
-     * which exportOutput checks.
+     * {@link #HEALTH_TIMEOUT}, or its own directory takes a new file. The bucket may be another than the file
+     * sink's, which exportOutput checks.
      */
     public void checkHealth(Health.Builder builder) throws IOException {
         builder.withDetail("location", location);
         if (bucket == null) {
-            Files.createDirectories(directory);
-            Files.delete(Files.createTempFile(directory, ".health-check", ""));
+            // Under EXPORT_OUTPUT_DIR by default, which exportOutput checks; a directory of its own was made at
+            // start-up and must still take files (a check never creates it again).
+            if (!properties.iceberg().warehouse().isBlank()) {
+                Files.delete(Files.createTempFile(directory, ".health-check", ""));
+            }
         } else {
             ((S3FileIO) io).client().headBucket(b -> b.bucket(bucket)
                     .overrideConfiguration(o -> o.apiCallTimeout(HEALTH_TIMEOUT)));

@@ -7,7 +7,8 @@ import org.springframework.boot.health.contributor.Health;
 import org.springframework.stereotype.Component;
 
 /** Readiness of where Iceberg tables go, shown as icebergWarehouse (see {@link IcebergWarehouse#checkHealth}). */
-@Component("icebergWarehouse")
+// Named icebergWarehouse (the suffix is dropped), the warehouse itself being the bean of that name.
+@Component("icebergWarehouseHealthIndicator")
 class IcebergWarehouseHealthIndicator extends AbstractHealthIndicator {
 
     private final IcebergWarehouse warehouse;

@@ -118,6 +118,10 @@ class IcebergS3WarehouseTest extends IntegrationTest {
     @Test
     void fullThenDeltasKeepTheTableInS3EqualToTheLiveTable() throws IOException {
         assertThat(iceberg.location()).isEqualTo(WAREHOUSE);
+        Api.Response readiness = api.get("/actuator/health/readiness", null);
+        assertThat(readiness.status()).isEqualTo(200);
+        assertThat(readiness.json().path("components").path("icebergWarehouse").path("status").asString())
+                .as("readiness asks the warehouse's bucket").isEqualTo("UP");
         OrdersTable.insert(jdbc, 1, 1200);
         Api.Response full = toIceberg("full", "lake");
         assertThat(full.field("outputFilename")).isEqualTo("lake.app_orders");

@@ -224,10 +224,14 @@ class IcebergWarehouseTest {
                     .isInstanceOf(SdkException.class);
         }
         try (Warehouse local = new Warehouse(properties("iceberg.warehouse", directory.resolve("tables").toString()))) {
+            local.it.checkSettings();
             Health.Builder up = new Health.Builder();
             local.it.checkHealth(up);
             assertThat(up.build().getStatus()).isEqualTo(Status.UP);
             assertThat(directory.resolve("tables")).isEmptyDirectory();
+            Files.delete(directory.resolve("tables"));
+            assertThatThrownBy(() -> local.it.checkHealth(new Health.Builder())).as("gone since start-up")
+                    .isInstanceOf(IOException.class);
         }
     }
 
