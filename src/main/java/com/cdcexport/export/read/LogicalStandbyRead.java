@@ -30,8 +30,9 @@ import com.cdcexport.sql.SqlText;
  * none that began after {@link ReplayBracket#after}, and a commit in between makes S uncertain: the export takes
  * another snapshot. The entries are read through a second connection once the decoder has passed S, and go into the
  * queries that run in S as literal batches (a standby can hold no temporary table). That connection is to the same
- * standby when it replays what the decoder wrote within {@link #ENTRIES_REPLAY_WAIT}; replay can be waiting for S
- * itself (a recovery conflict), so past that the entries, and only they, are read on the primary.
+ * standby when it sends hot_standby_feedback and replays what the decoder wrote within {@link #ENTRIES_REPLAY_WAIT};
+ * otherwise replay may be waiting for S itself (a recovery conflict), and the entries, and only they, are read on
+ * the primary.
  */
 final class LogicalStandbyRead implements AutoCloseable {
 
@@ -63,8 +64,8 @@ final class LogicalStandbyRead implements AutoCloseable {
 
     /**
      * Waits until the decoder has passed every transaction S can see, then opens the connection entries are read
-     * through: on the standby once it has replayed what the decoder wrote for them, or on the primary when it has not
-     * within {@link #ENTRIES_REPLAY_WAIT}.
+     * through: on the standby once it has replayed what the decoder wrote for them, or on the primary when it sends
+     * no feedback or has not replayed them within {@link #ENTRIES_REPLAY_WAIT}.
      *
      * @param endpoints where the marker is written and the decoder's progress read (the primary: bookkeeping, no
      *                  export data), and where the choice of the entries' side is counted
@@ -93,9 +94,11 @@ final class LogicalStandbyRead implements AutoCloseable {
         Endpoint source = standby;
         Connection entries = standby.dataSource().getConnection();
         try {
-            boolean replayed;
-            try (ExportProgress.Waiting waiting = progress.waitFor(ExportProgress.Wait.STANDBY)) {
-                replayed = replayed(entries, written, progress::stopping, standby.name());
+            boolean replayed = false;
+            if (sendsFeedback(entries)) {
+                try (ExportProgress.Waiting waiting = progress.waitFor(ExportProgress.Wait.STANDBY)) {
+                    replayed = replayed(entries, written, progress::stopping, standby.name());
+                }
             }
             if (!replayed) {
                 entries.close();
@@ -259,6 +262,19 @@ final class LogicalStandbyRead implements AutoCloseable {
         @Override
         public void close() throws SQLException {
             statement.close();
+        }
+    }
+
+    /**
+     * Whether the standby tells the primary which rows its queries still see (hot_standby_feedback). Without it,
+     * vacuum on the primary removes rows S still sees and replay waits for S to end: under writes that is the common
+     * case (the standby soak measured it), so the entries are read on the primary without waiting.
+     */
+    private static boolean sendsFeedback(Connection standby) throws SQLException {
+        try (Statement statement = standby.createStatement();
+             ResultSet rs = statement.executeQuery("SELECT current_setting('hot_standby_feedback')::boolean")) {
+            rs.next();
+            return rs.getBoolean(1);
         }
     }
 

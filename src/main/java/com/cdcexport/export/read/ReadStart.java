@@ -80,6 +80,10 @@ public final class ReadStart {
                 Connection connection = null;
                 try {
                     connection = standby.dataSource().getConnection();
+                    // The transaction's settings first, so that between reading where replay stood and taking the
+                    // snapshot lies one round trip, not three: a commit replayed in between makes S uncertain.
+                    connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+                    connection.setReadOnly(true);
                     long before = replayed(connection);
                     OptionalLong after = caughtUp(connection, plan);
                     if (after.isPresent()) {
@@ -119,14 +123,12 @@ public final class ReadStart {
      * commits in the primary's order, so S then sees everything committed before them, every watermark P's
      * snapshot included. Rows are compared, not snapshot texts: a standby's pg_current_snapshot() lists none of its
      * running xids (see {@link StandbySnapshot}). This query is the transaction's first, so S is the snapshot the
-     * whole export reads in.
+     * whole export reads in. The connection is REPEATABLE READ and read-only already.
      *
      * @return where replay stood just after S was taken, when S has replayed the plan; empty otherwise
      */
     private static OptionalLong caughtUp(Connection connection, ExportPlan plan) throws SQLException {
         connection.setAutoCommit(false);
-        connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
-        connection.setReadOnly(true);
         long after;
         // The snapshot is taken as this statement starts; the replay position is read while it runs, so after it.
         try (PreparedStatement claim = connection.prepareStatement(

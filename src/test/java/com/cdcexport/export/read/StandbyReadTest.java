@@ -345,27 +345,41 @@ class StandbyReadTest {
      */
     @Test
     void aLogicallyCapturedChangeTheDecoderLogsAfterTheStandbysSnapshotIsExportedExactlyOnce() throws Exception {
-        primary.update("INSERT INTO app.order_lines VALUES (1, 1, 'a', 1)");
-        double onStandby = entriesReads("standby-1");
-        Export full = withDecoderHeldBack(() -> primary.update("INSERT INTO app.order_lines VALUES (1, 2, 'b', 2)"),
-                "full", false);
-        assertThat(entriesReads("standby-1")).as("the entries read on the standby").isEqualTo(onStandby + 1);
-        assertThat(full.manifest().path("readFrom").asString()).isEqualTo("standby-1");
-        assertThat(full.lines()).containsExactly("order_id,line_no,sku,qty", "1,1,\"a\",1", "1,2,\"b\",2");
-        assertThat(exportLines("delta", "lines").lines()).as("the full export had both rows")
-                .containsExactly("operation,order_id,line_no,sku,qty");
+        StandbyPair.configureStandby(true, StandbyPair.DEFAULT_STREAMING_DELAY);
+        try {
+            primary.update("INSERT INTO app.order_lines VALUES (1, 1, 'a', 1)");
+            double onStandby = entriesReads("standby-1");
+            Export full = withDecoderHeldBack(() -> primary.update("INSERT INTO app.order_lines VALUES (1, 2, 'b', 2)"),
+                    "full", false);
+            assertThat(entriesReads("standby-1")).as("the entries read on the standby").isEqualTo(onStandby + 1);
+            assertThat(full.manifest().path("readFrom").asString()).isEqualTo("standby-1");
+            assertThat(full.lines()).containsExactly("order_id,line_no,sku,qty", "1,1,\"a\",1", "1,2,\"b\",2");
+            assertThat(exportLines("delta", "lines").lines()).as("the full export had both rows")
+                    .containsExactly("operation,order_id,line_no,sku,qty");
 
-        double onPrimary = entriesReads("primary");
-        Export delta = withDecoderHeldBack(() -> {
-            primary.update("INSERT INTO app.order_lines VALUES (1, 3, 'c', 3)");
-            primary.update("UPDATE app.order_lines SET qty = 10 WHERE line_no = 1");
-            primary.update("DELETE FROM app.order_lines WHERE line_no = 2");
-        }, "delta", true);
-        assertThat(entriesReads("primary")).as("the entries read on the primary").isEqualTo(onPrimary + 1);
-        assertThat(delta.manifest().path("readFrom").asString()).isEqualTo("standby-1");
-        assertThat(delta.lines()).containsExactly("operation,order_id,line_no,sku,qty", "UPDATE,1,1,\"a\",10",
-                "DELETE,1,2,,", "INSERT,1,3,\"c\",3");
-        assertThat(exportLines("delta", "lines").lines()).as("and never again").hasSize(1);
+            double onPrimary = entriesReads("primary");
+            Export delta = withDecoderHeldBack(() -> {
+                primary.update("INSERT INTO app.order_lines VALUES (1, 3, 'c', 3)");
+                primary.update("UPDATE app.order_lines SET qty = 10 WHERE line_no = 1");
+                primary.update("DELETE FROM app.order_lines WHERE line_no = 2");
+            }, "delta", true);
+            assertThat(entriesReads("primary")).as("replay stopped: the entries read on the primary")
+                    .isEqualTo(onPrimary + 1);
+            assertThat(delta.manifest().path("readFrom").asString()).isEqualTo("standby-1");
+            assertThat(delta.lines()).containsExactly("operation,order_id,line_no,sku,qty", "UPDATE,1,1,\"a\",10",
+                    "DELETE,1,2,,", "INSERT,1,3,\"c\",3");
+
+            // Without hot_standby_feedback replay may wait for S: the entries are read on the primary at once.
+            StandbyPair.configureStandby(false, StandbyPair.DEFAULT_STREAMING_DELAY);
+            onPrimary = entriesReads("primary");
+            Export again = withDecoderHeldBack(() -> primary.update("UPDATE app.order_lines SET qty = 11 WHERE "
+                    + "line_no = 3"), "delta", false);
+            assertThat(entriesReads("primary")).isEqualTo(onPrimary + 1);
+            assertThat(again.lines()).containsExactly("operation,order_id,line_no,sku,qty", "UPDATE,1,3,\"c\",11");
+            assertThat(exportLines("delta", "lines").lines()).as("and never again").hasSize(1);
+        } finally {
+            StandbyPair.configureStandby(false, StandbyPair.DEFAULT_STREAMING_DELAY);
+        }
     }
 
     /**
@@ -450,17 +464,26 @@ class StandbyReadTest {
                 .as("the window is more than one batch").isGreaterThan((long) LogicalStandbyRead.BATCH_CHARS);
 
         SnapshotReader onPrimary = new SnapshotReader(primary.getDataSource(), captured, parallel);
-        // The entries come from the standby, or from the primary when replay stops after the snapshot: the same bytes.
-        double onStandby = entriesReads("standby-1");
-        assertStandbyReadsThePrimarysBytes(onPrimary, jobId, since);
-        assertThat(entriesReads("standby-1")).isEqualTo(onStandby + 4);
-        double onPrimaryBefore = entriesReads("primary");
-        StandbyPair.pauseReplay();
+        // The entries come from the standby, or from the primary (replay stopped after the snapshot, or no feedback):
+        // the same bytes.
+        StandbyPair.configureStandby(true, StandbyPair.DEFAULT_STREAMING_DELAY);
         try {
+            double onStandby = entriesReads("standby-1");
             assertStandbyReadsThePrimarysBytes(onPrimary, jobId, since);
+            assertThat(entriesReads("standby-1")).isEqualTo(onStandby + 4);
+            double onPrimaryBefore = entriesReads("primary");
+            StandbyPair.pauseReplay();
+            try {
+                assertStandbyReadsThePrimarysBytes(onPrimary, jobId, since);
+            } finally {
+                StandbyPair.resumeReplay();
+            }
+            assertThat(entriesReads("primary")).isEqualTo(onPrimaryBefore + 4);
         } finally {
-            StandbyPair.resumeReplay();
+            StandbyPair.configureStandby(false, StandbyPair.DEFAULT_STREAMING_DELAY);
         }
+        double onPrimaryBefore = entriesReads("primary");
+        assertStandbyReadsThePrimarysBytes(onPrimary, jobId, since);
         assertThat(entriesReads("primary")).isEqualTo(onPrimaryBefore + 4);
     }
 
