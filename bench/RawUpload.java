@@ -28,11 +28,12 @@ import software.amazon.awssdk.services.s3.model.CompletedPart;
  * plain multipart upload and nothing else, with the client the sink builds (the same HTTP client, checksums only
  * where required), the same part size and the same number of parts in flight, read from the page cache.
  *
- *   java -cp 'lib/*' bench/RawUpload.java ENDPOINT BUCKET KEY FILE PART-BYTES IN-FLIGHT [copy]
+ *   java [-Dserver.pid=PID] -cp 'lib/*' bench/RawUpload.java ENDPOINT BUCKET KEY FILE PART-BYTES IN-FLIGHT [copy]
  *
- * Prints the seconds from CreateMultipartUpload to CompleteMultipartUpload's answer; with "copy", then also the
- * seconds one CopyObject of the uploaded object to KEY.copy takes on that server (the cost of a publish by copy).
- * Both objects are deleted afterwards.
+ * Prints the seconds from CreateMultipartUpload to CompleteMultipartUpload's answer, the CPU-seconds this process
+ * and the server's process (0 without its pid) spent meanwhile; with "copy", then also the seconds one CopyObject of
+ * the uploaded object to KEY.copy takes on that server (what a publish by copy adds). Both objects are deleted
+ * afterwards.
  */
 public final class RawUpload {
 
@@ -53,13 +54,13 @@ public final class RawUpload {
             ExecutorService pool = Executors.newCachedThreadPool();
             // a warm-up upload of the first parts, not timed: the service's JVM that this is compared with is warm
             upload(s3, pool, bucket, key, file, partSize, inFlight, 4L * partSize);
-            long busy0 = busyCpu();
             long own0 = ownCpu();
+            long server0 = serverCpu();
             long t0 = System.nanoTime();
             upload(s3, pool, bucket, key, file, partSize, inFlight, Long.MAX_VALUE);
             double upload = (System.nanoTime() - t0) / 1e9;
-            String line = String.format(Locale.ROOT, "%.3f %.3f %.3f", upload, (busyCpu() - busy0) / 100.0,
-                    (ownCpu() - own0) / 1e9);
+            String line = String.format(Locale.ROOT, "%.3f %.3f %.3f", upload, (ownCpu() - own0) / 1e9,
+                    (serverCpu() - server0) / 100.0);
             if (copy) {
                 long t1 = System.nanoTime();
                 s3.copyObject(b -> b.sourceBucket(bucket).sourceKey(key).destinationBucket(bucket)
@@ -73,11 +74,14 @@ public final class RawUpload {
         }
     }
 
-    /** CPU time the whole machine spent busy so far (all cores, user + nice + system + irq + softirq), 1/100 s. */
-    static long busyCpu() throws IOException {
-        String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
-        return Long.parseLong(f[1]) + Long.parseLong(f[2]) + Long.parseLong(f[3]) + Long.parseLong(f[6])
-                + Long.parseLong(f[7]);
+    /** CPU time the server's process (its pid in -Dserver.pid) spent so far, user and system, 1/100 s. */
+    static long serverCpu() throws IOException {
+        String pid = System.getProperty("server.pid");
+        if (pid == null) {
+            return 0;
+        }
+        String[] f = Files.readString(Path.of("/proc", pid, "stat")).split("\\) ", 2)[1].split(" ");
+        return Long.parseLong(f[11]) + Long.parseLong(f[12]);
     }
 
     /** This process's CPU time so far, ns. */

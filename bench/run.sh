@@ -141,24 +141,26 @@ snapshot_of() { psql -At -d "$DB" -c "SELECT snapshot::text FROM cdc.watermarks 
 # and, alone, the raw upload: the local export's file uploaded by a plain multipart upload (bench/RawUpload.java:
 # the sink's client settings, its part size, its parts in flight, a warm JVM), then one CopyObject of that object,
 # which is what the sink's publish costs beyond the upload (the attempt's object copied to the final name, see
-# S3Upload). Each measure records the machine's busy CPU-seconds (/proc/stat, all processes, so other load counts
-# too) besides the wall time: on two cores the read and the upload cannot overlap beyond (CPU local + CPU raw) / 2.
+# S3Upload). Each measure records the CPU-seconds its processes spent besides the wall time (see cpu_during: the
+# service, the S3 server, PostgreSQL's backends, the uploader): on N cores the read and the upload cannot overlap
+# beyond (CPU of the local export + CPU of the raw upload) / N.
 S3_SERVERS="s3mock s3proxy"
 sinks_bench() {
   [ -f target/s3mock/s3mock.jar ] && [ -f target/s3proxy/s3proxy.jar ] || ./mvnw -q -B generate-test-resources
-  local lport=$PORT r l s name srv cores part inflight pids=""
+  local lport=$PORT lpid r l s name srv cores part inflight pids="" raw rawc raws copy lc sc
+  declare -A s3port=([s3mock]=$((PORT + 2)) [s3proxy]=$((PORT + 4))) svcport=([s3mock]=$((PORT + 1)) [s3proxy]=$((PORT + 3)))
+  declare -A s3pid svcpid
   cores=$(nproc); part=$((8 * 1048576)); inflight=2   # the sink's defaults, S3_PART_SIZE and S3_PARTS_IN_FLIGHT
   echo "   load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
   mkdir -p "$WORK/s3mock-root" "$WORK/s3proxy-root/bench"
   java -Xmx512m -jar target/s3mock/s3mock.jar --com.adobe.testing.s3mock.http-port=$((PORT + 2)) --server.port=0 \
     --server.address=127.0.0.1 --com.adobe.testing.s3mock.store.root="$WORK/s3mock-root" \
     --com.adobe.testing.s3mock.store.initial-buckets=bench --logging.level.root=warn > "$WORK/s3mock.log" 2>&1 &
-  pids="$pids $!"
+  pids="$pids $!"; s3pid[s3mock]=$!
   printf 's3proxy.endpoint=http://127.0.0.1:%s\ns3proxy.authorization=none\njclouds.provider=filesystem\njclouds.filesystem.basedir=%s\n' \
     $((PORT + 4)) "$WORK/s3proxy-root" > "$WORK/s3proxy.conf"
   java -Xmx512m -jar target/s3proxy/s3proxy.jar --properties "$WORK/s3proxy.conf" > "$WORK/s3proxy.log" 2>&1 &
-  pids="$pids $!"
-  declare -A s3port=([s3mock]=$((PORT + 2)) [s3proxy]=$((PORT + 4))) svcport=([s3mock]=$((PORT + 1)) [s3proxy]=$((PORT + 3)))
+  pids="$pids $!"; s3pid[s3proxy]=$!
   EXTRA_PIDS="$EXTRA_PIDS $pids"
   until curl -sf "http://127.0.0.1:${s3port[s3mock]}/" >/dev/null; do sleep 0.2; done
   until curl -sf "http://127.0.0.1:${s3port[s3proxy]}/bench" >/dev/null; do sleep 0.2; done
@@ -167,14 +169,14 @@ sinks_bench() {
   mkdir -p "$WORK/raw"; javac -nowarn -cp "$WORK/sdk/lib/*" -d "$WORK/raw" bench/RawUpload.java
   fresh_db ${DB}_sinks
   PORT=$lport SERVICE_LOG=local.log start_service ${DB}_sinks "$ROWS" "-Xmx128m -jar $JAR"
-  pids="$pids $SVC"; EXTRA_PIDS="$EXTRA_PIDS $pids"; SVC=""
+  lpid=$SVC; pids="$pids $SVC"; EXTRA_PIDS="$EXTRA_PIDS $pids"; SVC=""
   until grep -qE 'Seeded [0-9]+ users|seeding skipped' "$WORK/local.log"; do sleep 0.1; done
   psql -q -d ${DB}_sinks -c "VACUUM ANALYZE users" >/dev/null
   for srv in $S3_SERVERS; do
     EXPORT_SINK=s3 S3_BUCKET=bench S3_ENDPOINT="http://127.0.0.1:${s3port[$srv]}" S3_PATH_STYLE=true AWS_REGION=us-east-1 \
       AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench PORT=${svcport[$srv]} SERVICE_LOG=$srv.log \
       start_service ${DB}_sinks 0 "-Xmx128m -jar $JAR"
-    pids="$pids $SVC"; EXTRA_PIDS="$EXTRA_PIDS $pids"; SVC=""
+    svcpid[$srv]=$SVC; pids="$pids $SVC"; EXTRA_PIDS="$EXTRA_PIDS $pids"; SVC=""
     echo 0 > "$WORK/heap.${svcport[$srv]}"
   done
   echo 0 > "$WORK/heap.$lport"
@@ -185,16 +187,17 @@ sinks_bench() {
   for srv in $S3_SERVERS; do sampled_export "${svcport[$srv]}" warm >/dev/null; done
   rm -f "$WORK/out/$name" "$WORK/out/${name%.csv}.manifest.json"
   for r in $(seq 1 "$ROUNDS"); do
-    read -r l lc <<<"$(busy_during sampled_export "$lport" "local-$r")"; name=$(cat "$WORK/last")
+    read -r l lc <<<"$(cpu_during ${DB}_sinks "$lpid" sampled_export "$lport" "local-$r")"; name=$(cat "$WORK/last")
     echo "$l" >> "$WORK/sink.local"; echo "$lc" >> "$WORK/sink.local.cpu"
     for srv in $S3_SERVERS; do
-      read -r s sc <<<"$(busy_during sampled_export "${svcport[$srv]}" "$srv-$r")"
+      read -r s sc <<<"$(cpu_during ${DB}_sinks "${svcpid[$srv]} ${s3pid[$srv]}" sampled_export "${svcport[$srv]}" "$srv-$r")"
       curl -s -o "$WORK/object" "http://127.0.0.1:${s3port[$srv]}/bench/$(cat "$WORK/last")"
       cmp "$WORK/object" "$WORK/out/$name" >&2 || identical=no
       rm -f "$WORK/object"
-      # wall, machine CPU, own CPU of the upload; seconds of the CopyObject after it
-      read -r raw rawc _ copy <<<"$(java -cp "$WORK/raw:$WORK/sdk/lib/*" RawUpload "http://127.0.0.1:${s3port[$srv]}" \
-        bench "raw-$r" "$WORK/out/$name" $part $inflight copy)"
+      # wall, CPU of the uploader and of the server meanwhile; seconds of the CopyObject after it
+      read -r raw rawc raws copy <<<"$(java -Dserver.pid="${s3pid[$srv]}" -cp "$WORK/raw:$WORK/sdk/lib/*" RawUpload \
+        "http://127.0.0.1:${s3port[$srv]}" bench "raw-$r" "$WORK/out/$name" $part $inflight copy)"
+      rawc=$(calc "$rawc + $raws")
       echo "$s" >> "$WORK/sink.$srv"; echo "$sc" >> "$WORK/sink.$srv.cpu"; echo "$raw" >> "$WORK/sink.$srv.raw"
       echo "$rawc" >> "$WORK/sink.$srv.raw.cpu"; echo "$copy" >> "$WORK/sink.$srv.copy"
       calc "$s / $l" >> "$WORK/sink.$srv.ratio"
@@ -207,13 +210,13 @@ sinks_bench() {
     rm -f "$WORK/out/$name" "$WORK/out/${name%.csv}.manifest.json"
   done
   printf '\n%-66s %s\n' "full export of $ROWS users (median [min–max] of $ROUNDS rounds)" "result (aim)"
-  printf '%-66s %s s; machine CPU %s s\n' "local sink: job duration" "$(summary < "$WORK/sink.local")" \
+  printf '%-66s %s s; CPU %s s\n' "local sink: job duration" "$(summary < "$WORK/sink.local")" \
     "$(summary < "$WORK/sink.local.cpu")"
   for srv in $S3_SERVERS; do
     printf '%s\n' "against $srv:"
-    printf '%-66s %s s; machine CPU %s s\n' "  S3 sink: job duration" "$(summary < "$WORK/sink.$srv")" \
+    printf '%-66s %s s; CPU %s s\n' "  S3 sink: job duration" "$(summary < "$WORK/sink.$srv")" \
       "$(summary < "$WORK/sink.$srv.cpu")"
-    printf '%-66s %s s; machine CPU %s s\n' "  raw multipart upload of the same file, alone" \
+    printf '%-66s %s s; CPU %s s\n' "  raw multipart upload of the same file, alone" \
       "$(summary < "$WORK/sink.$srv.raw")" "$(summary < "$WORK/sink.$srv.raw.cpu")"
     printf '%-66s %s s\n' "  CopyObject of that object (the publish's copy), alone" "$(summary < "$WORK/sink.$srv.copy")"
     printf '%-66s %s\n' "  S3 sink / local sink" "$(summary < "$WORK/sink.$srv.ratio")"
@@ -232,15 +235,24 @@ sinks_bench() {
   psql -q -d postgres -c "DROP DATABASE IF EXISTS ${DB}_sinks WITH (FORCE)" >/dev/null
 }
 
-# busy_during COMMAND...: the command's output (its first word) and the machine's busy CPU-seconds while it ran
-busy_during() {
-  local b0 out
-  b0=$(busy_cpu)
+# cpu_during DB "PID..." COMMAND...: the command's output and the CPU-seconds that these processes and PostgreSQL's
+# backends on database DB spent while it ran (user and system time from /proc: other load on the machine does not
+# count; a backend that ended meanwhile is missed, the service keeps its connections pooled)
+cpu_during() {
+  local db=$1 pids=$2 out
+  shift 2
+  cpu_snapshot "$db" $pids > "$WORK/cpu.before"
   out=$("$@")
-  echo "$out $(calc "($(busy_cpu) - $b0) / $(getconf CLK_TCK)")"
+  echo "$out $(cpu_snapshot "$db" $pids | awk -v hz="$(getconf CLK_TCK)" 'NR == FNR {b[$1] = $2; next}
+    {s += $2 - b[$1]} END {printf "%.2f", s / hz}' "$WORK/cpu.before" -)"
 }
-# all cores' user + nice + system + irq + softirq time so far, in clock ticks
-busy_cpu() { awk 'NR == 1 {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+cpu_snapshot() { # DB PID... → "pid ticks" lines
+  local db=$1 p
+  shift
+  for p in "$@" $(psql -At -d postgres -c "SELECT pid FROM pg_stat_activity WHERE datname = '$db'"); do
+    [ -r "/proc/$p/stat" ] && awk '{sub(/^.*\) /, ""); print "'"$p"'", $12 + $13}' "/proc/$p/stat"
+  done
+}
 
 # sampled_export PORT CONSUMER: a full export on that instance; prints its duration, keeps the instance's peak heap
 # (jvm_memory_used_bytes, heap areas summed, every 100 ms) in $WORK/heap.PORT
@@ -418,8 +430,8 @@ formats_bench() {
   rm -f "$WORK"/fmt-*
   for r in $(seq 1 "$ROUNDS"); do
     for f in $FORMATS; do
-      # "seconds bytes heap-bytes machine-CPU-seconds"
-      line=$(busy_during export_format "$f" "r$r-${f//./-}")
+      # "seconds bytes heap-bytes CPU-seconds" (the service's and PostgreSQL's)
+      line=$(cpu_during ${DB}_formats "$SVC" export_format "$f" "r$r-${f//./-}")
       [ "$f" = csv ] && csv_s=${line%% *} && csv_b=$(cut -d' ' -f2 <<<"$line")
       echo "$line" | cut -d' ' -f1 >> "$WORK/fmt-$f.s"
       echo "$line" | cut -d' ' -f3 >> "$WORK/fmt-$f.heap"
@@ -427,8 +439,8 @@ formats_bench() {
       calc "${line%% *} / $csv_s" >> "$WORK/fmt-$f.ratio"
       calc "$(cut -d' ' -f2 <<<"$line") / $csv_b" >> "$WORK/fmt-$f.size"
       echo "$(cut -d' ' -f2 <<<"$line")" > "$WORK/fmt-$f.bytes"
-      # the least time this format can take on these cores: all the CPU it made the machine spend, spread over
-      # every core, and never less than csv's own time (PostgreSQL renders the same CSV first)
+      # the least time this format can take on these cores: all the CPU its export spent, spread over every core,
+      # and never less than csv's own time (PostgreSQL renders the same CSV)
       awk -v s="$csv_s" -v c="$(cut -d' ' -f4 <<<"$line")" -v n="$(nproc)" \
         'BEGIN {f = c / n; print (f > s ? f : s) / s}' >> "$WORK/fmt-$f.floor"
     done
@@ -443,7 +455,7 @@ formats_bench() {
       "$(summary < "$WORK/fmt-$f.size")" "$(summary < "$WORK/fmt-$f.cpu" | cut -d' ' -f1)" \
       "$(( $(sort -n "$WORK/fmt-$f.heap" | tail -1) / 1048576 ))"
   done
-  echo "(CPU s: the machine's busy CPU-seconds while the export ran, every process's, median)"
+  echo "(CPU s: what the service and PostgreSQL's backends spent while the export ran, median)"
   if [ -f "$WORK/fmt-csv.gz.s" ]; then
     printf '%-66s %s (≤ 1.30)\n' "csv.gz / csv, time" "$(summary < "$WORK/fmt-csv.gz.ratio")"
     printf '%-66s %s (≤ 0.33)\n' "csv.gz / csv, size" "$(summary < "$WORK/fmt-csv.gz.size")"
