@@ -10,9 +10,9 @@ enum Compression {
     NONE, GZIP, ZSTD;
 
     /**
-     * gzip level 4: the lowest that makes the users' CSV a third of its size or less (level 1: 0.362 of it, 3: 0.332,
-     * 4: 0.316, 6: 0.303), at 1.6× level 1's CPU; level 6 costs 3.8× (docs/benchmarks.md, "S3 and compression").
-     * {@link ParallelGzip} spreads it over the cores.
+     * gzip level 4: the lowest that makes the users' CSV a third of its size or less (in 1 MiB members, level 1: 0.362
+     * of it, 3: 0.333, 4: 0.316, 6: 0.303), at 1.9× level 1's CPU; level 6 costs 3.6× (bench/GzipLevels.java,
+     * docs/benchmarks.md, "S3 and compression"). {@link ParallelGzip} spreads it over the cores.
      */
     static final int GZIP_LEVEL = 4;
     /** zstd's default level: faster than gzip -1 and smaller than gzip -6. */
