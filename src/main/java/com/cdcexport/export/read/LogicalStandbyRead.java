@@ -106,9 +106,12 @@ final class LogicalStandbyRead implements AutoCloseable {
                 source = primary;
                 entries = primary.dataSource().getConnection();
             }
-            // One snapshot for every read of entries: the windows' batches are read more than once.
+            // Each read of entries in a transaction of its own, ended as soon as it is done (a window's batches need
+            // a cursor, so a transaction): no snapshot of the primary, or of the standby, is held while the export
+            // reads its tables. The entries they read do not change in between: the decoder adds only entries of
+            // transactions S does not see, and the pruner removes none that this consumer's watermark does not.
             entries.setAutoCommit(false);
-            entries.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            entries.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
             entries.setReadOnly(true);
             endpoints.logicalEntriesRead(source);
             return new LogicalStandbyRead(source.dataSource(), entries, schema);
@@ -153,6 +156,7 @@ final class LogicalStandbyRead implements AutoCloseable {
                 }
             }
         }
+        entries.commit();
         return finished;
     }
 
@@ -163,6 +167,8 @@ final class LogicalStandbyRead implements AutoCloseable {
                      + ".change_log l WHERE " + window(shape, snapshot, since) + " AND l.op = 'T')")) {
             rs.next();
             return rs.getBoolean(1);
+        } finally {
+            entries.commit();
         }
     }
 
@@ -173,6 +179,8 @@ final class LogicalStandbyRead implements AutoCloseable {
                      + ".change_log l WHERE " + window(shape, snapshot, since))) {
             rs.next();
             return rs.getLong(1);
+        } finally {
+            entries.commit();
         }
     }
 
@@ -261,7 +269,11 @@ final class LogicalStandbyRead implements AutoCloseable {
 
         @Override
         public void close() throws SQLException {
-            statement.close();
+            try {
+                statement.close();
+            } finally {
+                entries.commit();
+            }
         }
     }
 

@@ -67,6 +67,7 @@ class LogicalStandbyReadTest {
     private List<Long> finished(List<Long> seenInS) throws Exception {
         DataSource dataSource = jdbc.getDataSource();
         try (Connection connection = dataSource.getConnection()) {
+            connection.setAutoCommit(false); // as LogicalStandbyRead.open leaves it
             LogicalStandbyRead read = new LogicalStandbyRead(dataSource, connection, TestDatabase.SCHEMA);
             return read.finished(List.of(TABLE), 100, 200, REPLAY, seenInS);
         }
