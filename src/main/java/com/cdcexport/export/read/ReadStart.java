@@ -49,7 +49,7 @@ public final class ReadStart {
      * just before the transaction took its snapshot and just after. Every commit record ending at or before
      * {@code before} had been replayed, so the snapshot sees its transaction; one starting past {@code after} (and
      * the page header that may follow it) had not begun to be replayed, so the snapshot does not. Only a commit in
-     * between is in doubt (see LogicalStandbyWindow).
+     * between is in doubt (see LogicalStandbyRead).
      */
     record ReplayBracket(long before, long after) {
     }
