@@ -276,6 +276,18 @@ public final class ServiceProcess implements AutoCloseable {
         }
     }
 
+    /** Until the service has logged {@code text} (60 s at most, then an assertion error with the log). */
+    public void awaitLog(String text) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (log().contains(text)) {
+                return;
+            }
+            IntegrationTest.sleep(20);
+        }
+        throw new AssertionError("never logged " + text + "; log:\n" + log());
+    }
+
     @Override
     public void close() {
         if (process.isAlive()) {

@@ -158,7 +158,7 @@ class JobsAcrossInstancesIT extends LargeTableProcessTest {
                     assertThat(TestDatabase.awaitJob(job)).isEqualTo("completed");
                     assertThat(instanceOf(job)).isEqualTo("takeover");
                     assertThat(attempts(job)).isEqualTo(2);
-                    awaitLog(a, "\"event\":\"export_failed\",\"jobId\":\"" + job + "\"");
+                    a.awaitLog("\"event\":\"export_failed\",\"jobId\":\"" + job + "\"");
                     assertThat(output.resolve(filename)).as("the takeover's file survives").exists();
                     try (Stream<String> lines = Files.lines(output.resolve(filename))) {
                         assertThat(lines.count()).isEqualTo(USERS + 1);
@@ -218,14 +218,6 @@ class JobsAcrossInstancesIT extends LargeTableProcessTest {
             IntegrationTest.sleep(20);
         }
         assertThat(attempts(jobId)).isEqualTo(attempt);
-    }
-
-    private static void awaitLog(ServiceProcess service, String text) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (System.nanoTime() < deadline && !service.log().contains(text)) {
-            IntegrationTest.sleep(50);
-        }
-        assertThat(service.log()).contains(text);
     }
 
     private static void execute(Connection connection, String sql) throws SQLException {

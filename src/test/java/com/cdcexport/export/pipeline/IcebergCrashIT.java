@@ -123,7 +123,7 @@ class IcebergCrashIT {
                     }
                     touch();
                     killed = export(service, consumer, stop);
-                    awaitLog(service, "Paused after step " + stop.step.name().toLowerCase(Locale.ROOT) + " of job "
+                    service.awaitLog("Paused after step " + stop.step.name().toLowerCase(Locale.ROOT) + " of job "
                             + killed.jobId);
                     writers.awaitMore(20);
                     service.kill();
@@ -178,7 +178,7 @@ class IcebergCrashIT {
                 touch();
                 Exported delta = export(first, consumer, new Export("delta", StepPause.Step.valueOf(
                         step.toUpperCase(Locale.ROOT))));
-                awaitLog(first, "Paused after step " + step + " of job " + delta.jobId);
+                first.awaitLog("Paused after step " + step + " of job " + delta.jobId);
                 first.suspend();
                 second.resume();
 
@@ -194,7 +194,7 @@ class IcebergCrashIT {
                 long current = table(consumer).currentSnapshot().snapshotId();
 
                 first.resume();
-                awaitLog(first, "\"event\":\"export_failed\",\"jobId\":\"" + delta.jobId + "\"");
+                first.awaitLog("\"event\":\"export_failed\",\"jobId\":\"" + delta.jobId + "\"");
                 assertThat(table(consumer).currentSnapshot().snapshotId()).as("A changed nothing").isEqualTo(current);
                 assertAppliedExactly(consumer, next, 1);
                 assertThat(jdbc.queryForMap("SELECT status, attempts FROM export_jobs WHERE id = ?",
@@ -390,17 +390,6 @@ class IcebergCrashIT {
                     + summary.getOrDefault("cdc.previous-snapshot", "none") + " to " + summary.get("cdc.snapshot"));
         }
         assertThat(snapshots).as("the Iceberg table's history").containsExactlyElementsOf(exports);
-    }
-
-    private static void awaitLog(ServiceProcess service, String text) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (System.nanoTime() < deadline) {
-            if (service.log().contains(text)) {
-                return;
-            }
-            IntegrationTest.sleep(20);
-        }
-        throw new AssertionError("never logged " + text + "; log:\n" + service.log());
     }
 
     /**

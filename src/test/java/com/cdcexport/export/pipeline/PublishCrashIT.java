@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.Locale;
@@ -27,7 +26,6 @@ import tools.jackson.databind.json.JsonMapper;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 import com.cdcexport.support.Api;
-import com.cdcexport.support.IntegrationTest;
 import com.cdcexport.support.S3MockProcess;
 import com.cdcexport.support.ServiceProcess;
 import com.cdcexport.support.TestDatabase;
@@ -92,7 +90,7 @@ class PublishCrashIT {
                 }
                 killed = export(service, sink + "-" + step.name().toLowerCase(Locale.ROOT), step);
                 previousJob = killed.jobId;
-                awaitLog(service, "Paused after step " + step.name().toLowerCase(Locale.ROOT) + " of job "
+                service.awaitLog("Paused after step " + step.name().toLowerCase(Locale.ROOT) + " of job "
                         + killed.jobId);
 
                 service.kill();
@@ -128,7 +126,7 @@ class PublishCrashIT {
         Exported exported;
         try (ServiceProcess first = ServiceProcess.start(a)) {
             exported = export(first, "takeover-" + step, StepPause.Step.valueOf(step.toUpperCase(Locale.ROOT)));
-            awaitLog(first, "Paused after step " + step + " of job " + exported.jobId);
+            first.awaitLog("Paused after step " + step + " of job " + exported.jobId);
 
             first.suspend();
             assertThat(jdbc.update("UPDATE export_jobs SET status = 'queued', error = 'queued again by the test', "
@@ -139,7 +137,7 @@ class PublishCrashIT {
                 assertComplete(exported, "s3", 2);
 
                 first.resume();
-                awaitLog(first, "\"event\":\"export_failed\",\"jobId\":\"" + exported.jobId + "\"");
+                first.awaitLog("\"event\":\"export_failed\",\"jobId\":\"" + exported.jobId + "\"");
                 assertThat(jdbc.queryForObject("SELECT instance_id FROM export_jobs WHERE id = ?", String.class,
                         UUID.fromString(exported.jobId))).isEqualTo("takeover-b");
                 assertComplete(exported, "s3", 2);
@@ -216,17 +214,6 @@ class PublishCrashIT {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    private static void awaitLog(ServiceProcess service, String text) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (System.nanoTime() < deadline) {
-            if (service.log().contains(text)) {
-                return;
-            }
-            IntegrationTest.sleep(20);
-        }
-        throw new AssertionError("never logged " + text + "; log:\n" + service.log());
     }
 
     private static int watermarks(String consumer) {

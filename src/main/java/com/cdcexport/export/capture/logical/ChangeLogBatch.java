@@ -187,8 +187,8 @@ final class ChangeLogBatch {
             if (size > 0) {
                 try (Statement statement = session.createStatement()) {
                     statement.execute("CREATE TEMP TABLE IF NOT EXISTS cdc_decoded (n BIGINT, table_oid OID, "
-                            + "xid32 BIGINT, commit_lsn PG_LSN, end_lsn PG_LSN, op \"char\", changed_at TIMESTAMPTZ, key TEXT[], "
-                            + "old_row JSONB) ON COMMIT DELETE ROWS");
+                            + "xid32 BIGINT, commit_lsn PG_LSN, end_lsn PG_LSN, op \"char\", changed_at TIMESTAMPTZ, "
+                            + "key TEXT[], old_row JSONB) ON COMMIT DELETE ROWS");
                 }
                 CopyIn copy = session.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY " + STAGING
                         + " FROM STDIN");

@@ -46,8 +46,7 @@ class IcebergExportTest extends IntegrationTest {
 
     @AfterEach
     void dropTestHooks() {
-        jdbc.execute("DROP TRIGGER IF EXISTS fail_at_commit ON cdc.iceberg_tables");
-        jdbc.execute("DROP FUNCTION IF EXISTS cdc.fail_at_commit()");
+        OrdersTable.commitsSucceed(jdbc);
     }
 
     /** The live table as a consumer with no rules sees it: id → its values as text. */
@@ -177,13 +176,8 @@ class IcebergExportTest extends IntegrationTest {
 
         // The export's transaction swaps the pointer, then fails at COMMIT (a deferred trigger): a crash between
         // the two systems, made inside one.
-        jdbc.execute("""
-                CREATE FUNCTION cdc.fail_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN RAISE EXCEPTION 'failing at commit, as a test asks'; END $$;
-                CREATE CONSTRAINT TRIGGER fail_at_commit AFTER UPDATE ON cdc.iceberg_tables
-                    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION cdc.fail_at_commit();""");
-        jdbc.update("UPDATE app.orders SET status = 'paid' WHERE id <= 3");
-        jdbc.update("DELETE FROM app.orders WHERE id = 4");
+        OrdersTable.commitsFailAtCommit(jdbc);
+        OrdersTable.payThreeAndDeleteOne(jdbc);
         Api.Response failed = api.post("/exports/delta?format=iceberg&table=app.orders", "lake");
         assertThat(awaitJob(failed.field("jobId"))).isEqualTo("failed");
 

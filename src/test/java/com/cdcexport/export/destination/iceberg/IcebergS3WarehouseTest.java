@@ -81,8 +81,7 @@ class IcebergS3WarehouseTest extends IntegrationTest {
 
     @AfterEach
     void dropTestHooks() {
-        jdbc.execute("DROP TRIGGER IF EXISTS fail_at_commit ON cdc.iceberg_tables");
-        jdbc.execute("DROP FUNCTION IF EXISTS cdc.fail_at_commit()");
+        OrdersTable.commitsSucceed(jdbc);
     }
 
     private Table ours(String name) {
@@ -177,13 +176,8 @@ class IcebergS3WarehouseTest extends IntegrationTest {
 
         // The export's transaction swaps the pointer, then fails at COMMIT (a deferred trigger): its data and delete
         // files were uploaded by then.
-        jdbc.execute("""
-                CREATE FUNCTION cdc.fail_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN RAISE EXCEPTION 'failing at commit, as a test asks'; END $$;
-                CREATE CONSTRAINT TRIGGER fail_at_commit AFTER UPDATE ON cdc.iceberg_tables
-                    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION cdc.fail_at_commit();""");
-        jdbc.update("UPDATE app.orders SET status = 'paid' WHERE id <= 3");
-        jdbc.update("DELETE FROM app.orders WHERE id = 4");
+        OrdersTable.commitsFailAtCommit(jdbc);
+        OrdersTable.payThreeAndDeleteOne(jdbc);
         Api.Response failed = api.post("/exports/delta?format=iceberg&table=app.orders", "fails");
         assertThat(awaitJob(failed.field("jobId"))).isEqualTo("failed");
 

@@ -52,4 +52,28 @@ final class OrdersTable {
         }
         return rows;
     }
+
+    /**
+     * Makes every commit of the Iceberg catalog fail at COMMIT (a deferred trigger): the export's transaction swaps
+     * the table's pointer, then rolls back, a crash between the two systems made inside one. Undone by
+     * {@link #commitsSucceed}.
+     */
+    static void commitsFailAtCommit(JdbcTemplate jdbc) {
+        jdbc.execute("""
+                CREATE FUNCTION cdc.fail_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION 'failing at commit, as a test asks'; END $$;
+                CREATE CONSTRAINT TRIGGER fail_at_commit AFTER UPDATE ON cdc.iceberg_tables
+                    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION cdc.fail_at_commit();""");
+    }
+
+    static void commitsSucceed(JdbcTemplate jdbc) {
+        jdbc.execute("DROP TRIGGER IF EXISTS fail_at_commit ON cdc.iceberg_tables");
+        jdbc.execute("DROP FUNCTION IF EXISTS cdc.fail_at_commit()");
+    }
+
+    /** A window of updates and a delete: orders 1 to 3 paid, order 4 gone. */
+    static void payThreeAndDeleteOne(JdbcTemplate jdbc) {
+        jdbc.update("UPDATE app.orders SET status = 'paid' WHERE id <= 3");
+        jdbc.update("DELETE FROM app.orders WHERE id = 4");
+    }
 }
