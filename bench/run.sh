@@ -731,7 +731,7 @@ small_startup=$STARTUP
 small_seed=$(await_seeded)
 stop_service
 
-# The container's form (see Dockerfile): extracted jar, a CDS archive from a training run, C1 only.
+# The container's form (see Dockerfile): extracted jar, a CDS archive from a training run (the run itself with C1 only).
 IMAGE="$WORK/image"
 java -Djarmode=tools -jar "$JAR" extract --destination "$IMAGE" >/dev/null
 mv "$IMAGE"/cdc-export-*.jar "$IMAGE/app.jar"
@@ -739,7 +739,7 @@ fresh_db cdc_bench_train
 DATABASE_URL="postgresql://$PGUSER@$PGHOST:$PGPORT/cdc_bench_train" EXPORT_OUTPUT_DIR="$WORK/train-out" SEED_USERS=0 \
   AUTH_MODE=off java -XX:ArchiveClassesAtExit="$IMAGE/app.jsa" -XX:TieredStopAtLevel=1 -Dspring.context.exit=onRefresh \
   -jar "$IMAGE/app.jar" > "$WORK/training.log" 2>&1
-IMAGE_ARGS="-XX:SharedArchiveFile=$IMAGE/app.jsa -XX:TieredStopAtLevel=1 -Xlog:cds=off -jar $IMAGE/app.jar"
+IMAGE_ARGS="-XX:SharedArchiveFile=$IMAGE/app.jsa -Xlog:cds=off -jar $IMAGE/app.jar"
 : > "$WORK/image.startup"
 for r in 1 2 3; do
   fresh_db cdc_bench_small

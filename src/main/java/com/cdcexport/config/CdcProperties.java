@@ -251,7 +251,10 @@ public record CdcProperties(
             /* Where workers write their chunks before they are joined into the file; empty: java.io.tmpdir. */
             @DefaultValue("") String chunkDir,
             /* Connections all running exports of an instance read with at once; 0: one per core, at least 2. */
-            @DefaultValue("0") @Min(0) @Max(256) int readers) {
+            @DefaultValue("0") @Min(0) @Max(256) int readers,
+            /* Rows PostgreSQL generates and the readers run through once at start-up, so that the first export
+               finds the export path compiled; 0: none. */
+            @DefaultValue("300000") @Min(0) @Max(10000000) long warmUpRows) {
 
         /** EXPORT_PARALLELISM, or {@link #perCore()} up to 8. */
         public int effectiveParallelism() {

@@ -79,6 +79,8 @@ public final class ServiceProcess implements AutoCloseable {
                 "AUTH_MODE", "off",
                 "RATE_LIMIT_PER_MINUTE", "0",
                 "EXPORTS_PER_HOUR", "0",
+                // each start would render the warm-up's rows (C1 only here: it would warm little)
+                "EXPORT_WARM_UP_ROWS", "0",
                 "PORT", String.valueOf(freePort())));
         env.putAll(environment);
         ProcessBuilder builder = containerCommand();

@@ -174,6 +174,16 @@ public class ParallelCopy implements DisposableBean {
         return heldReader();
     }
 
+    /** A reader if one is free now and no export waits for one; else null. */
+    Reader tryReader() {
+        return tryExtraReader();
+    }
+
+    /** Chunks one read is split into: {@link #CHUNKS_PER_READER} per connection it may read with. */
+    int chunksPerRead() {
+        return parallelism * CHUNKS_PER_READER;
+    }
+
     /** A worker's extra reader: only a free one, and none while an export waits for its first. */
     private Reader tryExtraReader() {
         return !budget.hasQueuedThreads() && budget.tryAcquire() ? heldReader() : null;
@@ -207,8 +217,7 @@ public class ParallelCopy implements DisposableBean {
     long copy(Connection coordinator, SharedSnapshot shared, ExportQuery query, long expectedRows, OutputStream out,
               ExportProgress progress) throws SQLException, IOException {
         PGConnection pg = coordinator.unwrap(PGConnection.class);
-        List<KeyRange> ranges = ChunkPlan.split(coordinator, query.shape(), parallelism * CHUNKS_PER_READER,
-                expectedRows);
+        List<KeyRange> ranges = ChunkPlan.split(coordinator, query.shape(), chunksPerRead(), expectedRows);
         if (ranges.size() == 1) {
             return CopyStream.copy(pg, query.copySql(), out, progress);
         }
@@ -218,8 +227,19 @@ public class ParallelCopy implements DisposableBean {
         for (int i = 0; i < ranges.size(); i++) {
             chunks.add(query.copySql(ranges.get(i), i == 0));
         }
+        return copyChunks(pg, shared, chunks, query.format(), out, progress);
+    }
+
+    /**
+     * Copies the rows of {@code chunks} (COPY statements whose outputs, joined in their order, are the table's
+     * output) into {@code out}, read by the coordinator and as many workers as the budget lets it have.
+     *
+     * @return the rows written
+     */
+    long copyChunks(PGConnection pg, SharedSnapshot shared, List<String> chunks, ExportFormat format,
+                    OutputStream out, ExportProgress progress) throws SQLException, IOException {
         try (ChunkAssembly assembly = new ChunkAssembly(out, chunkDirectory())) {
-            Readers readers = new Readers(chunks, query.format(), assembly, progress);
+            Readers readers = new Readers(chunks, format, assembly, progress);
             List<Future<?>> started = new ArrayList<>();
             for (int i = 1; i < Math.min(parallelism, chunks.size()); i++) {
                 try {

@@ -47,7 +47,7 @@ class ExportFileStoreTest {
                         Duration.ZERO),
                 new CdcProperties.Console(Duration.ofMinutes(30), 1000, 60), new CdcProperties.Masking(""),
                 CdcProperties.Sink.LOCAL, s3Defaults(),
-                new CdcProperties.Parallel(1, 0, "", 0), new CdcProperties.Iceberg("", "{consumer}",
+                new CdcProperties.Parallel(1, 0, "", 0, 0), new CdcProperties.Iceberg("", "{consumer}",
                         Duration.ofHours(1), Duration.ofDays(7)));
     }
 

@@ -276,7 +276,7 @@ class ParallelExportTest extends IntegrationTest {
 
     private byte[] serialExport(ExportFormat format, ExportType type, TableName table, Optional<Snapshot> since)
             throws Exception {
-        ParallelCopy never = new ParallelCopy(new CdcProperties.Parallel(1, 0, "", 0), 1,
+        ParallelCopy never = new ParallelCopy(new CdcProperties.Parallel(1, 0, "", 0, 0), 1,
                 new SimpleMeterRegistry());
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         SerialRead.read(new SnapshotReader(dataSource, capturedTables, never), type, format, table, since, out);

@@ -124,12 +124,41 @@ class ReaderBudgetTest extends IntegrationTest {
         assertThat(first.get(60, TimeUnit.SECONDS)).isEqualTo(export(copy(1, 1), new ByteArrayOutputStream()));
     }
 
+    /**
+     * The start-up warm-up reads every generated row once, in chunks over the coordinator and its worker, and gives
+     * its readers back; it leaves no chunk file.
+     */
+    @Test
+    void theWarmUpReadsEveryGeneratedRowOnceInChunksAndKeepsNothing() throws Exception {
+        ParallelCopy copy = copy(2, 2);
+
+        long rows = new ExportWarmUp(ReadEndpoints.primaryOnly(dataSource), copy, 30_001).run();
+
+        // each round's ranges cover its rows exactly: an overlap would count rows twice, a gap would lose some
+        assertThat(rows).isEqualTo(30_001);
+        assertThat(chunksRead()).as("three rounds of eight chunks (2 readers x 4)").isGreaterThanOrEqualTo(24);
+        assertThat(busyReaders()).isZero();
+        try (var left = Files.list(chunkDir)) {
+            assertThat(left).as("chunk directories left behind").isEmpty();
+        }
+    }
+
+    /** While exports hold every reader the warm-up reads nothing: an export warms the path itself. */
+    @Test
+    void theWarmUpReadsNothingWhileExportsHoldEveryReader() throws Exception {
+        ParallelCopy copy = copy(2, 1);
+        try (ParallelCopy.Reader held = copy.awaitReader(new ExportProgress())) {
+            assertThat(new ExportWarmUp(ReadEndpoints.primaryOnly(dataSource), copy, 30_000).run()).isZero();
+            assertThat(chunksRead()).isZero();
+        }
+    }
+
     /** A ParallelCopy of its own: {@code parallelism} readers per export, {@code readers} for all of them. */
     private ParallelCopy copy(int parallelism, int readers) throws IOException {
         if (chunkDir == null) {
             chunkDir = Files.createTempDirectory("cdc-test-budget");
         }
-        return new ParallelCopy(new CdcProperties.Parallel(parallelism, 0, chunkDir.toString(), readers),
+        return new ParallelCopy(new CdcProperties.Parallel(parallelism, 0, chunkDir.toString(), readers, 0),
                 2, registry);
     }
 
