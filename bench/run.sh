@@ -4,7 +4,7 @@
 #   bench/run.sh [--rows 1000000] [--rounds 5] [--big-rows 0]
 #   bench/run.sh --sinks [--rows 1000000] [--rounds 3]     (only the S3-vs-local sink comparison, see below)
 #   bench/run.sh --sinks --formats --rounds 3               (both: the measures of issue 27 in one run)
-#   bench/run.sh --parallel [--rows 1000000] [--rounds 3] [--big-rows 0]
+#   bench/run.sh --parallel [--rows 1000000] [--rounds 3] [--big-rows 0] [--sinks] [--formats]
 #   bench/run.sh --formats [--rows 1000000] [--rounds 3]
 #   bench/run.sh --triggers [--rounds 3]     (only the capture triggers' cost on writers, ~3.5 minutes)
 #   bench/run.sh --iceberg [--rows 1000000] [--rounds 3]   (only Iceberg vs parquet files, see iceberg_bench)
@@ -15,16 +15,21 @@
 # same CSV format. Prints every target of issue 6 as median [min–max] of per-round ratios, plus rows/s and MB/s.
 # Job durations are the service's own (start to commit, from its job resource). It never fails on timing.
 # --big-rows M (e.g. 10000000) adds the linearity run and the heap figure with -Xmx128m; it takes a while.
-# --parallel runs only the parallel-export section (issue 16): wall time of a full export from the POST to the
-# job seen completed, over one `psql \copy` stream of the same rows, at the default EXPORT_PARALLELISM and 1, 2, 4
-# workers, on --rows and (with --big-rows) on that many rows; output compared with cmp, heap under -Xmx128m.
+# --parallel runs the parallel-export section (issues 16, 27): wall time of a full export from the POST to the
+# job seen completed, over one `psql \copy` stream of the same rows, at the defaults, at EXPORT_PARALLELISM 1, 2, 4
+# and under C1 alone, on --rows and (with --big-rows) on that many rows; output compared with cmp, heap under
+# -Xmx128m, the CPU-seconds each export costs the machine (the floor they put under its wall time), the latency a
+# polling client sees, the first export after start with and without the start-up warm-up. With --sinks and/or
+# --formats it runs those sections after it: `bench/run.sh --parallel --sinks --formats --big-rows 10000000`
+# prints every measure of issue 27 in one run.
 # --formats runs only the formats section: every export format of the same users, side by side (see formats_bench).
 # --triggers runs only the capture triggers' cost on writers (issue 23, see trigger_cost_bench); BENCH_JAR picks the
 # jar whose migrations install the triggers (e.g. one built from another commit), TRIGGER_SECONDS each run's length.
 # --iceberg runs only the Iceberg destination's section (issue 25): full and 1% delta exports applied to an Iceberg
 # table vs the same exports as parquet files, heap under -Xmx128m, and the jar's size with and without Iceberg
 # (BENCH_JAR_BEFORE=<a jar built from the commit before Iceberg> adds that jar's measured size).
-set -euo pipefail
+set -Eeuo pipefail
+trap 'echo "bench: line $LINENO: $BASH_COMMAND failed" >&2' ERR
 cd "$(dirname "$0")/.."
 
 ROWS=1000000
@@ -294,15 +299,21 @@ health_under_load() {
   echo "$(sort -g "$WORK/health.ms" | awk -v n="$health_n" '{v[NR]=$1} END {i=int(n*0.99); if (i<1) i=1; print v[i]}') $health_n"
 }
 
-# --- parallel full export (issue 16): wall time from the POST to the job seen completed -------------------------
+# --- parallel full export (issues 16, 27): wall time from the POST to the job seen completed -------------------------
+# busy_cpu: CPU seconds every process of the machine has spent (user, system, irq), from /proc/stat
+busy_cpu() { awk -v hz="$(getconf CLK_TCK)" '/^cpu /{printf "%.3f\n", ($2 + $3 + $4 + $7 + $8) / hz}' /proc/stat; }
+# service_cpu: CPU seconds the service's JVM has spent (user + system)
+service_cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.3f\n", ($14 + $15) / hz}' "/proc/$SVC/stat"; }
 # export_wall CONSUMER: seconds from the POST until the job completed (its finishedAt: the moment the service
 # committed it, on this machine's clock), the file's name to $WORK/last, the greatest heap in use during the export
 # to $WORK/heap: the largest heap before any collection while it ran, from the service's GC log ($WORK/gc.log), so
 # measuring the heap costs the service nothing. Polls are few and light (curl alone, every 0.5 s): each one costs
 # the service's JVM CPU the export would otherwise have; finishedAt keeps their interval out of the figure.
+# $WORK/cpu gets "service-CPU-s machine-CPU-s" spent from the POST to the commit (plus at most one poll's).
 export_wall() {
-  local t0 job status finished gc_lines
+  local t0 job status finished gc_lines c0 b0
   gc_lines=$(wc -l < "$WORK/gc.log")
+  c0=$(service_cpu); b0=$(busy_cpu)
   t0=$(now)
   job=$(curl -s -X POST "localhost:$PORT/exports/full" -H "X-Consumer-ID: $1" | jq -r .jobId)
   while :; do
@@ -310,16 +321,38 @@ export_wall() {
     status=$(curl -s "localhost:$PORT/exports/jobs/$job")
     case $status in
       *'"status":"completed"'*)
+        echo "$(calc "$(service_cpu) - $c0") $(calc "$(busy_cpu) - $b0")" > "$WORK/cpu"
         finished=$(jq -r .finishedAt <<<"$status")
         calc "$(date -d "$finished" +%s.%N) - $t0"; jq -r .outputFilename <<<"$status" > "$WORK/last"
         # "GC(7) Pause Young (Normal) (G1 Evacuation Pause) 61M->9M(128M) 2.1ms": 61 MiB were in use
-        tail -n +"$((gc_lines + 1))" "$WORK/gc.log" | grep -oE '[0-9]+M->' | sed 's/M->//' | sort -n | tail -1 \
+        # (no collection during a short export: no line, which is no failure)
+        tail -n +"$((gc_lines + 1))" "$WORK/gc.log" | { grep -oE '[0-9]+M->' || true; } | sed 's/M->//' | sort -n | tail -1 \
           | awk '{print $1 * 1048576} END {if (NR == 0) print 0}' > "$WORK/heap"
         return ;;
       *'"status":"failed"'*|*'"status":"cancelled"'*) echo "export failed: $status" >&2; exit 1 ;;
     esac
   done
 }
+# export_seen CONSUMER: the export as a client sees it, polling every 20 ms; prints "POST→seen POST→claim
+# commit→seen" in seconds (the claim is the job's startedAt, the commit its finishedAt, on this machine's clock)
+export_seen() {
+  local t0 t1 job status
+  t0=$(now)
+  job=$(curl -s -X POST "localhost:$PORT/exports/full" -H "X-Consumer-ID: $1" | jq -r .jobId)
+  while :; do
+    status=$(curl -s "localhost:$PORT/exports/jobs/$job")
+    case $status in
+      *'"status":"completed"'*) t1=$(now); break ;;
+      *'"status":"failed"'*|*'"status":"cancelled"'*) echo "export failed: $status" >&2; exit 1 ;;
+    esac
+    sleep 0.02
+  done
+  rm -f "$WORK/out/$(jq -r .outputFilename <<<"$status")"
+  echo "$(calc "$t1 - $t0") $(calc "$(date -d "$(jq -r .startedAt <<<"$status")" +%s.%N) - $t0") \
+$(calc "$t1 - $(date -d "$(jq -r .finishedAt <<<"$status")" +%s.%N)")"
+}
+# psql_copy_cpu: psql_copy "TRUE" and, to $WORK/psql.cpu, the machine's CPU seconds it took (backend and psql)
+psql_copy_cpu() { local b0; b0=$(busy_cpu); psql_copy "TRUE"; calc "$(busy_cpu) - $b0" > "$WORK/psql.cpu"; }
 # two psql streams over the two halves of the ids at once: what splitting the table buys PostgreSQL itself
 psql_halves() {
   local t0 mid half n=0 pids=()
@@ -334,10 +367,20 @@ psql_halves() {
   wait "${pids[@]}"
   calc "$(now) - $t0"
 }
-# parallel_bench ROWS ROUNDS: one table of ROWS seeded users; per EXPORT_PARALLELISM setting a service restarted
-# with -Xmx128m, and rounds of psql \copy and the export interleaved
-parallel_bench() {
-  local rows=$1 rounds=$2 setting p s label
+# await_warm_up: until the service logged its start-up warm-up (or 20 s passed, or it runs none)
+await_warm_up() {
+  local i
+  for i in $(seq 1 200); do
+    grep -q 'Export path warmed up\|Export warm-up' "$WORK/${SERVICE_LOG:-service.log}" && return
+    sleep 0.1
+  done
+}
+# parallel_bench ROWS ROUNDS: one table of ROWS seeded users; per setting a service restarted with -Xmx128m, and
+# rounds of psql \copy and the export interleaved. SETTINGS, of: the defaults; EXPORT_PARALLELISM 1, 2, 4; the
+# defaults under C1 alone (-XX:TieredStopAtLevel=1, the container's JIT before issue 27); and, for the first export
+# only, the defaults without the start-up warm-up (EXPORT_WARM_UP_ROWS=0).
+parallel_bench() { # ROWS ROUNDS SETTINGS
+  local rows=$1 rounds=$2 settings=$3 setting p s label jvm warm
   DB=cdc_bench_parallel
   fresh_db "$DB"
   start_service "$DB" "$rows" "-Xmx128m -jar $JAR"
@@ -349,52 +392,88 @@ parallel_bench() {
     p=$(psql_copy "TRUE"); s=$(psql_halves); calc "$s / $p" >> "$WORK/halves"
   done
   printf '\n%-62s %s\n' "full export of $rows users, wall time / one psql \\copy" "median [min–max], $rounds rounds"
-  for setting in default 1 2 4; do
+  for setting in $settings; do
+    jvm=""; warm=""
+    [ $setting = c1 ] && jvm="-XX:TieredStopAtLevel=1"
+    [ $setting = cold ] && warm=0
     # A setting above the instance's default reader budget (one per core) raises the budget with it, so that the
     # export alone really reads with that many connections.
-    EXPORT_PARALLELISM=$([ $setting = default ] && echo 0 || echo $setting) \
-    EXPORT_READERS=$([ $setting != default ] && [ "$setting" -gt "$(nproc)" ] && echo "$setting" || echo 0) \
+    EXPORT_WARM_UP_ROWS=${warm:-300000} \
+    EXPORT_PARALLELISM=$(case $setting in default|c1|cold) echo 0 ;; *) echo $setting ;; esac) \
+    EXPORT_READERS=$(case $setting in default|c1|cold) echo 0 ;; *) [ "$setting" -gt "$(nproc)" ] && echo "$setting" || echo 0 ;; esac) \
       start_service "$DB" 0 \
-      "-Xmx128m -Xlog:gc:file=$WORK/gc.log -jar $JAR"
-    : > "$WORK/par.ratios"; : > "$WORK/par.heap"
+      "-Xmx128m -Xlog:gc:file=$WORK/gc.log $jvm -jar $JAR"
+    # as a user's first export comes: after the instance started, and warmed its export path when it does
+    await_warm_up
+    : > "$WORK/par.ratios"; : > "$WORK/par.heap"; : > "$WORK/par.jvm"; : > "$WORK/par.floor"; : > "$WORK/par.psqlcpu"
     identical=yes
-    # The first export after start-up also pays the JVM's compiling of the export path: reported on its own, as
-    # what a freshly started instance does; the rounds measure a running service.
+    # The first export after start-up: what a freshly started instance does; the rounds measure a running service.
     p=$(psql_copy "TRUE"); s=$(export_wall "par-$setting-0"); rm -f "$WORK/out/$(cat "$WORK/last")"
     calc "$s / $p" > "$WORK/par.first"
+    if [ $setting = cold ]; then
+      printf '%-62s %s\n' "  first export after start without the warm-up (EXPORT_WARM_UP_ROWS=0)" \
+        "$(printf '%.3f' "$(cat "$WORK/par.first")")"
+      stop_service
+      continue
+    fi
     # A second export, not measured: the JIT is still compiling the path after the first (a second or two of CPU
     # the rounds would otherwise share at random).
     export_wall "par-$setting-warm" > /dev/null; rm -f "$WORK/out/$(cat "$WORK/last")"
     for r in $(seq 1 "$rounds"); do
-      p=$(psql_copy "TRUE")
+      p=$(psql_copy_cpu)
       s=$(export_wall "par-$setting-$r")
       cmp -s "$WORK/psql.csv" "$WORK/out/$(cat "$WORK/last")" || identical=no
       rm -f "$WORK/out/$(cat "$WORK/last")"
       calc "$s / $p" >> "$WORK/par.ratios"; cat "$WORK/heap" >> "$WORK/par.heap"
+      read -r jvm_cpu all_cpu < "$WORK/cpu"
+      echo "$jvm_cpu" >> "$WORK/par.jvm"; cat "$WORK/psql.cpu" >> "$WORK/par.psqlcpu"
+      # the least wall time the export's CPU allows: all of it (service, backends) spread over every core
+      calc "$all_cpu / $(nproc) / $p" >> "$WORK/par.floor"
     done
-    label="  EXPORT_PARALLELISM=$setting"
-    [ $setting = default ] && label="$label ($(( $(nproc) < 2 ? 2 : ($(nproc) > 8 ? 8 : $(nproc)) )) on $(nproc) cores)"
+    case $setting in
+      default) label="  defaults ($(( $(nproc) < 2 ? 2 : ($(nproc) > 8 ? 8 : $(nproc)) )) readers on $(nproc) cores)" ;;
+      c1) label="  defaults, C1 only (-XX:TieredStopAtLevel=1)" ;;
+      *) label="  EXPORT_PARALLELISM=$setting" ;;
+    esac
     summary < "$WORK/par.ratios" | cut -d' ' -f1 > "$WORK/par.median.$setting"
-    printf '%-62s %s (≤ 0.65 at the default); identical to the serial file: %s; max heap %s MiB; first export after start %s\n' "$label" \
+    printf '%-62s %s (≤ 0.60); identical to the serial file: %s; max heap %s MiB; first export after start %s\n' "$label" \
       "$(summary < "$WORK/par.ratios")" "$identical" "$(( $(sort -g "$WORK/par.heap" | tail -1) / 1048576 ))" \
       "$(printf '%.3f' "$(cat "$WORK/par.first")")"
+    printf '%-62s %s; the service %s of it (psql: %s)\n' "    CPU-seconds of the machine per export: floor (CPU / cores / psql)" \
+      "$(summary < "$WORK/par.floor")" "$(summary < "$WORK/par.jvm" | cut -d' ' -f1) s" \
+      "$(summary < "$WORK/par.psqlcpu" | cut -d' ' -f1) s of CPU"
+    if [ $setting = default ] && [ "$rows" = "$ROWS" ]; then
+      : > "$WORK/seen"
+      for r in $(seq 1 "$rounds"); do
+        p=$(psql_copy "TRUE"); read -r seen claim answer <<<"$(export_seen "seen-$r")"
+        echo "$(calc "$seen / $p") $claim $answer" >> "$WORK/seen"
+      done
+      printf '%-62s %s; POST → claim %s ms, commit → seen %s ms (medians)\n' \
+        "    as a client sees it (POST → completed, 20 ms polls) / psql" "$(cut -d' ' -f1 "$WORK/seen" | summary)" \
+        "$(cut -d' ' -f2 "$WORK/seen" | awk '{print $1 * 1000}' | summary | cut -d' ' -f1)" \
+        "$(cut -d' ' -f3 "$WORK/seen" | awk '{print $1 * 1000}' | summary | cut -d' ' -f1)"
+    fi
     if { [ $setting = default ] || [ $setting = 1 ]; } && [ "$rows" = "$ROWS" ]; then
       read -r health_p99 health_n <<<"$(health_under_load)"
-      printf '%-62s %s ms over %s requests (< 100)\n' "  /health p99 while 4 such exports run" "$health_p99" "$health_n"
+      printf '%-62s %s ms over %s requests (< 100)\n' "    /health p99 while 4 such exports run" "$health_p99" "$health_n"
     fi
     stop_service
   done
-  printf '%-62s %s\n' "  default / EXPORT_PARALLELISM=1 (medians)" \
+  [ -f "$WORK/par.median.1" ] && printf '%-62s %s\n' "  defaults / EXPORT_PARALLELISM=1 (medians)" \
     "$(printf '%.3f' "$(calc "$(cat "$WORK/par.median.default") / $(cat "$WORK/par.median.1")")")"
+  rm -f "$WORK"/par.median.*
   printf '%-62s %s\n' "  for reference: two psql streams over two halves / one" "$(summary < "$WORK/halves")"
+  echo "   load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
   psql -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
 }
 
+# --parallel with --sinks and/or --formats runs those sections too, after it (issue 27's measures in one run)
 if [ "$PARALLEL" = 1 ]; then
   echo "== CDC parallel export benchmark: $ROWS (and ${BIG_ROWS}) rows, $(nproc) cores, $(date -u +%FT%TZ)"
-  parallel_bench "$ROWS" "$ROUNDS"
-  [ "$BIG_ROWS" -gt 0 ] && parallel_bench "$BIG_ROWS" 1
-  exit 0
+  parallel_bench "$ROWS" "$ROUNDS" "${PARALLEL_SETTINGS:-default 1 2 4 c1 cold}"
+  # the big table at the defaults only (seeding 10M rows alone takes minutes)
+  [ "$BIG_ROWS" -gt 0 ] && parallel_bench "$BIG_ROWS" "$ROUNDS" "default cold"
+  [ "$SINKS" = yes ] || [ "$FORMATS_ONLY" = yes ] || exit 0
 fi
 
 # --- formats: every format of one full export of the same users, side by side ---------------------------------------
