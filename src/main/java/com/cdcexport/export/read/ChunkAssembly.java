@@ -2,6 +2,7 @@ package com.cdcexport.export.read;
 
 import java.io.BufferedOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -161,7 +162,7 @@ final class ChunkAssembly implements AutoCloseable {
                 if (!chunk.ended) {
                     chunk.target.flush();
                 }
-                Files.copy(chunk.file, output);
+                append(chunk.file);
                 if (!chunk.ended) {
                     chunk.target.close();
                     chunk.target = output;
@@ -176,6 +177,20 @@ final class ChunkAssembly implements AutoCloseable {
                 waiting.remove(chunk.index);
                 next = chunk.index + 1;
                 outputTaken = false;
+            }
+        }
+    }
+
+    /**
+     * Appends a chunk's file to the output in blocks of the size COPY's rows are gathered into: Files.copy's 8 KiB
+     * would cost the streams after it (the digest, the file's write) eight calls for every one of a direct chunk.
+     */
+    private void append(Path file) throws IOException {
+        byte[] block = new byte[FILE_BUFFER_BYTES];
+        try (InputStream in = Files.newInputStream(file)) {
+            int n;
+            while ((n = in.readNBytes(block, 0, block.length)) > 0) {
+                output.write(block, 0, n);
             }
         }
     }
