@@ -193,8 +193,8 @@ final class IcebergCompaction {
                     rows[0], passes, null);
         } catch (CommitFailedException | ValidationException e) {
             log.info("Rewrite of Iceberg table {} gave way to another commit ({}); it is tried again at the next "
-                    + "upkeep", table.name(), e.getMessage());
-            return Outcome.skipped("another commit: " + e.getMessage());
+                    + "upkeep", table.name(), brief(e.getMessage()));
+            return Outcome.skipped("another commit: " + brief(e.getMessage()));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } finally {
@@ -202,6 +202,11 @@ final class IcebergCompaction {
                 changes.discard();
             }
         }
+    }
+
+    /** Iceberg's messages list every missing file: the first few hundred characters say enough. */
+    private static String brief(String message) {
+        return message == null || message.length() <= 300 ? message : message.substring(0, 300) + "…";
     }
 
     private static List<DeleteFile> concat(List<DeleteFile> a, List<DeleteFile> b) {
