@@ -8,11 +8,11 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.zip.GZIPInputStream;
 
+import org.apache.parquet.HadoopFreeReadOptions;
 import org.apache.parquet.ParquetReadOptions;
 import org.apache.parquet.bytes.BytesInput;
 import org.apache.parquet.column.page.PageReadStore;
 import org.apache.parquet.compression.CompressionCodecFactory;
-import org.apache.parquet.conf.PlainParquetConfiguration;
 import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.metadata.CompressionCodecName;
 import org.apache.parquet.io.ColumnIOFactory;
@@ -53,8 +53,8 @@ final class ParquetRows {
      * (a column added after it was written).
      */
     static long read(org.apache.iceberg.io.InputFile file, int[] fieldIds, RowConsumer rows) throws IOException {
-        ParquetReadOptions options = ParquetReadOptions.builder(new PlainParquetConfiguration())
-                .withCodecFactory(new PageDecompressors()).build();
+        // not ParquetReadOptions.builder(): see HadoopFreeReadOptions
+        ParquetReadOptions options = HadoopFreeReadOptions.of(new PageDecompressors());
         try (ParquetFileReader reader = ParquetFileReader.open(parquetFile(file), options)) {
             MessageType fileSchema = reader.getFooter().getFileMetaData().getSchema();
             List<Type> requested = new ArrayList<>();
