@@ -106,6 +106,11 @@ public final class IcebergCompactionBench {
         System.out.printf(Locale.ROOT, "rewrite: %s in %d ms (max heap %.0f MB); now %s records in %s data files, %s "
                         + "delete files%n", outcome, millis, Runtime.getRuntime().maxMemory() / 1e6,
                 after.get("total-records"), after.get("total-data-files"), after.get("total-delete-files"));
+        try (var files = Files.walk(warehouse)) {
+            for (Path file : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(file);
+            }
+        }
     }
 
     /** Rows in binary COPY's form, as PostgreSQL sends an export's. */
