@@ -42,10 +42,11 @@ import com.cdcexport.config.CdcProperties;
 /**
  * Keeps the Iceberg tables from growing without bound, every ICEBERG_UPKEEP_INTERVAL, one instance at a time (a
  * session advisory lock): a table with ICEBERG_COMPACT_DELETE_FILES delete files is rewritten into data files of its
- * live rows ({@link IcebergCompaction}), snapshots older than ICEBERG_SNAPSHOT_RETENTION are expired with the files only they
- * referenced, and files under a table's location that no snapshot or metadata file references (those of attempts
- * that failed or were killed before their commit) are removed once they are an hour old and their job is not
- * queued or running. Exports go on meanwhile: an expiry is an Iceberg commit like theirs (optimistic, retried), and
+ * live rows ({@link IcebergCompaction}), snapshots older than ICEBERG_SNAPSHOT_RETENTION are expired with the files
+ * only they referenced, and files under a table's location that no snapshot or metadata file references (those of
+ * attempts that failed or were killed before their commit) are removed once they are an hour old and their job is
+ * not queued or running. Exports go on meanwhile: a rewrite and an expiry are Iceberg commits like theirs
+ * (optimistic, retried), and
  * an export's new files are never candidates (their job is running, and they are young).
  */
 @Component
@@ -122,7 +123,10 @@ public class IcebergUpkeep {
         return run(identifier, now, () -> { });
     }
 
-    /** As {@link #run(TableIdentifier, Instant)}; {@code beforeRewriteCommit} runs between a rewrite's read and commit. */
+    /**
+     * As {@link #run(TableIdentifier, Instant)}; {@code beforeRewriteCommit} runs between a rewrite's read and its
+     * commit (tests commit an export there).
+     */
     Result run(TableIdentifier identifier, Instant now, Runnable beforeRewriteCommit) {
         Table table = iceberg.catalog().loadTable(identifier);
         IcebergCompaction.Outcome rewrite = null;

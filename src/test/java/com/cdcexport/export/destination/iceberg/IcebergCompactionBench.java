@@ -92,7 +92,8 @@ public final class IcebergCompactionBench {
         table.refresh();
         Map<String, String> before = table.currentSnapshot().summary();
         System.out.printf(Locale.ROOT, "built %d rows + %d deltas of %d changes in %d ms: %s data files, %s delete "
-                        + "files, %s equality deletes%n", rows, deltas, changed, (System.nanoTime() - start) / 1_000_000,
+                        + "files, %s equality deletes%n", rows, deltas, changed,
+                (System.nanoTime() - start) / 1_000_000,
                 before.get("total-data-files"), before.get("total-delete-files"), before.get("total-equality-deletes"));
 
         // The heap it needs is found by running it with smaller -Xmx until it fails: a pool's peak usage counts

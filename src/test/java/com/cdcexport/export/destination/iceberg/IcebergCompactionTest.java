@@ -191,8 +191,9 @@ class IcebergCompactionTest extends IntegrationTest {
         delta("app.orders");
         table.refresh();
         // as Spark's merge-on-read DELETE would: rows 10 to 12 of the first file, by position
+        String location = table.locationProvider().newDataLocation("engine-deletes.parquet");
         org.apache.iceberg.deletes.PositionDeleteWriter<Record> positions = org.apache.iceberg.parquet.Parquet
-                .writeDeletes(table.io().newOutputFile(table.locationProvider().newDataLocation("engine-deletes.parquet")))
+                .writeDeletes(table.io().newOutputFile(location))
                 .withSpec(table.spec()).overwrite().buildPositionWriter();
         try (positions) {
             for (long position = 10; position <= 12; position++) {
