@@ -53,7 +53,7 @@ final class TableChanges {
      * down by a JVM shutdown hook of Iceberg's the moment SIGTERM arrives, so an export drained at shutdown
      * (EXPORT_SHUTDOWN_GRACE) had its commit rejected and failed; and a commit has only a few small files to write.
      */
-    static final ExecutorService IN_THIS_THREAD = new InCallingThread();
+    private static final ExecutorService IN_THIS_THREAD = new InCallingThread();
 
     private final Table table;
     private final String fileStem;
