@@ -235,7 +235,14 @@ public record CdcProperties(
             /* ICEBERG_UPKEEP_INTERVAL: how often snapshots past their retention and orphan files are removed. */
             @DefaultValue("1h") @NotNull @DurationMin(minutes = 1) @DurationMax(days = 7) Duration upkeepInterval,
             /* ICEBERG_SNAPSHOT_RETENTION: snapshots older than this are expired (the current one is always kept). */
-            @DefaultValue("7d") @NotNull @DurationMin(minutes = 1) Duration snapshotRetention) {
+            @DefaultValue("7d") @NotNull @DurationMin(minutes = 1) Duration snapshotRetention,
+            /* ICEBERG_COMPACT_DELETE_FILES: upkeep rewrites a table once its current snapshot has this many delete
+               files (each delta adds one), replacing them and its data files by data files of its live rows;
+               0: never. */
+            @DefaultValue("8") @Min(0) int compactDeleteFiles,
+            /* ICEBERG_COMPACT_KEYS_IN_MEMORY: the deleted keys a rewrite holds at once (about 100 bytes each, plus the
+               key); with more, it reads the table once per this many keys. */
+            @DefaultValue("100000") @Min(1000) @Max(10_000_000) int compactKeysInMemory) {
 
         /** The namespace of {@code consumer}'s tables. */
         public String namespaceOf(String consumer) {

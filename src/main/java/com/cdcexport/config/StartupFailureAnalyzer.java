@@ -83,6 +83,12 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
             // The key is checked as its record is bound, which names the record.
             Map.entry("cdc.masking", "MASKING_KEY"),
             Map.entry("cdc.masking.key", "MASKING_KEY"),
+            Map.entry("cdc.iceberg.warehouse", "ICEBERG_WAREHOUSE"),
+            Map.entry("cdc.iceberg.namespace", "ICEBERG_NAMESPACE"),
+            Map.entry("cdc.iceberg.upkeep-interval", "ICEBERG_UPKEEP_INTERVAL"),
+            Map.entry("cdc.iceberg.snapshot-retention", "ICEBERG_SNAPSHOT_RETENTION"),
+            Map.entry("cdc.iceberg.compact-delete-files", "ICEBERG_COMPACT_DELETE_FILES"),
+            Map.entry("cdc.iceberg.compact-keys-in-memory", "ICEBERG_COMPACT_KEYS_IN_MEMORY"),
             Map.entry("server.port", "PORT"),
             Map.entry("server.forward-headers-strategy", "FORWARD_HEADERS_STRATEGY"),
             Map.entry("logging.level.root", "LOG_LEVEL"),

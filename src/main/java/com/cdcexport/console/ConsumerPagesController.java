@@ -84,7 +84,7 @@ class ConsumerPagesController {
     }
 
     record IcebergRow(String table, String source, String records, String snapshots, String dataFiles,
-                      String deleteFiles, String lastUpkeep) {
+                      String deleteFiles, String lastUpkeep, String lastRewrite) {
     }
 
     record KeyRow(String keyId, String origin, String created, String expires, String revoked, boolean active) {
@@ -102,7 +102,10 @@ class ConsumerPagesController {
                     Display.count(t.records()), Display.count(t.snapshots()), Display.count(t.dataFiles()),
                     Display.count(t.deleteFiles()), last == null ? "not yet" : Display.time(last.finishedAt())
                             + " (" + last.expiredSnapshots() + " snapshots expired, " + last.removedFiles()
-                            + " orphan files removed)");
+                            + " orphan files removed)",
+                    last == null || last.lastRewrite() == null ? "not yet" : Display.time(last.lastRewrite().at())
+                            + " (" + last.lastRewrite().dataFiles() + " data and " + last.lastRewrite().deleteFiles()
+                            + " delete files into " + last.lastRewrite().newDataFiles() + ")");
         }).toList();
     }
 

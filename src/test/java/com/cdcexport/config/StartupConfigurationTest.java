@@ -44,7 +44,9 @@ class StartupConfigurationTest {
             "cdc.console.sign-in-per-minute, -1, CONSOLE_SIGN_IN_PER_MINUTE",
             "cdc.parallel.parallelism, 99, EXPORT_PARALLELISM",
             "cdc.parallel.min-rows, -1, EXPORT_PARALLEL_MIN_ROWS",
-            "cdc.parallel.readers, -2, EXPORT_READERS"})
+            "cdc.parallel.readers, -2, EXPORT_READERS",
+            "cdc.iceberg.compact-delete-files, -1, ICEBERG_COMPACT_DELETE_FILES",
+            "cdc.iceberg.compact-keys-in-memory, 10, ICEBERG_COMPACT_KEYS_IN_MEMORY"})
     void invalidSettingFailsStartupNamingTheVariable(String property, String value, String variable,
                                                      CapturedOutput output) {
         assertThatThrownBy(() -> new SpringApplicationBuilder(CdcExportApplication.class)

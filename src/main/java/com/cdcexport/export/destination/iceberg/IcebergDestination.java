@@ -86,14 +86,33 @@ public class IcebergDestination implements Destination {
             // Iceberg's snapshot, not the export's (model.Snapshot)
             org.apache.iceberg.Snapshot current = table.currentSnapshot();
             Map<String, String> summary = current == null ? Map.of() : current.summary();
+            Map<String, String> export = lastExport(table, current);
             int snapshots = snapshotCount(table);
-            return new TableState(id.toString(), summary.get("cdc.source-table"),
+            return new TableState(id.toString(), export.get("cdc.source-table"),
                     ((HasTableOperations) table).operations().current().metadataFileLocation(),
                     current == null ? null : current.snapshotId(), snapshots, count(summary, "total-records"),
                     count(summary, "total-equality-deletes"), count(summary, "total-data-files"),
                     count(summary, "total-delete-files"),
-                    summary.get("cdc.job-id"));
+                    export.get("cdc.job-id"));
         }).toList();
+    }
+
+    /**
+     * The summary of the snapshot the last export made: the current one's, unless upkeep rewrote the table since
+     * (a rewrite snapshot copies the summary of the one it read, which is the right one unless an export committed
+     * while it ran: its parents say, as long as they have not expired).
+     */
+    static Map<String, String> lastExport(Table table, org.apache.iceberg.Snapshot current) {
+        org.apache.iceberg.Snapshot snapshot = current;
+        while (snapshot != null && snapshot.summary().containsKey(IcebergCompaction.UPKEEP)) {
+            Long parent = snapshot.parentId();
+            org.apache.iceberg.Snapshot older = parent == null ? null : table.snapshot(parent);
+            if (older == null) {
+                return snapshot.summary();
+            }
+            snapshot = older;
+        }
+        return snapshot == null ? Map.of() : snapshot.summary();
     }
 
     static int snapshotCount(Table table) {

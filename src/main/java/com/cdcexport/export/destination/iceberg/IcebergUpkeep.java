@@ -41,10 +41,12 @@ import com.cdcexport.config.CdcProperties;
 
 /**
  * Keeps the Iceberg tables from growing without bound, every ICEBERG_UPKEEP_INTERVAL, one instance at a time (a
- * session advisory lock): snapshots older than ICEBERG_SNAPSHOT_RETENTION are expired with the files only they
- * referenced, and files under a table's location that no snapshot or metadata file references (those of attempts
- * that failed or were killed before their commit) are removed once they are an hour old and their job is not
- * queued or running. Exports go on meanwhile: an expiry is an Iceberg commit like theirs (optimistic, retried), and
+ * session advisory lock): a table with ICEBERG_COMPACT_DELETE_FILES delete files is rewritten into data files of its
+ * live rows ({@link IcebergCompaction}), snapshots older than ICEBERG_SNAPSHOT_RETENTION are expired with the files
+ * only they referenced, and files under a table's location that no snapshot or metadata file references (those of
+ * attempts that failed or were killed before their commit) are removed once they are an hour old and their job is
+ * not queued or running. Exports go on meanwhile: a rewrite and an expiry are Iceberg commits like theirs
+ * (optimistic, retried), and
  * an export's new files are never candidates (their job is running, and they are young).
  */
 @Component
@@ -62,6 +64,7 @@ public class IcebergUpkeep {
     private final DataSource dataSource;
     private final CdcProperties.Iceberg settings;
     private final Clock clock;
+    private final IcebergCompaction compaction;
 
     IcebergUpkeep(IcebergDestination iceberg, JdbcClient jdbc, DataSource dataSource, CdcProperties properties,
                   Clock clock) {
@@ -70,10 +73,11 @@ public class IcebergUpkeep {
         this.dataSource = dataSource;
         this.settings = properties.iceberg();
         this.clock = clock;
+        this.compaction = new IcebergCompaction(settings.compactDeleteFiles(), settings.compactKeysInMemory());
     }
 
-    /** What one table's upkeep removed. */
-    public record Result(int expiredSnapshots, int removedFiles) {
+    /** What one table's upkeep removed; {@code rewrite} is null when the table was not due for one. */
+    public record Result(int expiredSnapshots, int removedFiles, IcebergCompaction.Outcome rewrite) {
     }
 
     @Scheduled(initialDelayString = "${cdc.iceberg.upkeep-interval}", fixedDelayString = "${cdc.iceberg.upkeep-interval}")
@@ -111,9 +115,49 @@ public class IcebergUpkeep {
         }
     }
 
-    /** One table, as at {@code now}: expire old snapshots, then remove orphan files. */
+    /**
+     * One table, as at {@code now}: rewrite it if it has reached ICEBERG_COMPACT_DELETE_FILES, expire old snapshots,
+     * then remove orphan files.
+     */
     Result run(TableIdentifier identifier, Instant now) {
+        return run(identifier, now, () -> { });
+    }
+
+    /**
+     * As {@link #run(TableIdentifier, Instant)}; {@code beforeRewriteCommit} runs between a rewrite's read and its
+     * commit (tests commit an export there).
+     */
+    Result run(TableIdentifier identifier, Instant now, Runnable beforeRewriteCommit) {
         Table table = iceberg.catalog().loadTable(identifier);
+        IcebergCompaction.Outcome rewrite = null;
+        if (compaction.due(table)) {
+            long started = System.nanoTime();
+            try {
+                rewrite = compaction.rewrite(table, beforeRewriteCommit);
+            } catch (RuntimeException e) {
+                // the table as it was (the rewrite's files are removed); its expiry and orphans are still due
+                log.warn("Rewrite of Iceberg table {} failed: {}", identifier, e.toString());
+                rewrite = IcebergCompaction.Outcome.skipped(e.toString());
+            }
+            if (rewrite.committed()) {
+                log.info("Iceberg table {}: rewrote {} data and {} delete files as {} data files of {} rows in {} "
+                                + "pass(es), {} ms", identifier, rewrite.dataFilesRemoved(),
+                        rewrite.deleteFilesRemoved(), rewrite.dataFilesAdded(), rewrite.rows(), rewrite.passes(),
+                        (System.nanoTime() - started) / 1_000_000);
+                jdbc.sql("INSERT INTO iceberg_upkeep (table_namespace, table_name, finished_at, expired_snapshots, "
+                                + "removed_files, rewritten_at, rewritten_data_files, rewritten_delete_files, "
+                                + "rewrite_data_files) VALUES (?, ?, ?, 0, 0, ?, ?, ?, ?) "
+                                + "ON CONFLICT (table_namespace, table_name) DO UPDATE SET rewritten_at = "
+                                + "EXCLUDED.rewritten_at, rewritten_data_files = EXCLUDED.rewritten_data_files, "
+                                + "rewritten_delete_files = EXCLUDED.rewritten_delete_files, rewrite_data_files = "
+                                + "EXCLUDED.rewrite_data_files")
+                        .params(IcebergCatalog.namespaceText(identifier.namespace()), identifier.name(),
+                                Timestamp.from(clock.instant()), Timestamp.from(clock.instant()),
+                                rewrite.dataFilesRemoved(), rewrite.deleteFilesRemoved(), rewrite.dataFilesAdded())
+                        .update();
+            }
+            table.refresh();
+        }
         int before = IcebergDestination.snapshotCount(table);
         table.expireSnapshots().expireOlderThan(now.minus(settings.snapshotRetention()).toEpochMilli())
                 .retainLast(1).cleanExpiredFiles(true).commit();
@@ -130,7 +174,7 @@ public class IcebergUpkeep {
         if (expired > 0 || removed > 0) {
             log.info("Iceberg table {}: expired {} snapshots, removed {} orphan files", identifier, expired, removed);
         }
-        return new Result(expired, removed);
+        return new Result(expired, removed, rewrite);
     }
 
     private int removeOrphans(Table table, Instant now) {
@@ -184,15 +228,25 @@ public class IcebergUpkeep {
         return reachable;
     }
 
-    /** The last upkeep of each table, for the console. */
-    public record LastUpkeep(String table, Instant finishedAt, int expiredSnapshots, int removedFiles) {
+    /** The last upkeep of each table, for the console; its last rewrite, if it had one. */
+    public record LastUpkeep(String table, Instant finishedAt, int expiredSnapshots, int removedFiles,
+                             Rewrite lastRewrite) {
+    }
+
+    /** A rewrite: when, the data and delete files it replaced, and the data files it wrote in their place. */
+    public record Rewrite(Instant at, int dataFiles, int deleteFiles, int newDataFiles) {
     }
 
     public List<LastUpkeep> lastUpkeeps() {
-        return jdbc.sql("SELECT table_namespace || '.' || table_name, finished_at, expired_snapshots, removed_files "
+        return jdbc.sql("SELECT table_namespace || '.' || table_name, finished_at, expired_snapshots, removed_files, "
+                        + "rewritten_at, rewritten_data_files, rewritten_delete_files, rewrite_data_files "
                         + "FROM iceberg_upkeep ORDER BY 1")
-                .query((rs, row) -> new LastUpkeep(rs.getString(1),
-                        rs.getObject(2, OffsetDateTime.class).toInstant(), rs.getInt(3), rs.getInt(4)))
+                .query((rs, row) -> {
+                    OffsetDateTime rewritten = rs.getObject(5, OffsetDateTime.class);
+                    return new LastUpkeep(rs.getString(1), rs.getObject(2, OffsetDateTime.class).toInstant(),
+                            rs.getInt(3), rs.getInt(4), rewritten == null ? null
+                            : new Rewrite(rewritten.toInstant(), rs.getInt(6), rs.getInt(7), rs.getInt(8)));
+                })
                 .list();
     }
 }

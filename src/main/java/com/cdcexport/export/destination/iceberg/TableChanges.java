@@ -18,6 +18,7 @@ import org.apache.iceberg.DeleteFile;
 import org.apache.iceberg.FileFormat;
 import org.apache.iceberg.FileMetadata;
 import org.apache.iceberg.OverwriteFiles;
+import org.apache.iceberg.RewriteFiles;
 import org.apache.iceberg.RowDelta;
 import org.apache.iceberg.Schema;
 import org.apache.iceberg.Table;
@@ -82,18 +83,44 @@ final class TableChanges {
      */
     TableChanges(Table table, String fileStem, List<FileColumn> columns, List<String> key, boolean replacesAll,
                  boolean hasOperations) {
+        this(table, fileStem, columns, key, replacesAll, hasOperations, IcebergSchemas.evolution(table.name(),
+                table.schema(), IcebergSchemas.recorded(table.properties()),
+                columns.subList(hasOperations ? 1 : 0, columns.size()), key));
+    }
+
+    /**
+     * The files of upkeep's rewrite of {@code table} (see {@link IcebergCompaction}): rows of {@code schema}'s
+     * columns, written as an export writes them, with no change to the schema or its recorded column numbers.
+     */
+    static TableChanges rewriteOf(Table table, Schema schema, String fileStem, List<FileColumn> columns) {
+        return new TableChanges(table, schema, fileStem, columns, List.copyOf(schema.identifierFieldNames()));
+    }
+
+    private TableChanges(Table table, Schema schema, String fileStem, List<FileColumn> columns, List<String> key) {
+        this(table, fileStem, columns, key, true, false, null, schema, false);
+    }
+
+    private TableChanges(Table table, String fileStem, List<FileColumn> columns, List<String> key,
+                         boolean replacesAll, boolean hasOperations, Consumer<UpdateSchema> evolution) {
+        this(table, fileStem, columns, key, replacesAll, hasOperations, evolution,
+                evolution == null ? table.schema() : preview(table, evolution), true);
+    }
+
+    /** @param followsSource whether the columns are the source's, whose numbers the table records */
+    private TableChanges(Table table, String fileStem, List<FileColumn> columns, List<String> key,
+                         boolean replacesAll, boolean hasOperations, Consumer<UpdateSchema> evolution, Schema schema,
+                         boolean followsSource) {
         this.table = table;
         this.fileStem = fileStem;
         this.replacesAll = replacesAll;
         this.hasOperations = hasOperations;
         int first = hasOperations ? 1 : 0;
         List<FileColumn> tableColumns = columns.subList(first, columns.size());
-        this.evolution = IcebergSchemas.evolution(table.name(), table.schema(),
-                IcebergSchemas.recorded(table.properties()), tableColumns, key);
-        this.schema = evolution == null ? table.schema() : preview(table, evolution);
-        String sourceColumns = IcebergSchemas.sourceColumns(schema, tableColumns);
-        this.sourceColumns = sourceColumns.equals(table.properties().get(IcebergSchemas.SOURCE_COLUMNS)) ? null
-                : sourceColumns;
+        this.evolution = evolution;
+        this.schema = schema;
+        String sourceColumns = followsSource ? IcebergSchemas.sourceColumns(schema, tableColumns) : null;
+        this.sourceColumns = sourceColumns == null
+                || sourceColumns.equals(table.properties().get(IcebergSchemas.SOURCE_COLUMNS)) ? null : sourceColumns;
         List<Integer> fields = new ArrayList<>();
         List<Integer> keys = new ArrayList<>();
         for (int i = first; i < columns.size(); i++) {
@@ -224,6 +251,30 @@ final class TableChanges {
             delta.commit();
         }
         transaction.commitTransaction();
+    }
+
+    /**
+     * Upkeep's rewrite: replaces {@code data} and {@code deletes}, every file of {@code start}, by the data files
+     * written, in one snapshot recording {@code summary}, outside any export's transaction. The new files take
+     * {@code start}'s sequence number, so the equality deletes of an export committed after {@code start} (higher
+     * numbers) still apply to them; Iceberg validates from {@code start} that every file replaced is still there
+     * and got no position deletes, else the commit fails and changes nothing.
+     */
+    void commitRewrite(org.apache.iceberg.Snapshot start, List<DataFile> data, List<DeleteFile> deletes,
+                       Map<String, String> summary) {
+        RewriteFiles rewrite = table.newRewrite().validateFromSnapshot(start.snapshotId())
+                .dataSequenceNumber(start.sequenceNumber()).scanManifestsWith(IN_THIS_THREAD)
+                .writeManifestsWith(IN_THIS_THREAD, 1);
+        data.forEach(rewrite::deleteFile);
+        deletes.forEach(rewrite::deleteFile);
+        dataFiles.forEach(rewrite::addFile);
+        summary.forEach(rewrite::set);
+        rewrite.commit();
+    }
+
+    /** The data files written, once {@link #finish} returned. */
+    int dataFileCount() {
+        return dataFiles.size();
     }
 
     /** Removes the files this attempt wrote: only for an attempt whose commit did not and cannot happen. */

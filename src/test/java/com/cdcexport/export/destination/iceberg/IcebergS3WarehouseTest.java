@@ -167,6 +167,29 @@ class IcebergS3WarehouseTest extends IntegrationTest {
     }
 
     @Test
+    void upkeepsRewriteReadsAndWritesTheTablesFilesInTheBucket() {
+        OrdersTable.insert(jdbc, 1, 300);
+        toIceberg("delta", "compacts");
+        OrdersTable.payThreeAndDeleteOne(jdbc);
+        toIceberg("delta", "compacts");
+        jdbc.update("DELETE FROM app.orders WHERE id BETWEEN 100 AND 120");
+        OrdersTable.insert(jdbc, 301, 305);
+        toIceberg("delta", "compacts");
+        Table table = ours("compacts.app_orders");
+
+        IcebergCompaction.Outcome outcome = new IcebergCompaction(1, 1000).rewrite(table, () -> { });
+
+        assertThat(outcome.committed()).as(outcome.toString()).isTrue();
+        table.refresh();
+        assertThat(table.currentSnapshot().summary()).containsEntry("total-delete-files", "0")
+                .containsEntry("total-data-files", "1");
+        assertThat(OrdersTable.inIceberg(table)).isEqualTo(OrdersTable.live(jdbc, "true"));
+        assertThat(theirOrders("compacts.app_orders")).as("through Iceberg's JDBC catalog and its own S3FileIO")
+                .isEqualTo(OrdersTable.live(jdbc, "true"));
+        assertThat(dataKeys("compacts", "app_orders")).anyMatch(k -> k.contains("/upkeep-rewrite-"));
+    }
+
+    @Test
     void anAttemptWhoseCommitFailsLeavesNoDataFileOfItsOwnInTheBucket() {
         OrdersTable.insert(jdbc, 1, 20);
         toIceberg("delta", "fails");
