@@ -192,9 +192,31 @@ final class TableChanges {
      * metadata commit), recording {@code summary} in it. Runs inside the export's commit transaction.
      */
     void commit(Map<String, String> summary) {
-        if (!replacesAll && dataFiles.isEmpty() && deleteFiles.isEmpty() && evolution == null
-                && sourceColumns == null) {
-            return;
+        Transaction transaction = prepare(summary);
+        if (transaction != null) {
+            transaction.commitTransaction();
+        }
+    }
+
+    /** Whether this part of the export changes the table (an empty window with no schema change does not). */
+    boolean changesTable() {
+        return replacesAll || !dataFiles.isEmpty() || !deleteFiles.isEmpty() || evolution != null
+                || sourceColumns != null;
+    }
+
+    /** The table as last loaded or refreshed. */
+    Table table() {
+        return table;
+    }
+
+    /**
+     * The table's changes as an Iceberg transaction on the table's current metadata, not yet committed (its
+     * manifests are written): committed by {@link #commit}, or, with a REST catalog, sent with the other tables'
+     * in one multi-table commit. Null when there is nothing to change.
+     */
+    Transaction prepare(Map<String, String> summary) {
+        if (!changesTable()) {
+            return null;
         }
         Transaction transaction = table.newTransaction();
         if (sourceColumns != null) {
@@ -223,7 +245,7 @@ final class TableChanges {
             summary.forEach(delta::set);
             delta.commit();
         }
-        transaction.commitTransaction();
+        return transaction;
     }
 
     /** Removes the files this attempt wrote: only for an attempt whose commit did not and cannot happen. */
