@@ -3,8 +3,6 @@ package com.cdcexport.support;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -12,8 +10,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
@@ -22,8 +18,13 @@ import com.fasterxml.jackson.annotation.PropertyAccessor;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import org.apache.catalina.Context;
+import org.apache.catalina.LifecycleException;
+import org.apache.catalina.connector.Connector;
+import org.apache.catalina.startup.Tomcat;
 import org.apache.iceberg.CatalogProperties;
 import org.apache.iceberg.TableMetadata;
 import org.apache.iceberg.catalog.Namespace;
@@ -34,7 +35,7 @@ import org.apache.iceberg.exceptions.NoSuchNamespaceException;
 import org.apache.iceberg.exceptions.NoSuchTableException;
 import org.apache.iceberg.exceptions.NotAuthorizedException;
 import org.apache.iceberg.exceptions.ValidationException;
-import org.apache.iceberg.inmemory.InMemoryCatalog;
+import org.apache.iceberg.jdbc.JdbcCatalog;
 import org.apache.iceberg.rest.CatalogHandlers;
 import org.apache.iceberg.rest.Endpoint;
 import org.apache.iceberg.rest.RESTCatalogProperties;
@@ -46,13 +47,17 @@ import org.apache.iceberg.rest.requests.UpdateTableRequest;
 import org.apache.iceberg.rest.responses.ConfigResponse;
 import org.apache.iceberg.rest.responses.ErrorResponse;
 import org.apache.iceberg.rest.responses.ErrorResponseParser;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
+import com.cdcexport.config.DatabaseUrl;
 import com.cdcexport.export.destination.iceberg.LocalFileIO;
 
 /**
- * A real Iceberg REST catalog over HTTP, for tests: the JDK's HTTP server routing the REST specification's paths
+ * A real Iceberg REST catalog over HTTP, for tests: an embedded Tomcat (the service's own web server) routing the REST specification's paths
  * to Iceberg's own server-side handlers ({@link CatalogHandlers}, what Iceberg's RESTCatalogAdapter and the
- * reference catalog server use) over an {@link InMemoryCatalog} whose files are in a local directory. The service
+ * reference catalog server use) over Iceberg's {@link JdbcCatalog} (in a schema of the test database of its own),
+ * whose files are in a local directory. The service
  * talks to it with Iceberg's RESTCatalog client, unchanged. (Iceberg's packaged server, RESTCatalogServer in
  * iceberg-open-api's test fixtures, needs iceberg-core's test jar, which is not published for 1.12.)
  *
@@ -63,30 +68,70 @@ import com.cdcexport.export.destination.iceberg.LocalFileIO;
  */
 public final class RestCatalogServer implements AutoCloseable {
 
-    private final HttpServer http;
-    private final ExecutorService threads = Executors.newFixedThreadPool(4);
-    private final InMemoryCatalog catalog = new InMemoryCatalog();
+    private static final Logger log = LoggerFactory.getLogger(RestCatalogServer.class);
+
+    private final Tomcat tomcat = new Tomcat();
+    private final Connector connector = new Connector();
+    /** Where the catalog keeps its tables' pointers: a schema of the test database of its own. */
+    private static final String SCHEMA = "rest_catalog";
+
+    private final JdbcCatalog catalog = new JdbcCatalog();
     private final ObjectMapper mapper = new ObjectMapper();
     private final String token;
     private final String credential;
     private final Object lock = new Object();
-    private volatile Consumer<InMemoryCatalog> beforeNextCommit;
+    private volatile Consumer<JdbcCatalog> beforeNextCommit;
     private final AtomicInteger commits = new AtomicInteger();
 
     private RestCatalogServer(Path warehouse, String token, String credential) throws IOException {
         this.token = token;
         this.credential = credential;
-        catalog.initialize("test-rest", Map.of(CatalogProperties.WAREHOUSE_LOCATION,
-                warehouse.toUri().toString().replaceAll("/$", ""),
-                CatalogProperties.FILE_IO_IMPL, LocalFileIO.class.getName()));
+        // Iceberg's JDBC catalog would look for its tables in every schema, find the service's (cdc) and create none
+        // here: they are made as it would make them (schema version V1).
+        TestDatabase.jdbc().execute("DROP SCHEMA IF EXISTS " + SCHEMA + " CASCADE; CREATE SCHEMA " + SCHEMA + ";"
+                + "CREATE TABLE " + SCHEMA + ".iceberg_tables (catalog_name VARCHAR(255) NOT NULL, "
+                + "table_namespace VARCHAR(255) NOT NULL, table_name VARCHAR(255) NOT NULL, "
+                + "metadata_location VARCHAR(1000), previous_metadata_location VARCHAR(1000), "
+                + "iceberg_type VARCHAR(5), PRIMARY KEY (catalog_name, table_namespace, table_name));"
+                + "CREATE TABLE " + SCHEMA + ".iceberg_namespace_properties (catalog_name VARCHAR(255) NOT NULL, "
+                + "namespace VARCHAR(255) NOT NULL, property_key VARCHAR(255), property_value VARCHAR(1000), "
+                + "PRIMARY KEY (catalog_name, namespace, property_key))");
+        Map<String, String> properties = new HashMap<>();
+        properties.put(CatalogProperties.WAREHOUSE_LOCATION, warehouse.toUri().toString().replaceAll("/$", ""));
+        properties.put(CatalogProperties.FILE_IO_IMPL, LocalFileIO.class.getName());
+        DatabaseUrl url = DatabaseUrl.parse(TestDatabase.url());
+        properties.put(CatalogProperties.URI, url.jdbcUrl() + (url.jdbcUrl().contains("?") ? "&" : "?")
+                + "currentSchema=" + SCHEMA);
+        if (url.username() != null) {
+            properties.put("jdbc.user", url.username());
+        }
+        if (url.password() != null) {
+            properties.put("jdbc.password", url.password());
+        }
+        properties.put("jdbc.schema-version", "V1");
+        properties.put("jdbc.init-catalog-tables", "false");
+        catalog.initialize("test-rest", properties);
         mapper.setVisibility(PropertyAccessor.FIELD, JsonAutoDetect.Visibility.ANY);
         mapper.configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
         mapper.setPropertyNamingStrategy(new PropertyNamingStrategies.KebabCaseStrategy());
         RESTSerializers.registerAll(mapper);
-        http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
-        http.setExecutor(threads);
-        http.createContext("/", this::handle);
-        http.start();
+        tomcat.setBaseDir(warehouse.resolveSibling(warehouse.getFileName() + "-tomcat").toString());
+        connector.setPort(0);
+        connector.setProperty("address", "127.0.0.1");
+        tomcat.setConnector(connector);
+        Context context = tomcat.addContext("", null);
+        Tomcat.addServlet(context, "iceberg-rest", new HttpServlet() {
+            @Override
+            protected void service(HttpServletRequest request, HttpServletResponse response) throws IOException {
+                handle(request, response);
+            }
+        });
+        context.addServletMappingDecoded("/*", "iceberg-rest");
+        try {
+            tomcat.start();
+        } catch (LifecycleException e) {
+            throw new IOException("The test REST catalog did not start", e);
+        }
     }
 
     /** A catalog anyone may use, its files under {@code warehouse}. */
@@ -101,16 +146,16 @@ public final class RestCatalogServer implements AutoCloseable {
 
     /** The catalog's base URL, as a client's {@code uri}. */
     public String uri() {
-        return "http://127.0.0.1:" + http.getAddress().getPort();
+        return "http://127.0.0.1:" + connector.getLocalPort();
     }
 
     /** The catalog's tables, in-process, as a second writer (or a reader) sees them. */
-    public InMemoryCatalog catalog() {
+    public JdbcCatalog catalog() {
         return catalog;
     }
 
     /** Runs {@code writer} on the catalog once, just before the next table or multi-table commit is handled. */
-    public void beforeNextCommit(Consumer<InMemoryCatalog> writer) {
+    public void beforeNextCommit(Consumer<JdbcCatalog> writer) {
         beforeNextCommit = writer;
     }
 
@@ -121,59 +166,67 @@ public final class RestCatalogServer implements AutoCloseable {
 
     @Override
     public void close() {
-        http.stop(0);
-        threads.shutdownNow();
+        try {
+            tomcat.stop();
+            tomcat.destroy();
+            catalog.close();
+        } catch (LifecycleException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
-    private void handle(HttpExchange exchange) throws IOException {
-        try (exchange) {
-            String method = exchange.getRequestMethod();
-            String path = exchange.getRequestURI().getRawPath();
+    private void handle(HttpServletRequest exchange, HttpServletResponse response) throws IOException {
+        {
+            String method = exchange.getMethod();
+            String path = exchange.getRequestURI();
             byte[] body;
-            try (InputStream in = exchange.getRequestBody()) {
+            try (InputStream in = exchange.getInputStream()) {
                 body = in.readAllBytes();
             }
             try {
                 if (path.equals("/v1/oauth/tokens")) {
-                    token(exchange, new String(body, StandardCharsets.UTF_8));
+                    token(response, new String(body, StandardCharsets.UTF_8));
                     return;
                 }
-                if (token != null && !("Bearer " + token).equals(exchange.getRequestHeaders().getFirst(
-                        "Authorization"))) {
+                if (token != null && !("Bearer " + token).equals(exchange.getHeader("Authorization"))) {
                     throw new NotAuthorizedException("Not authorized: a valid bearer token is required");
                 }
-                Object response = route(method, path, body);
-                if (response == null) {
-                    exchange.sendResponseHeaders(204, -1);
+                Object answer = route(method, path, body);
+                if (answer == null) {
+                    response.setStatus(204);
                 } else {
-                    send(exchange, 200, mapper.writeValueAsBytes(response));
+                    send(response, 200, mapper.writeValueAsBytes(answer));
                 }
             } catch (RuntimeException e) {
                 int code = e instanceof NoSuchTableException || e instanceof NoSuchNamespaceException ? 404
                         : e instanceof AlreadyExistsException || e instanceof CommitFailedException ? 409
                         : e instanceof NotAuthorizedException ? 401
                         : e instanceof ValidationException || e instanceof IllegalArgumentException ? 400 : 500;
+                if (code == 500) {
+                    log.warn("Test REST catalog: {} {} failed", method, path, e);
+                }
                 if (method.equals("HEAD")) {
-                    exchange.sendResponseHeaders(code, -1);
+                    response.setStatus(code);
                     return;
                 }
                 ErrorResponse error = ErrorResponse.builder().responseCode(code)
                         .withType(e.getClass().getSimpleName()).withMessage(String.valueOf(e.getMessage())).build();
-                send(exchange, code, ErrorResponseParser.toJson(error).getBytes(StandardCharsets.UTF_8));
+                send(response, code, ErrorResponseParser.toJson(error).getBytes(StandardCharsets.UTF_8));
             }
         }
     }
 
-    private void send(HttpExchange exchange, int code, byte[] json) throws IOException {
-        exchange.getResponseHeaders().set("Content-Type", "application/json");
-        exchange.sendResponseHeaders(code, json.length);
-        try (OutputStream out = exchange.getResponseBody()) {
+    private static void send(HttpServletResponse response, int code, byte[] json) throws IOException {
+        response.setStatus(code);
+        response.setContentType("application/json");
+        response.setContentLength(json.length);
+        try (OutputStream out = response.getOutputStream()) {
             out.write(json);
         }
     }
 
     /** OAuth2 client credentials, form-encoded, for the token; an OAuth2 error otherwise. */
-    private void token(HttpExchange exchange, String form) throws IOException {
+    private void token(HttpServletResponse exchange, String form) throws IOException {
         Map<String, String> fields = new HashMap<>();
         for (String pair : form.split("&")) {
             int eq = pair.indexOf('=');
@@ -277,7 +330,7 @@ public final class RestCatalogServer implements AutoCloseable {
      */
     private Object commit(List<UpdateTableRequest> changes, boolean single) {
         commits.incrementAndGet();
-        Consumer<InMemoryCatalog> writer = beforeNextCommit;
+        Consumer<JdbcCatalog> writer = beforeNextCommit;
         beforeNextCommit = null;
         if (writer != null) {
             writer.accept(catalog);
