@@ -42,9 +42,11 @@ import com.cdcexport.export.model.TableName;
 
 /**
  * Exports applied to Apache Iceberg tables ({@code format=iceberg}), one per source table, in the embedded
- * catalog. An attempt writes each table's data and delete files while it reads, and commits them all inside the
- * export's commit transaction, so the tables change exactly when the watermark moves. See docs/capture.md,
- * "Delivering to an Iceberg table", and docs/iceberg.md.
+ * catalog or a REST catalog (ICEBERG_CATALOG). An attempt writes each table's data and delete files while it reads,
+ * and commits them all inside the export's commit transaction: in the embedded catalog the pointers swap in that
+ * transaction, so the tables change exactly when the watermark moves; in a REST catalog all tables are committed
+ * to the catalog at once, just before that transaction commits. See docs/capture.md, "Delivering to an Iceberg
+ * table", and docs/iceberg.md.
  */
 @Component
 public class IcebergDestination implements Destination {

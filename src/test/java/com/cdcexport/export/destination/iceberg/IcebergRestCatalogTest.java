@@ -43,6 +43,8 @@ class IcebergRestCatalogTest extends IntegrationTest {
 
     @Autowired
     private IcebergDestination iceberg;
+    @Autowired
+    private IcebergUpkeep upkeep;
 
     @DynamicPropertySource
     static void restCatalog(DynamicPropertyRegistry registry) {
@@ -155,6 +157,11 @@ class IcebergRestCatalogTest extends IntegrationTest {
                 .isEqualTo(orders.currentSnapshot().snapshotId());
         assertThat(iceberg.tables(new com.cdcexport.consumer.ConsumerId("lake")))
                 .extracting(IcebergDestination.TableState::table).containsExactly("lake.app_orders", "lake.users");
+
+        assertThat(upkeep.runAll()).as("upkeep through the REST catalog").isTrue();
+        assertThat(upkeep.lastUpkeeps()).extracting(IcebergUpkeep.LastUpkeep::table)
+                .contains("lake.app_orders", "lake.users");
+        assertThat(OrdersTable.inIceberg(inCatalog("lake.app_orders"))).isEqualTo(OrdersTable.live(jdbc, "true"));
     }
 
     @Test
