@@ -169,10 +169,11 @@ public class IcebergDestination implements Destination {
     }
 
     /**
-     * The table exists and the last export that moved the watermark to {@code watermark} was applied to it. In a
-     * REST catalog the table must say so too: the latest snapshot the consumer made, in the current snapshot's
-     * ancestry, is the one that export left (or a later commit of a window from the same watermark whose own
-     * watermark move was lost: applying the window from the watermark again covers it). See docs/capture.md.
+     * The table exists and the last export that moved the watermark to {@code watermark} was applied to it, and the
+     * table says so too: the latest snapshot the consumer made, in the current snapshot's ancestry, is the one that
+     * export left (or, in a REST catalog, a later commit of a window from the same watermark whose own watermark
+     * move was lost: applying the window from the watermark again covers it). A table rolled back, replaced, or
+     * written under the consumer's name by someone else is read whole. See docs/capture.md.
      */
     @Override
     public boolean continuesFrom(ConsumerId consumer, TableName table, Snapshot watermark) {
@@ -187,7 +188,8 @@ public class IcebergDestination implements Destination {
             return false;
         }
         TableIdentifier identifier = identifierOf(consumer, table);
-        if (rest == null) {
+        if (applied.icebergSnapshotId() == null && rest == null) {
+            // Applied before the snapshot was recorded (embedded catalog): the pointer swapped with the watermark.
             return catalog.tableExists(identifier);
         }
         Table iceberg;
@@ -315,7 +317,13 @@ public class IcebergDestination implements Destination {
         public boolean commit(ReadResult result) {
             Map<TablePlan, Long> snapshotIds = new LinkedHashMap<>();
             if (rest == null) {
-                tables.forEach((table, changes) -> changes.commit(summary(table, result)));
+                for (Map.Entry<TablePlan, TableChanges> table : tables.entrySet()) {
+                    Transaction transaction = table.getValue().prepare(summary(table.getKey(), result));
+                    if (transaction != null) {
+                        transaction.commitTransaction();
+                        snapshotIds.put(table.getKey(), snapshotOf(transaction));
+                    }
+                }
             } else {
                 snapshotIds = commitToRest(result);
             }
@@ -354,8 +362,7 @@ public class IcebergDestination implements Destination {
                 Transaction transaction = only.getValue().prepare(summary(only.getKey(), result));
                 sentToCatalog = true;
                 transaction.commitTransaction();
-                snapshotIds.put(only.getKey(), ((BaseTransaction) transaction).currentMetadata().currentSnapshot()
-                        .snapshotId());
+                snapshotIds.put(only.getKey(), snapshotOf(transaction));
                 return snapshotIds;
             }
             for (int round = 1; !changing.isEmpty(); round++) {
@@ -388,6 +395,11 @@ public class IcebergDestination implements Destination {
                 }
             }
             return snapshotIds;
+        }
+
+        /** The snapshot a transaction made (after its retries, Iceberg keeps the snapshot's id). */
+        private static long snapshotOf(Transaction transaction) {
+            return ((BaseTransaction) transaction).currentMetadata().currentSnapshot().snapshotId();
         }
 
         private void pause(int round) {

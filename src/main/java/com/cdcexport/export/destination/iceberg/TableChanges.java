@@ -187,17 +187,6 @@ final class TableChanges {
         }
     }
 
-    /**
-     * Applies the files to the table in one Iceberg snapshot (with the schema's update, if any, in the same
-     * metadata commit), recording {@code summary} in it. Runs inside the export's commit transaction.
-     */
-    void commit(Map<String, String> summary) {
-        Transaction transaction = prepare(summary);
-        if (transaction != null) {
-            transaction.commitTransaction();
-        }
-    }
-
     /** Whether this part of the export changes the table (an empty window with no schema change does not). */
     boolean changesTable() {
         return replacesAll || !dataFiles.isEmpty() || !deleteFiles.isEmpty() || evolution != null
@@ -210,9 +199,10 @@ final class TableChanges {
     }
 
     /**
-     * The table's changes as an Iceberg transaction on the table's current metadata, not yet committed (its
-     * manifests are written): committed by {@link #commit}, or, with a REST catalog, sent with the other tables'
-     * in one multi-table commit. Null when there is nothing to change.
+     * The files applied to the table in one Iceberg snapshot (with the schema's update, if any, in the same
+     * metadata commit), recording {@code summary} in it: an Iceberg transaction on the table's current metadata,
+     * not yet committed (its manifests are written), for the caller to commit: alone, or, with a REST catalog, in
+     * one multi-table commit with the other tables'. Null when there is nothing to change.
      */
     Transaction prepare(Map<String, String> summary) {
         if (!changesTable()) {
