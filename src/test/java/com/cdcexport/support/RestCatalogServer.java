@@ -58,8 +58,9 @@ import com.cdcexport.export.destination.iceberg.LocalFileIO;
  * to Iceberg's own server-side handlers ({@link CatalogHandlers}, what Iceberg's RESTCatalogAdapter and the
  * reference catalog server use) over Iceberg's {@link JdbcCatalog} (in a schema of the test database of its own),
  * whose files are in a local directory. The service
- * talks to it with Iceberg's RESTCatalog client, unchanged. (Iceberg's packaged server, RESTCatalogServer in
- * iceberg-open-api's test fixtures, needs iceberg-core's test jar, which is not published for 1.12.)
+ * talks to it with Iceberg's RESTCatalog client, unchanged. (Iceberg's packaged test server, RESTCatalogServer in
+ * iceberg-open-api 1.11.0's test fixtures, is only its main class: the adapter and servlet it runs are in
+ * iceberg-core's test jar, of which no 1.12.0 resolves, and 1.11's would run against the service's 1.12 core.)
  *
  * <p>With a token, every request but the OAuth2 token endpoint must carry it; client credentials "id:secret" are
  * exchanged for it there. A multi-table commit checks every table's requirements, then applies them all, under one
@@ -175,44 +176,42 @@ public final class RestCatalogServer implements AutoCloseable {
         }
     }
 
-    private void handle(HttpServletRequest exchange, HttpServletResponse response) throws IOException {
-        {
-            String method = exchange.getMethod();
-            String path = exchange.getRequestURI();
-            byte[] body;
-            try (InputStream in = exchange.getInputStream()) {
-                body = in.readAllBytes();
+    private void handle(HttpServletRequest request, HttpServletResponse response) throws IOException {
+        String method = request.getMethod();
+        String path = request.getRequestURI();
+        byte[] body;
+        try (InputStream in = request.getInputStream()) {
+            body = in.readAllBytes();
+        }
+        try {
+            if (path.equals("/v1/oauth/tokens")) {
+                token(response, new String(body, StandardCharsets.UTF_8));
+                return;
             }
-            try {
-                if (path.equals("/v1/oauth/tokens")) {
-                    token(response, new String(body, StandardCharsets.UTF_8));
-                    return;
-                }
-                if (token != null && !("Bearer " + token).equals(exchange.getHeader("Authorization"))) {
-                    throw new NotAuthorizedException("Not authorized: a valid bearer token is required");
-                }
-                Object answer = route(method, path, body);
-                if (answer == null) {
-                    response.setStatus(204);
-                } else {
-                    send(response, 200, mapper.writeValueAsBytes(answer));
-                }
-            } catch (RuntimeException e) {
-                int code = e instanceof NoSuchTableException || e instanceof NoSuchNamespaceException ? 404
-                        : e instanceof AlreadyExistsException || e instanceof CommitFailedException ? 409
-                        : e instanceof NotAuthorizedException ? 401
-                        : e instanceof ValidationException || e instanceof IllegalArgumentException ? 400 : 500;
-                if (code == 500) {
-                    log.warn("Test REST catalog: {} {} failed", method, path, e);
-                }
-                if (method.equals("HEAD")) {
-                    response.setStatus(code);
-                    return;
-                }
-                ErrorResponse error = ErrorResponse.builder().responseCode(code)
-                        .withType(e.getClass().getSimpleName()).withMessage(String.valueOf(e.getMessage())).build();
-                send(response, code, ErrorResponseParser.toJson(error).getBytes(StandardCharsets.UTF_8));
+            if (token != null && !("Bearer " + token).equals(request.getHeader("Authorization"))) {
+                throw new NotAuthorizedException("Not authorized: a valid bearer token is required");
             }
+            Object answer = route(method, path, body);
+            if (answer == null) {
+                response.setStatus(204);
+            } else {
+                send(response, 200, mapper.writeValueAsBytes(answer));
+            }
+        } catch (RuntimeException e) {
+            int code = e instanceof NoSuchTableException || e instanceof NoSuchNamespaceException ? 404
+                    : e instanceof AlreadyExistsException || e instanceof CommitFailedException ? 409
+                    : e instanceof NotAuthorizedException ? 401
+                    : e instanceof ValidationException || e instanceof IllegalArgumentException ? 400 : 500;
+            if (code == 500) {
+                log.warn("Test REST catalog: {} {} failed", method, path, e);
+            }
+            if (method.equals("HEAD")) {
+                response.setStatus(code);
+                return;
+            }
+            ErrorResponse error = ErrorResponse.builder().responseCode(code)
+                    .withType(e.getClass().getSimpleName()).withMessage(String.valueOf(e.getMessage())).build();
+            send(response, code, ErrorResponseParser.toJson(error).getBytes(StandardCharsets.UTF_8));
         }
     }
 
@@ -226,7 +225,7 @@ public final class RestCatalogServer implements AutoCloseable {
     }
 
     /** OAuth2 client credentials, form-encoded, for the token; an OAuth2 error otherwise. */
-    private void token(HttpServletResponse exchange, String form) throws IOException {
+    private void token(HttpServletResponse response, String form) throws IOException {
         Map<String, String> fields = new HashMap<>();
         for (String pair : form.split("&")) {
             int eq = pair.indexOf('=');
@@ -237,11 +236,11 @@ public final class RestCatalogServer implements AutoCloseable {
         }
         String given = fields.get("client_id") + ":" + fields.get("client_secret");
         if (credential == null || !credential.equals(given)) {
-            send(exchange, 401, "{\"error\":\"invalid_client\",\"error_description\":\"unknown client\"}"
+            send(response, 401, "{\"error\":\"invalid_client\",\"error_description\":\"unknown client\"}"
                     .getBytes(StandardCharsets.UTF_8));
             return;
         }
-        send(exchange, 200, mapper.writeValueAsBytes(Map.of("access_token", token, "token_type", "bearer",
+        send(response, 200, mapper.writeValueAsBytes(Map.of("access_token", token, "token_type", "bearer",
                 "issued_token_type", "urn:ietf:params:oauth:token-type:access_token", "expires_in", 3600)));
     }
 
