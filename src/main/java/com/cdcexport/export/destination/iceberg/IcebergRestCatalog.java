@@ -22,6 +22,7 @@ import org.apache.iceberg.rest.RESTCatalog;
 import org.apache.iceberg.rest.auth.OAuth2Properties;
 
 import org.springframework.beans.factory.DisposableBean;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 
 import com.cdcexport.config.CdcProperties;
@@ -49,11 +50,19 @@ public class IcebergRestCatalog implements SettingsCheck, DisposableBean {
 
     private final CdcProperties.Iceberg settings;
     private final IcebergWarehouse warehouse;
+    private final Duration checkTimeout;
     private RESTCatalog catalog;
 
+    @Autowired
     public IcebergRestCatalog(CdcProperties properties, IcebergWarehouse warehouse) {
+        this(properties, warehouse, CHECK_TIMEOUT);
+    }
+
+    /** @param checkTimeout how long start-up waits for the catalog (tests wait less than {@link #CHECK_TIMEOUT}) */
+    IcebergRestCatalog(CdcProperties properties, IcebergWarehouse warehouse, Duration checkTimeout) {
         this.settings = properties.iceberg();
         this.warehouse = warehouse;
+        this.checkTimeout = checkTimeout;
     }
 
     /** Whether ICEBERG_CATALOG=rest. */
@@ -84,11 +93,11 @@ public class IcebergRestCatalog implements SettingsCheck, DisposableBean {
         thread.setDaemon(true);
         thread.start();
         try {
-            connect.get(CHECK_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+            connect.get(checkTimeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             connect.cancel(true);
             throw new InvalidSettingException("ICEBERG_REST_URI=" + settings.restUri().strip() + ": the Iceberg "
-                    + "REST catalog did not answer within " + CHECK_TIMEOUT.toSeconds() + " s; check the URL and "
+                    + "REST catalog did not answer within " + checkTimeout.toSeconds() + " s; check the URL and "
                     + "that the catalog is running");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
