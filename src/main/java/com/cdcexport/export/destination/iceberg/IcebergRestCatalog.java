@@ -22,6 +22,7 @@ import org.apache.iceberg.rest.RESTCatalog;
 import org.apache.iceberg.rest.auth.OAuth2Properties;
 
 import org.springframework.beans.factory.DisposableBean;
+import org.springframework.boot.health.contributor.Health;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 
@@ -200,6 +201,32 @@ public class IcebergRestCatalog implements SettingsCheck, DisposableBean {
             }
         }
         return result.length() > 300 ? result.substring(0, 300) + "…" : result;
+    }
+
+    /**
+     * Readiness: the catalog lists its namespaces within {@link IcebergWarehouse#HEALTH_TIMEOUT} (a probe must
+     * answer well within a load balancer's own timeout, and the client's own HTTP timeouts are made for commits).
+     */
+    void checkHealth(Health.Builder builder) throws IOException {
+        builder.withDetail("catalog", settings.restUri().strip());
+        RESTCatalog connected = catalog();
+        FutureTask<Integer> list = new FutureTask<>(() -> connected.listNamespaces().size());
+        Thread thread = new Thread(list, "iceberg-rest-catalog-health");
+        thread.setDaemon(true);
+        thread.start();
+        try {
+            list.get(IcebergWarehouse.HEALTH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            list.cancel(true);
+            throw new IOException("The Iceberg REST catalog did not answer within "
+                    + IcebergWarehouse.HEALTH_TIMEOUT.toSeconds() + " s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("Interrupted while asking the Iceberg REST catalog", e);
+        } catch (ExecutionException e) {
+            throw new IOException("The Iceberg REST catalog refused: " + redacted(String.valueOf(
+                    e.getCause().getMessage())));
+        }
     }
 
     @Override

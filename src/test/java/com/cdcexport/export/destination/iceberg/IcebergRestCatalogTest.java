@@ -125,6 +125,10 @@ class IcebergRestCatalogTest extends IntegrationTest {
 
     @Test
     void fullThenDeltasOfSeveralTablesCommitToTheRestCatalogTogetherAndEqualTheLiveTables() {
+        Api.Response readiness = api.get("/actuator/health/readiness", null);
+        assertThat(readiness.status()).isEqualTo(200);
+        assertThat(readiness.json().path("components").path("icebergWarehouse").path("status").asString())
+                .as("readiness asks the REST catalog").isEqualTo("UP");
         OrdersTable.insert(jdbc, 1, 300);
         insertUsers(40);
         int commits = CATALOG.commits();
