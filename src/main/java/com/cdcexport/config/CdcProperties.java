@@ -242,7 +242,31 @@ public record CdcProperties(
             @DefaultValue("8") @Min(0) int compactDeleteFiles,
             /* ICEBERG_COMPACT_KEYS_IN_MEMORY: the deleted keys a rewrite holds at once (about 100 bytes each, plus the
                key); with more, it reads the table once per this many keys. */
-            @DefaultValue("100000") @Min(1000) @Max(10_000_000) int compactKeysInMemory) {
+            @DefaultValue("100000") @Min(1000) @Max(10_000_000) int compactKeysInMemory,
+            /* ICEBERG_CATALOG: embedded (the tables' pointers in the service's schema, swapped in the export's own
+               transaction) or rest (an Iceberg REST catalog at ICEBERG_REST_URI). */
+            @DefaultValue("embedded") @NotNull IcebergCatalogKind catalog,
+            /* ICEBERG_REST_URI: the REST catalog's base URL (the one its clients' "uri" names), http or https. */
+            @DefaultValue("") @NotNull String restUri,
+            /* ICEBERG_REST_CREDENTIAL: OAuth2 client credentials "id:secret" for the catalog's token endpoint. */
+            @DefaultValue("") @NotNull String restCredential,
+            /* ICEBERG_REST_TOKEN: a bearer token instead of credentials. */
+            @DefaultValue("") @NotNull String restToken,
+            /* ICEBERG_REST_WAREHOUSE: the warehouse (catalog) name the REST catalog expects, if it serves several. */
+            @DefaultValue("") @NotNull String restWarehouse,
+            /* ICEBERG_REST_SCOPE: the OAuth2 scope asked for with ICEBERG_REST_CREDENTIAL (Iceberg's default:
+               catalog; Polaris wants PRINCIPAL_ROLE:ALL). */
+            @DefaultValue("") @NotNull String restScope) {
+
+        /** Where the Iceberg tables' pointers are kept. */
+        public enum IcebergCatalogKind {
+            EMBEDDED, REST
+        }
+
+        /** Whether the tables are in a REST catalog. */
+        public boolean rest() {
+            return catalog == IcebergCatalogKind.REST;
+        }
 
         /** The namespace of {@code consumer}'s tables. */
         public String namespaceOf(String consumer) {

@@ -80,6 +80,16 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
             Map.entry("cdc.console.max-sessions", "CONSOLE_MAX_SESSIONS"),
             Map.entry("cdc.console.sign-in-per-minute", "CONSOLE_SIGN_IN_PER_MINUTE"),
             Map.entry("cdc.public-url", "PUBLIC_URL"),
+            Map.entry("cdc.iceberg.warehouse", "ICEBERG_WAREHOUSE"),
+            Map.entry("cdc.iceberg.namespace", "ICEBERG_NAMESPACE"),
+            Map.entry("cdc.iceberg.upkeep-interval", "ICEBERG_UPKEEP_INTERVAL"),
+            Map.entry("cdc.iceberg.snapshot-retention", "ICEBERG_SNAPSHOT_RETENTION"),
+            Map.entry("cdc.iceberg.catalog", "ICEBERG_CATALOG"),
+            Map.entry("cdc.iceberg.rest-uri", "ICEBERG_REST_URI"),
+            Map.entry("cdc.iceberg.rest-credential", "ICEBERG_REST_CREDENTIAL"),
+            Map.entry("cdc.iceberg.rest-token", "ICEBERG_REST_TOKEN"),
+            Map.entry("cdc.iceberg.rest-warehouse", "ICEBERG_REST_WAREHOUSE"),
+            Map.entry("cdc.iceberg.rest-scope", "ICEBERG_REST_SCOPE"),
             // The key is checked as its record is bound, which names the record.
             Map.entry("cdc.masking", "MASKING_KEY"),
             Map.entry("cdc.masking.key", "MASKING_KEY"),
@@ -96,7 +106,8 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
 
     /** Their values never appear in a message. */
     private static final java.util.Set<String> SECRETS = java.util.Set.of("cdc.auth.admin-token",
-            "cdc.auth.consumer-api-keys", "cdc.masking", "cdc.masking.key");
+            "cdc.auth.consumer-api-keys", "cdc.masking", "cdc.masking.key", "cdc.iceberg.rest-credential",
+            "cdc.iceberg.rest-token");
 
     private final Environment environment;
 

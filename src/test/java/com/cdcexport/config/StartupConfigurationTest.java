@@ -46,7 +46,10 @@ class StartupConfigurationTest {
             "cdc.parallel.min-rows, -1, EXPORT_PARALLEL_MIN_ROWS",
             "cdc.parallel.readers, -2, EXPORT_READERS",
             "cdc.iceberg.compact-delete-files, -1, ICEBERG_COMPACT_DELETE_FILES",
-            "cdc.iceberg.compact-keys-in-memory, 10, ICEBERG_COMPACT_KEYS_IN_MEMORY"})
+            "cdc.iceberg.compact-keys-in-memory, 10, ICEBERG_COMPACT_KEYS_IN_MEMORY",
+            "cdc.iceberg.catalog, hive, ICEBERG_CATALOG",
+            "cdc.iceberg.namespace, shared, ICEBERG_NAMESPACE",
+            "cdc.iceberg.upkeep-interval, 10s, ICEBERG_UPKEEP_INTERVAL"})
     void invalidSettingFailsStartupNamingTheVariable(String property, String value, String variable,
                                                      CapturedOutput output) {
         assertThatThrownBy(() -> new SpringApplicationBuilder(CdcExportApplication.class)
@@ -104,6 +107,7 @@ class StartupConfigurationTest {
             "--cdc.parallel.chunk-dir={file}/chunks | EXPORT_CHUNK_DIR={file}/chunks is not a usable directory",
             "--cdc.sink=s3 | S3_BUCKET is not set",
             "--cdc.iceberg.warehouse=gs://lake/tables | ICEBERG_WAREHOUSE='gs://lake/tables' is neither a directory",
+            "--cdc.iceberg.catalog=rest | ICEBERG_REST_URI is not set: ICEBERG_CATALOG=rest needs",
             "--cdc.jobs.workers=0 | EXPORT_WORKERS='0'",
             "--spring.lifecycle.timeout-per-shutdown-phase=soon | EXPORT_SHUTDOWN_GRACE='soon'",
             "--logging.level.root=loud | LOG_LEVEL: must be one of trace, debug, info",

@@ -67,7 +67,9 @@ class ExportCommitter {
         }
         held.discardStaged(plan.jobId());
         try {
-            if (attempt.commit(result)) {
+            boolean tables = attempt.commit(result);
+            StepPause.inTransaction(StepPause.Step.TABLES_COMMITTED, job);
+            if (tables) {
                 jobs.finishedAt(job, clock.instant());
             }
         } catch (IOException e) {

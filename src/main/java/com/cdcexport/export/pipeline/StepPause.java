@@ -26,6 +26,11 @@ public final class StepPause {
         PUBLISHED,
         /** The manifest published; the commit (job completed, watermarks moved) not yet made. */
         MANIFEST,
+        /**
+         * Inside the commit transaction: the job completed and the watermarks moved in it, a table destination's
+         * commit made (in a REST catalog: committed there), the transaction not yet committed.
+         */
+        TABLES_COMMITTED,
         /** The commit made; the runner has not reported the job done yet. */
         COMMITTED
     }
@@ -54,4 +59,24 @@ public final class StepPause {
         log.warn("Job {} (attempt {}) goes on after step {}", job.id(), job.attempts(),
                 step.name().toLowerCase(Locale.ROOT));
     }
+
+    /**
+     * A step inside the commit transaction: the runner holds the job's row lock, so no other instance can take the
+     * job over meanwhile and only a kill (or {@link #IN_TRANSACTION_LIMIT}) ends the pause.
+     */
+    static void inTransaction(Step step, ExportJob job) {
+        if (AFTER == null || job.attempts() != 1 || !AFTER.strip().equalsIgnoreCase(step.name())) {
+            return;
+        }
+        log.warn("Paused after step {} of job {} (attempt {}): {} is set, a test hook", step.name()
+                .toLowerCase(Locale.ROOT), job.id(), job.attempts(), VARIABLE);
+        try {
+            Thread.sleep(IN_TRANSACTION_LIMIT);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** How long a pause inside the commit transaction lasts at most, in milliseconds. */
+    private static final long IN_TRANSACTION_LIMIT = 120_000;
 }

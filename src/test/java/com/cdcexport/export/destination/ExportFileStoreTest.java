@@ -48,7 +48,8 @@ class ExportFileStoreTest {
                 new CdcProperties.Console(Duration.ofMinutes(30), 1000, 60), new CdcProperties.Masking(""),
                 CdcProperties.Sink.LOCAL, s3Defaults(),
                 new CdcProperties.Parallel(1, 0, "", 0, 0), new CdcProperties.Iceberg("", "{consumer}",
-                        Duration.ofHours(1), Duration.ofDays(7), 8, 100_000));
+                        Duration.ofHours(1), Duration.ofDays(7), 8, 100_000,
+                        CdcProperties.Iceberg.IcebergCatalogKind.EMBEDDED, "", "", "", "", ""));
     }
 
     static CdcProperties.S3 s3Defaults() {

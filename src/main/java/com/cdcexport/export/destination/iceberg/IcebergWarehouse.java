@@ -136,6 +136,13 @@ public class IcebergWarehouse implements SettingsCheck, DisposableBean {
 
     /** Iceberg's S3FileIO as the service configures it; its client is made on first use. */
     private static S3FileIO s3FileIO(CdcProperties.S3 settings, Path staging) {
+        S3FileIO fileIO = new S3FileIO();
+        fileIO.initialize(s3Properties(settings, staging));
+        return fileIO;
+    }
+
+    /** The properties S3FileIO is initialized with (no keys: those come from the SDK's default chain). */
+    private static Map<String, String> s3Properties(CdcProperties.S3 settings, Path staging) {
         Map<String, String> io = new HashMap<>();
         // Iceberg's client, asking for checksums only where S3 requires them, as the S3 sink's client does.
         io.put(S3FileIOProperties.CLIENT_FACTORY, WarehouseS3ClientFactory.class.getName());
@@ -150,9 +157,18 @@ public class IcebergWarehouse implements SettingsCheck, DisposableBean {
         io.put(S3FileIOProperties.STAGING_DIRECTORY, staging.toString());
         // No stack trace kept per FileIO (it only serves a warning about an instance never closed).
         io.put("init-creation-stacktrace", "false");
-        S3FileIO fileIO = new S3FileIO();
-        fileIO.initialize(io);
-        return fileIO;
+        return io;
+    }
+
+    /**
+     * The FileIO of this warehouse as catalog properties ({@code io-impl} and its settings): what a REST catalog's
+     * client makes its tables' FileIO from, unless the catalog hands out its own (then its properties win).
+     */
+    public Map<String, String> ioProperties() {
+        Map<String, String> properties = bucket == null ? new HashMap<>()
+                : s3Properties(this.properties.s3(), staging);
+        properties.put(CatalogProperties.FILE_IO_IMPL, io.getClass().getName());
+        return properties;
     }
 
     /** The location tables go under, without a trailing slash. */

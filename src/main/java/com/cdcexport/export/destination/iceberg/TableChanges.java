@@ -214,14 +214,26 @@ final class TableChanges {
         }
     }
 
+    /** Whether this part of the export changes the table (an empty window with no schema change does not). */
+    boolean changesTable() {
+        return replacesAll || !dataFiles.isEmpty() || !deleteFiles.isEmpty() || evolution != null
+                || sourceColumns != null;
+    }
+
+    /** The table as last loaded or refreshed. */
+    Table table() {
+        return table;
+    }
+
     /**
-     * Applies the files to the table in one Iceberg snapshot (with the schema's update, if any, in the same
-     * metadata commit), recording {@code summary} in it. Runs inside the export's commit transaction.
+     * The files applied to the table in one Iceberg snapshot (with the schema's update, if any, in the same
+     * metadata commit), recording {@code summary} in it: an Iceberg transaction on the table's current metadata,
+     * not yet committed (its manifests are written), for the caller to commit: alone, or, with a REST catalog, in
+     * one multi-table commit with the other tables'. Null when there is nothing to change.
      */
-    void commit(Map<String, String> summary) {
-        if (!replacesAll && dataFiles.isEmpty() && deleteFiles.isEmpty() && evolution == null
-                && sourceColumns == null) {
-            return;
+    Transaction prepare(Map<String, String> summary) {
+        if (!changesTable()) {
+            return null;
         }
         Transaction transaction = table.newTransaction();
         if (sourceColumns != null) {
@@ -250,7 +262,7 @@ final class TableChanges {
             summary.forEach(delta::set);
             delta.commit();
         }
-        transaction.commitTransaction();
+        return transaction;
     }
 
     /**

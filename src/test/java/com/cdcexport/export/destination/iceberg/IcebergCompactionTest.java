@@ -126,6 +126,8 @@ class IcebergCompactionTest extends IntegrationTest {
         Api.Response next = delta("app.orders");
         assertThat(OrdersTable.inIceberg(table("lake.app_orders"))).as("a delta on the rewritten files")
                 .isEqualTo(OrdersTable.live(jdbc, "true"));
+        assertThat(summaryCount(table("lake.app_orders"), "total-delete-files"))
+                .as("applied as a window (one equality-delete file), not read whole past the rewrite").isEqualTo(1);
         assertThat(iceberg.tables(new ConsumerId("lake")).get(0).lastJobId()).isEqualTo(next.field("jobId"));
 
         jdbc.update("UPDATE app.orders SET total = 1 WHERE id = 4");

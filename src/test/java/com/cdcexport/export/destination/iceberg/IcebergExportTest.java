@@ -114,6 +114,24 @@ class IcebergExportTest extends IntegrationTest {
     }
 
     @Test
+    void aTableRolledBackByAnotherWriterIsReadWholeAtTheNextExport() {
+        OrdersTable.insert(jdbc, 1, 40);
+        toIceberg("delta", "rolled");
+        long first = ours("rolled.app_orders").currentSnapshot().snapshotId();
+        jdbc.update("UPDATE app.orders SET status = 'paid' WHERE id = 1");
+        toIceberg("delta", "rolled");
+        // Another engine, through the same catalog, takes the table back to the first export's snapshot.
+        ours("rolled.app_orders").manageSnapshots().rollbackTo(first).commit();
+
+        jdbc.update("UPDATE app.orders SET status = 'paid' WHERE id = 2");
+        toIceberg("delta", "rolled");
+        Table table = ours("rolled.app_orders");
+        assertThat(OrdersTable.inIceberg(table)).as("the rolled-back window is not lost")
+                .isEqualTo(OrdersTable.live(jdbc, "true"));
+        assertThat(table.currentSnapshot().summary()).as("read whole").containsEntry("added-records", "40");
+    }
+
+    @Test
     void aWindowIsAppliedOnlyToATableAtItsWatermarkElseTheTableIsReadWhole() {
         OrdersTable.insert(jdbc, 1, 30);
         runExport("delta", "mixed", "csv", "app.orders");

@@ -66,8 +66,22 @@ final class OrdersTable {
                     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION cdc.fail_at_commit();""");
     }
 
+    /**
+     * Makes the export's database transaction fail at COMMIT whenever it records a table as applied (a deferred
+     * trigger on {@code iceberg_applied}): with a REST catalog, the Iceberg commit has gone through by then and the
+     * watermark does not move, a crash between the two systems. Undone by {@link #commitsSucceed}.
+     */
+    static void watermarkCommitsFail(JdbcTemplate jdbc) {
+        jdbc.execute("""
+                CREATE FUNCTION cdc.fail_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION 'failing at commit, as a test asks'; END $$;
+                CREATE CONSTRAINT TRIGGER fail_at_commit AFTER INSERT OR UPDATE ON cdc.iceberg_applied
+                    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION cdc.fail_at_commit();""");
+    }
+
     static void commitsSucceed(JdbcTemplate jdbc) {
         jdbc.execute("DROP TRIGGER IF EXISTS fail_at_commit ON cdc.iceberg_tables");
+        jdbc.execute("DROP TRIGGER IF EXISTS fail_at_commit ON cdc.iceberg_applied");
         jdbc.execute("DROP FUNCTION IF EXISTS cdc.fail_at_commit()");
     }
 
