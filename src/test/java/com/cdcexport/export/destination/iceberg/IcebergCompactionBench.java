@@ -64,7 +64,7 @@ public final class IcebergCompactionBench {
             copy.end();
         }
         full.finish();
-        full.commit(new java.util.HashMap<>());
+        full.prepare(new java.util.HashMap<>()).commitTransaction();
         long nextId = rows + 1L;
         int changed = (int) Math.round(rows * percent / 100);
         List<FileColumn> withOperation = new ArrayList<>();
@@ -87,7 +87,7 @@ public final class IcebergCompactionBench {
                 copy.end();
             }
             delta.finish();
-            delta.commit(new java.util.HashMap<>());
+            delta.prepare(new java.util.HashMap<>()).commitTransaction();
         }
         table.refresh();
         Map<String, String> before = table.currentSnapshot().summary();
