@@ -68,6 +68,7 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
             Map.entry("cdc.parallel.min-rows", "EXPORT_PARALLEL_MIN_ROWS"),
             Map.entry("cdc.parallel.chunk-dir", "EXPORT_CHUNK_DIR"),
             Map.entry("cdc.parallel.readers", "EXPORT_READERS"),
+            Map.entry("cdc.parallel.warm-up-rows", "EXPORT_WARM_UP_ROWS"),
             Map.entry("cdc.auth.mode", "AUTH_MODE"),
             Map.entry("cdc.auth.admin-token", "ADMIN_TOKEN"),
             Map.entry("cdc.auth.consumer-api-keys", "CONSUMER_API_KEYS"),
@@ -93,10 +94,6 @@ class StartupFailureAnalyzer implements FailureAnalyzer {
             // The key is checked as its record is bound, which names the record.
             Map.entry("cdc.masking", "MASKING_KEY"),
             Map.entry("cdc.masking.key", "MASKING_KEY"),
-            Map.entry("cdc.iceberg.warehouse", "ICEBERG_WAREHOUSE"),
-            Map.entry("cdc.iceberg.namespace", "ICEBERG_NAMESPACE"),
-            Map.entry("cdc.iceberg.upkeep-interval", "ICEBERG_UPKEEP_INTERVAL"),
-            Map.entry("cdc.iceberg.snapshot-retention", "ICEBERG_SNAPSHOT_RETENTION"),
             Map.entry("cdc.iceberg.compact-delete-files", "ICEBERG_COMPACT_DELETE_FILES"),
             Map.entry("cdc.iceberg.compact-keys-in-memory", "ICEBERG_COMPACT_KEYS_IN_MEMORY"),
             Map.entry("server.port", "PORT"),

@@ -47,6 +47,7 @@ class StartupConfigurationTest {
             "cdc.parallel.readers, -2, EXPORT_READERS",
             "cdc.iceberg.compact-delete-files, -1, ICEBERG_COMPACT_DELETE_FILES",
             "cdc.iceberg.compact-keys-in-memory, 10, ICEBERG_COMPACT_KEYS_IN_MEMORY",
+            "cdc.parallel.warm-up-rows, -1, EXPORT_WARM_UP_ROWS",
             "cdc.iceberg.catalog, hive, ICEBERG_CATALOG",
             "cdc.iceberg.namespace, shared, ICEBERG_NAMESPACE",
             "cdc.iceberg.upkeep-interval, 10s, ICEBERG_UPKEEP_INTERVAL"})
