@@ -127,9 +127,18 @@ public final class FailoverPair implements AutoCloseable {
     public Map<String, Object> awaitSyncedSlot(String slot, String lsn) {
         String query = "SELECT synced, failover, temporary, confirmed_flush_lsn::text AS confirmed_flush_lsn, "
                 + "confirmed_flush_lsn >= ?::pg_lsn AS caught_up FROM pg_replication_slots WHERE slot_name = ?";
-        await("a synchronised slot " + slot + " on the standby, confirmed up to " + lsn, () -> standby
-                .queryForList(query, lsn, slot).stream().anyMatch(row -> Boolean.TRUE.equals(row.get("synced"))
-                        && Boolean.FALSE.equals(row.get("temporary")) && Boolean.TRUE.equals(row.get("caught_up"))));
+        await("a synchronised slot " + slot + " on the standby, confirmed up to " + lsn, () -> {
+            boolean ready = standby.queryForList(query, lsn, slot).stream().anyMatch(row -> Boolean.TRUE.equals(
+                    row.get("synced")) && Boolean.FALSE.equals(row.get("temporary"))
+                    && Boolean.TRUE.equals(row.get("caught_up")));
+            if (!ready) {
+                // The slot sync worker naps twice as long after each round that changed nothing, up to 30 s; a
+                // reload's SIGHUP wakes it, so the test waits for a sync round, not for the end of a long nap.
+                standby.execute("SELECT pg_reload_conf()");
+                IntegrationTest.sleep(200);
+            }
+            return ready;
+        });
         return standby.queryForMap(query, lsn, slot);
     }
 
