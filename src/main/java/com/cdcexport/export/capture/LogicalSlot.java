@@ -72,7 +72,13 @@ public class LogicalSlot {
                 }
             }
         }
-        if (!slotExists()) {
+        // A progress row without its slot: the slot was there and is gone (dropped, or this server is a promoted
+        // standby that had no copy of it). Created here, it would start at today's position and the decoder would
+        // go on from its old one as if nothing were missing; the decoder's recovery creates it instead, with the
+        // truncate markers that make every consumer of the logical tables take a full export.
+        boolean decodedBefore = jdbc.sql("SELECT EXISTS (SELECT 1 FROM logical_capture WHERE slot_name = :name)")
+                .param("name", name).query(Boolean.class).single();
+        if (!decodedBefore && !slotExists()) {
             create();
         }
         jdbc.sql("""
