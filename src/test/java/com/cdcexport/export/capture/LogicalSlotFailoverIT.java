@@ -36,14 +36,7 @@ class LogicalSlotFailoverIT {
                     "EXPORT_TABLES", "users,app.order_lines", "CAPTURE_MODE", "logical"));
             try (ServiceProcess service = ServiceProcess.start(environment)) {
                 insertOrderLines(primary, 1, 100);
-                LogicalDatabase.awaitDecoded(primary);
-                assertThat(primary.queryForObject("SELECT failover FROM pg_replication_slots WHERE slot_name = ?",
-                        Boolean.class, SLOT)).as("the slot as the service created it on 17").isTrue();
-                String applied = primary.queryForObject("SELECT applied_lsn::text FROM logical_capture",
-                        String.class);
-                Map<String, Object> synced = pair.awaitSyncedSlot(SLOT, applied);
-                assertThat(synced).as("the standby's copy of the slot").containsEntry("synced", true)
-                        .containsEntry("failover", true).containsEntry("temporary", false);
+                assertDecodedAndSynchronised(pair, service);
 
                 insertOrderLines(primary, 101, 200);
                 LogicalDatabase.awaitDecoded(primary);
@@ -97,16 +90,24 @@ class LogicalSlotFailoverIT {
             try (ServiceProcess service = ServiceProcess.start(Map.of("DATABASE_URL", pair.primaryUrl(),
                     "EXPORT_TABLES", "users,app.order_lines", "CAPTURE_MODE", "logical"))) {
                 insertOrderLines(primary, 1, 10);
-                LogicalDatabase.awaitDecoded(primary);
-                assertThat(primary.queryForObject("SELECT failover FROM pg_replication_slots WHERE slot_name = ?",
-                        Boolean.class, SLOT)).as(service.log()).isTrue();
-                String applied = primary.queryForObject("SELECT applied_lsn::text FROM logical_capture",
-                        String.class);
-                assertThat(pair.awaitSyncedSlot(SLOT, applied)).containsEntry("synced", true)
-                        .containsEntry("failover", true);
+                assertDecodedAndSynchronised(pair, service);
                 assertThat(service.log()).contains("Gave the replication slot cdc_export failover");
             }
         }
+    }
+
+    /**
+     * Waits until the service on the primary has decoded what was committed, and the standby holds a copy of the
+     * slot that a promotion keeps, confirmed as far.
+     */
+    private static void assertDecodedAndSynchronised(FailoverPair pair, ServiceProcess service) {
+        JdbcTemplate primary = pair.primaryJdbc();
+        LogicalDatabase.awaitDecoded(primary);
+        assertThat(primary.queryForObject("SELECT failover FROM pg_replication_slots WHERE slot_name = ?",
+                Boolean.class, SLOT)).as("the slot on the primary has failover; log: %s", service.log()).isTrue();
+        String applied = primary.queryForObject("SELECT applied_lsn::text FROM logical_capture", String.class);
+        assertThat(pair.awaitSyncedSlot(SLOT, applied)).as("the standby's copy of the slot")
+                .containsEntry("synced", true).containsEntry("failover", true).containsEntry("temporary", false);
     }
 
     /** Order lines {@code from..to}, one transaction each, as an application commits them. */
