@@ -60,6 +60,8 @@ public final class FailoverPair implements AutoCloseable {
             throw new IllegalStateException("Could not start a PostgreSQL 17 primary and standby from " + BINARIES
                     + " (" + e.getMessage() + "; mvn generate-test-resources copies it)", e);
         }
+        // Closed by the test; the hook stops the servers (detached, run by pg_ctl) of a run interrupted mid-test.
+        Runtime.getRuntime().addShutdownHook(new Thread(local::close, "failover-pair-stop"));
         FailoverPair pair = new FailoverPair(local);
         try {
             pair.primary.execute("ALTER SYSTEM SET synchronized_standby_slots = '" + StandbyPair.SLOT + "'");
