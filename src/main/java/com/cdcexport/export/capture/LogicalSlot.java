@@ -19,6 +19,11 @@ import com.cdcexport.sql.SqlText;
  */
 public class LogicalSlot {
 
+    /**
+     * The replication command (PostgreSQL 17; no SQL function does it) that gives an existing slot {@code failover}.
+     */
+    public static final String FAILOVER_COMMAND = "ALTER_REPLICATION_SLOT %s ( FAILOVER true )";
+
     private static final Logger log = LoggerFactory.getLogger(LogicalSlot.class);
 
     private final JdbcClient jdbc;
@@ -67,7 +72,13 @@ public class LogicalSlot {
                 }
             }
         }
-        if (!slotExists()) {
+        // A progress row without its slot: the slot was there and is gone (dropped, or this server is a promoted
+        // standby that had no copy of it). Created here, it would start at today's position and the decoder would
+        // go on from its old one as if nothing were missing; the decoder's recovery creates it instead, with the
+        // truncate markers that make every consumer of the logical tables take a full export.
+        boolean decodedBefore = jdbc.sql("SELECT EXISTS (SELECT 1 FROM logical_capture WHERE slot_name = :name)")
+                .param("name", name).query(Boolean.class).single();
+        if (!decodedBefore && !slotExists()) {
             create();
         }
         jdbc.sql("""
@@ -102,6 +113,17 @@ public class LogicalSlot {
                         + "or drop an unused slot");
             }
         }
+    }
+
+    /**
+     * Whether the slot lacks {@code failover} on a server that has it (PostgreSQL 17 and later): a slot created by
+     * an earlier version of the service, by hand, or on a server since upgraded. A standby does not synchronise
+     * such a slot, so a promotion would lose it; {@link #FAILOVER_COMMAND} on a replication connection sets it.
+     */
+    public boolean lacksFailover() {
+        int version = jdbc.sql("SHOW server_version_num").query(Integer.class).single();
+        return version >= 170000 && jdbc.sql("SELECT NOT failover FROM pg_replication_slots WHERE slot_name = :name")
+                .param("name", name).query(Boolean.class).optional().orElse(false);
     }
 
     /** Adds a table to the publication, inside the transaction that switches it to log-based capture. */

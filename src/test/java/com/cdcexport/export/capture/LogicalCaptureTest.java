@@ -316,6 +316,38 @@ class LogicalCaptureTest {
         assertThat(rows.stream().skip(1).map(r -> r[0] + " " + r[1])).containsExactly("UPDATE 1");
     }
 
+    /**
+     * What a promotion leaves on PostgreSQL 15 and 16 (no slot is synchronised to a standby): the service's tables
+     * with their progress, no slot. The next start-up must not create a fresh slot and decode on as if nothing were
+     * missing: the changes the old primary had not decoded are lost, so consumers are sent to a full export.
+     */
+    @Test
+    void aSlotMissingAtStartUpAsAfterAPromotionWithoutFailoverMakesTheNextDeltaAskForAFullExport() {
+        inTransaction("INSERT INTO app.orders (id, customer) VALUES (1, 'Ada')");
+        runExport("full", "lake");
+        awaitDecoded();
+        decoder.stop();
+        try {
+            awaitSlotInactive("cdc_export");
+            inTransaction("UPDATE app.orders SET status = 'never decoded' WHERE id = 1");
+            jdbc.execute("SELECT pg_drop_replication_slot('cdc_export')");
+            capture(dataSource(jdbcUrl()), TABLES);
+        } finally {
+            decoder.start();
+        }
+        awaitDecoded();
+
+        Api.Response delta = api.post("/exports/delta?table=app.orders", "lake");
+        assertThat(TestDatabaseJobs.await(jdbc, delta.field("jobId"))).isEqualTo("failed");
+        assertThat(jdbc.queryForObject("SELECT error FROM export_jobs WHERE id = ?::uuid", String.class,
+                delta.field("jobId"))).contains("full export");
+        runExport("full", "lake");
+        inTransaction("UPDATE app.orders SET status = 'after' WHERE id = 1");
+        List<String[]> rows = IntegrationTest.readCsv(OUTPUT.resolve(runExport("delta", "lake").field("outputFilename")));
+        assertThat(rows.stream().skip(1).map(r -> r[0] + " " + r[1])).as("decoding goes on from the new slot")
+                .containsExactly("UPDATE 1");
+    }
+
     @Test
     void logicalCaptureOnAServerWithoutWalLevelLogicalFailsInOneLine() {
         assertThatThrownBy(() -> capture(TestDatabase.dataSource(), "app.orders:logical"))

@@ -11,6 +11,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
@@ -159,6 +160,15 @@ public class LogicalDecoder implements SmartLifecycle {
         LogicalSlot slot = tables.slot();
         long applied = recoverIfInvalidated(slot);
         replication = connect(true);
+        if (slot.lacksFailover()) {
+            // Needs the slot not in use: here, before this leader streams from it (a previous leader's walsender
+            // still holding it fails this round, retried as any other).
+            try (Statement alter = replication.createStatement()) {
+                alter.execute(String.format(Locale.ROOT, LogicalSlot.FAILOVER_COMMAND, SqlText.identifier(slot.name())));
+            }
+            log.info("Gave the replication slot {} failover: a standby with sync_replication_slots = on now keeps a "
+                    + "copy of it that survives its promotion", slot.name());
+        }
         PGReplicationStream stream = replication.unwrap(PGConnection.class).getReplicationAPI().replicationStream()
                 .logical().withSlotName(slot.name()).withStartPosition(LogSequenceNumber.valueOf(applied))
                 .withSlotOption("proto_version", "1").withSlotOption("publication_names", slot.name())
