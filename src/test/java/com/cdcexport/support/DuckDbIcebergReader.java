@@ -57,8 +57,12 @@ public final class DuckDbIcebergReader {
     private DuckDbIcebergReader() {
     }
 
-    /** One live file of the snapshot, with its data sequence number (inherited where the manifest omits it). */
-    public record LiveFile(int content, String location, long sequenceNumber, List<Integer> equalityIds) {
+    /**
+     * One live file of the snapshot, with its data sequence number (the one deletes are ordered by) and its file
+     * sequence number (the snapshot that added the file), each inherited where the manifest omits it.
+     */
+    public record LiveFile(int content, String location, long sequenceNumber, long fileSequenceNumber,
+                           List<Integer> equalityIds) {
     }
 
     /**
@@ -164,14 +168,10 @@ public final class DuckDbIcebergReader {
                         if (status == DELETED) {
                             continue;
                         }
-                        Long sequence = (Long) entry.get("sequence_number");
-                        if (sequence == null) {
-                            if (status != ADDED) {
-                                throw new IllegalStateException("an EXISTING entry without a sequence number in "
-                                        + manifest.get("manifest_path"));
-                            }
-                            sequence = manifestSequence;
-                        }
+                        long sequence = inherited((Long) entry.get("sequence_number"), status, manifestSequence,
+                                manifest);
+                        long fileSequence = inherited((Long) entry.get("file_sequence_number"), status,
+                                manifestSequence, manifest);
                         GenericRecord file = (GenericRecord) entry.get("data_file");
                         if (!"PARQUET".equals(file.get("file_format").toString())) {
                             throw new IllegalStateException("not a parquet file: " + file.get("file_path"));
@@ -185,12 +185,24 @@ public final class DuckDbIcebergReader {
                             ids.forEach(id -> equalityIds.add((Integer) id));
                         }
                         files.add(new LiveFile((Integer) file.get("content"), file.get("file_path").toString(),
-                                sequence, equalityIds));
+                                sequence, fileSequence, equalityIds));
                     }
                 }
             }
         }
         return files;
+    }
+
+    /** Spec v2, sequence number inheritance: only an ADDED entry may leave it null, for its manifest's. */
+    private static long inherited(Long sequence, int status, long manifestSequence, GenericRecord manifest) {
+        if (sequence != null) {
+            return sequence;
+        }
+        if (status != ADDED) {
+            throw new IllegalStateException("an EXISTING entry without a sequence number in "
+                    + manifest.get("manifest_path"));
+        }
+        return manifestSequence;
     }
 
     private static Contents query(List<String> columns, List<String> key, Map<Integer, String> names,

@@ -159,6 +159,14 @@ class IcebergCompactionTest extends IntegrationTest {
         assertThat(OrdersTable.inIceberg(table)).isEqualTo(OrdersTable.live(jdbc, "true"));
         assertThat(summaryCount(table, "total-delete-files")).as("the concurrent delta's, which still applies")
                 .isEqualTo(1);
+        DuckDbIcebergReader.Contents duck = ThreeReaders.assertAgree(jdbc, table, "app.orders");
+        DuckDbIcebergReader.LiveFile rewritten = duck.files().stream()
+                .filter(f -> f.location().contains("upkeep-rewrite")).findFirst().orElseThrow();
+        DuckDbIcebergReader.LiveFile deletes = duck.files().stream().filter(f -> f.content() == 2).findFirst()
+                .orElseThrow();
+        assertThat(rewritten.sequenceNumber()).as("the rewrite keeps the data sequence number of what it read, "
+                + "below the concurrent delta's deletes").isLessThan(deletes.sequenceNumber())
+                .isLessThan(rewritten.fileSequenceNumber());
         assertThat(iceberg.tables(new ConsumerId("lake")).get(0).lastJobId())
                 .as("the concurrent delta is the last export, though the rewrite committed after it")
                 .isEqualTo(concurrent[0]);
