@@ -35,6 +35,9 @@ import tools.jackson.databind.ObjectMapper;
  * files (parquet, written by the service's own encoder) by DuckDB's C++ parquet reader, which also applies the
  * deletes, in SQL, by the rules of the Iceberg spec (format v2):
  * <ul>
+ * <li>a column is found in a file by its parquet field id, the Iceberg field's id, and read as the current
+ * schema's type (read_parquet's {@code schema} option): a renamed column keeps its values, a column dropped and
+ * added again under its name starts empty, a file older than a column reads NULL for it;</li>
  * <li>a manifest entry that is DELETED (status 2) is not part of the snapshot; one whose data sequence number is
  * null inherits the manifest list's {@code sequence_number} for the manifest (only an ADDED entry may omit it);</li>
  * <li>an equality delete removes the rows, with the same values of its {@code equality_ids} columns (null equal
@@ -66,9 +69,10 @@ public final class DuckDbIcebergReader {
     }
 
     /**
-     * The table's current snapshot as DuckDB reads it: the current schema's columns in order, the type DuckDB
-     * gives each as it reads the data files (before any cast), the rows (column → value as DuckDB's JDBC driver
-     * returns it; BLOBs as byte[], TIMESTAMP as LocalDateTime), the key columns, and the files it read.
+     * The table's current snapshot as DuckDB reads it: the current schema's columns in order; the type DuckDB's
+     * parquet reader gives each column of the data files by itself (by name, before the cast to the schema's
+     * type); the rows (column → value as DuckDB's JDBC driver returns it, in the schema's types; BLOBs as byte[],
+     * TIMESTAMP as LocalDateTime); the key columns; and the files it read.
      */
     public record Contents(List<String> columns, Map<String, String> duckDbTypes, List<String> key,
                            List<Map<String, Object>> rows, List<LiveFile> files) {
@@ -105,11 +109,13 @@ public final class DuckDbIcebergReader {
             }
             JsonNode schema = currentSchema(metadata);
             Map<Integer, String> names = new LinkedHashMap<>();
+            Map<Integer, String> types = new LinkedHashMap<>();
             for (JsonNode field : schema.path("fields")) {
                 if (!field.path("type").isString()) {
                     throw new IllegalStateException("a nested field: " + field);
                 }
                 names.put(field.path("id").asInt(), field.path("name").asString());
+                types.put(field.path("id").asInt(), duckDbType(field.path("type").asString()));
             }
             List<String> key = new ArrayList<>();
             for (JsonNode id : schema.path("identifier-field-ids")) {
@@ -136,7 +142,7 @@ public final class DuckDbIcebergReader {
                 throw new IllegalStateException("no snapshot " + current + " in " + metadataLocation);
             }
             List<LiveFile> files = liveFiles(manifestList);
-            return query(columns, key, names, files);
+            return query(columns, key, names, types, files);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (SQLException e) {
@@ -206,7 +212,7 @@ public final class DuckDbIcebergReader {
     }
 
     private static Contents query(List<String> columns, List<String> key, Map<Integer, String> names,
-                                  List<LiveFile> files) throws SQLException {
+                                  Map<Integer, String> types, List<LiveFile> files) throws SQLException {
         List<LiveFile> data = files.stream().filter(f -> f.content() == DATA).toList();
         if (data.isEmpty()) {
             return new Contents(columns, Map.of(), key, List.of(), files);
@@ -221,9 +227,13 @@ public final class DuckDbIcebergReader {
                         + ", " + literal(file.location()) + ", " + file.content() + ", " + file.sequenceNumber()
                         + ")");
             }
+            // Columns are found by their field ids, as the spec says (a renamed column keeps its id, a column
+            // dropped and added again under its name has a new one), cast to the current schema's types; a file
+            // written before a column was added reads NULL for it.
             StringBuilder sql = new StringBuilder("WITH d AS (SELECT r.*, f.location AS \"__location\", "
                     + "f.seq AS \"__seq\" FROM read_parquet(" + paths(data) + ", filename = '__path', "
-                    + "file_row_number = true, union_by_name = true) r JOIN live_files f ON f.path = r.\"__path\")\n"
+                    + "file_row_number = true, schema = " + byFieldId(names.keySet(), names, types) + ") r "
+                    + "JOIN live_files f ON f.path = r.\"__path\")\n"
                     + "SELECT " + columns.stream().map(DuckDbIcebergReader::identifier)
                     .collect(Collectors.joining(", ")) + " FROM d WHERE true");
             Map<List<Integer>, List<LiveFile>> byEqualityIds = files.stream()
@@ -233,7 +243,8 @@ public final class DuckDbIcebergReader {
                 String matches = group.getKey().stream().map(names::get).map(DuckDbIcebergReader::identifier)
                         .map(c -> "e." + c + " IS NOT DISTINCT FROM d." + c).collect(Collectors.joining(" AND "));
                 sql.append("\n AND NOT EXISTS (SELECT 1 FROM read_parquet(").append(paths(group.getValue()))
-                        .append(", filename = '__path') e JOIN live_files f ON f.path = e.\"__path\" WHERE ")
+                        .append(", filename = '__path', schema = ").append(byFieldId(group.getKey(), names, types))
+                        .append(") e JOIN live_files f ON f.path = e.\"__path\" WHERE ")
                         .append("f.seq > d.\"__seq\" AND ").append(matches).append(")");
             }
             List<LiveFile> positions = files.stream().filter(f -> f.content() == POSITION_DELETES).toList();
@@ -243,13 +254,18 @@ public final class DuckDbIcebergReader {
                         .append("f.seq >= d.\"__seq\" AND p.file_path = d.\"__location\" ")
                         .append("AND p.pos = d.file_row_number)");
             }
+            // The types DuckDB's parquet reader gives the data files' columns of itself, before the casts above:
+            // what any DuckDB user reading the files with read_parquet sees.
+            Map<String, String> asRead = new LinkedHashMap<>();
+            try (ResultSet rs = statement.executeQuery("DESCRIBE SELECT * FROM read_parquet(" + paths(data)
+                    + ", union_by_name = true)")) {
+                while (rs.next()) {
+                    asRead.put(rs.getString("column_name"), rs.getString("column_type"));
+                }
+            }
             List<Map<String, Object>> rows = new ArrayList<>();
-            Map<String, String> types = new LinkedHashMap<>();
             try (ResultSet rs = statement.executeQuery(sql.toString())) {
                 ResultSetMetaData meta = rs.getMetaData();
-                for (int i = 1; i <= meta.getColumnCount(); i++) {
-                    types.put(meta.getColumnName(i), meta.getColumnTypeName(i));
-                }
                 while (rs.next()) {
                     Map<String, Object> row = new LinkedHashMap<>();
                     for (int i = 1; i <= meta.getColumnCount(); i++) {
@@ -258,8 +274,45 @@ public final class DuckDbIcebergReader {
                     rows.add(row);
                 }
             }
-            return new Contents(columns, types, key, rows, files);
+            return new Contents(columns, asRead, key, rows, files);
         }
+    }
+
+    /** read_parquet's {@code schema}: the fields' ids → their current names and DuckDB types. */
+    private static String byFieldId(java.util.Collection<Integer> ids, Map<Integer, String> names,
+                                    Map<Integer, String> types) {
+        return ids.stream().map(id -> {
+            if (!names.containsKey(id)) {
+                throw new IllegalStateException("no field " + id + " in the current schema");
+            }
+            return id + ": {name: " + literal(names.get(id)) + ", type: " + literal(types.get(id))
+                    + ", default_value: NULL}";
+        }).collect(Collectors.joining(", ", "MAP {", "}"));
+    }
+
+    /** An Iceberg primitive type (as the metadata JSON spells it) as DuckDB's type. */
+    private static String duckDbType(String iceberg) {
+        if (iceberg.startsWith("decimal(")) {
+            return iceberg.replace("decimal", "DECIMAL").replace(" ", "");
+        }
+        if (iceberg.startsWith("fixed[")) {
+            return "BLOB";
+        }
+        return switch (iceberg) {
+            case "boolean" -> "BOOLEAN";
+            case "int" -> "INTEGER";
+            case "long" -> "BIGINT";
+            case "float" -> "FLOAT";
+            case "double" -> "DOUBLE";
+            case "date" -> "DATE";
+            case "time" -> "TIME";
+            case "timestamp" -> "TIMESTAMP";
+            case "timestamptz" -> "TIMESTAMPTZ";
+            case "string" -> "VARCHAR";
+            case "uuid" -> "UUID";
+            case "binary" -> "BLOB";
+            default -> throw new IllegalStateException("an Iceberg type this reader does not know: " + iceberg);
+        };
     }
 
     private static Object value(ResultSet rs, int column, String type) throws SQLException {
