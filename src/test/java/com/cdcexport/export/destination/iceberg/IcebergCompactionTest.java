@@ -243,6 +243,8 @@ class IcebergCompactionTest extends IntegrationTest {
         Table table = table("lake.app_order_lines");
         List<String> before = records(table);
         assertThat(before).hasSize(jdbc.queryForObject("SELECT count(*) FROM app.order_lines", Integer.class));
+        assertThat(ThreeReaders.assertAgree(jdbc, table, "app.order_lines").files(2))
+                .as("DuckDB matches deletes on both key columns").isEqualTo(2);
 
         IcebergCompaction.Outcome outcome = new IcebergCompaction(1, 2).rewrite(table, () -> { });
 

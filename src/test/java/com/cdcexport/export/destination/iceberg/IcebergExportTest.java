@@ -168,6 +168,8 @@ class IcebergExportTest extends IntegrationTest {
         OrdersTable.live(jdbc, "total <= 50").forEach((id, values) -> expected.put(id, "null" + values.substring(
                 values.indexOf('|'))));
         assertThat(OrdersTable.inIceberg(ours("small.app_orders"))).isEqualTo(expected);
+        assertThat(ThreeReaders.assertDuckDbAgreesWithIceberg(jdbc, ours("small.app_orders")).byKey())
+                .hasSameSizeAs(expected);
     }
 
     @Test
