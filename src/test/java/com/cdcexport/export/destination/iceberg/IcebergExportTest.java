@@ -400,10 +400,12 @@ class IcebergExportTest extends IntegrationTest {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
+        assertThat(ThreeReaders.assertAgree(jdbc, lines, "app.order_lines").rows()).isEmpty();
         jdbc.update("INSERT INTO app.order_lines (order_id, line_no, sku, qty) VALUES (7, 1, 'a', 2)");
         runExport("delta", "lake", "iceberg", "app.order_lines");
         lines.refresh();
         assertThat(lines.currentSnapshot().summary()).containsEntry("total-records", "1");
+        assertThat(ThreeReaders.assertAgree(jdbc, lines, "app.order_lines").byKey()).containsOnlyKeys("7/1");
 
         OrdersTable.insert(jdbc, 1, 3);
         toIceberg("full", "lake");
