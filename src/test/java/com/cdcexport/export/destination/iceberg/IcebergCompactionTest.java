@@ -21,6 +21,7 @@ import org.springframework.test.context.TestPropertySource;
 
 import com.cdcexport.consumer.ConsumerId;
 import com.cdcexport.support.Api;
+import com.cdcexport.support.DuckDbIcebergReader;
 import com.cdcexport.support.IntegrationTest;
 
 /**
@@ -92,6 +93,8 @@ class IcebergCompactionTest extends IntegrationTest {
         Table before = table("lake.app_orders");
         long dataFiles = summaryCount(before, "total-data-files");
         assertThat(summaryCount(before, "total-delete-files")).as("ICEBERG_COMPACT_DELETE_FILES is 8").isEqualTo(8);
+        assertThat(ThreeReaders.assertAgree(jdbc, before, "app.orders").files(2)).as("DuckDB applies 8 deltas")
+                .isEqualTo(8);
         String lastJob = iceberg.tables(new ConsumerId("lake")).get(0).lastJobId();
 
         IcebergUpkeep.Result result = upkeep.run(ORDERS, Instant.now());
@@ -105,6 +108,8 @@ class IcebergCompactionTest extends IntegrationTest {
                 .as("through Iceberg's JDBC catalog").isEqualTo(OrdersTable.live(jdbc, "true"));
         assertThat(summaryCount(after, "total-delete-files")).isZero();
         assertThat(summaryCount(after, "total-equality-deletes")).isZero();
+        assertThat(ThreeReaders.assertAgree(jdbc, after, "app.orders").files()).as("DuckDB reads the rewrite's file")
+                .singleElement().satisfies(f -> assertThat(f.location()).contains("upkeep-rewrite"));
         assertThat(summaryCount(after, "total-data-files")).isEqualTo(1).isLessThan(dataFiles);
         assertThat(summaryCount(after, "total-records")).isEqualTo(OrdersTable.live(jdbc, "true").size());
         assertThat(after.currentSnapshot().operation()).isEqualTo("replace");
@@ -156,6 +161,14 @@ class IcebergCompactionTest extends IntegrationTest {
         assertThat(OrdersTable.inIceberg(table)).isEqualTo(OrdersTable.live(jdbc, "true"));
         assertThat(summaryCount(table, "total-delete-files")).as("the concurrent delta's, which still applies")
                 .isEqualTo(1);
+        DuckDbIcebergReader.Contents duck = ThreeReaders.assertAgree(jdbc, table, "app.orders");
+        DuckDbIcebergReader.LiveFile rewritten = duck.files().stream()
+                .filter(f -> f.location().contains("upkeep-rewrite")).findFirst().orElseThrow();
+        DuckDbIcebergReader.LiveFile deletes = duck.files().stream().filter(f -> f.content() == 2).findFirst()
+                .orElseThrow();
+        assertThat(rewritten.sequenceNumber()).as("the rewrite keeps the data sequence number of what it read, "
+                + "below the concurrent delta's deletes").isLessThan(deletes.sequenceNumber())
+                .isLessThan(rewritten.fileSequenceNumber());
         assertThat(iceberg.tables(new ConsumerId("lake")).get(0).lastJobId())
                 .as("the concurrent delta is the last export, though the rewrite committed after it")
                 .isEqualTo(concurrent[0]);
@@ -205,6 +218,9 @@ class IcebergCompactionTest extends IntegrationTest {
         table.newRowDelta().addDeletes(positions.toDeleteFile()).commit();
         List<String> before = records(table);
         assertThat(before).hasSize(47);
+        DuckDbIcebergReader.Contents duck = ThreeReaders.assertDuckDbAgreesWithIceberg(jdbc, table);
+        assertThat(duck.files(1)).as("DuckDB applies parquet-java's position deletes").isEqualTo(1);
+        assertThat(duck.byKey()).hasSize(47);
 
         IcebergCompaction.Outcome outcome = new IcebergCompaction(1, 1000).rewrite(table, () -> { });
 
@@ -229,6 +245,8 @@ class IcebergCompactionTest extends IntegrationTest {
         Table table = table("lake.app_order_lines");
         List<String> before = records(table);
         assertThat(before).hasSize(jdbc.queryForObject("SELECT count(*) FROM app.order_lines", Integer.class));
+        assertThat(ThreeReaders.assertAgree(jdbc, table, "app.order_lines").files(2))
+                .as("DuckDB matches deletes on both key columns").isEqualTo(2);
 
         IcebergCompaction.Outcome outcome = new IcebergCompaction(1, 2).rewrite(table, () -> { });
 
@@ -263,12 +281,15 @@ class IcebergCompactionTest extends IntegrationTest {
         Table table = table("lake.app_all_types");
         List<String> before = records(table);
         assertThat(before).hasSize(2);
+        ThreeReaders.assertAgree(jdbc, table, "app.all_types");
 
         IcebergCompaction.Outcome outcome = new IcebergCompaction(1, 1000).rewrite(table, () -> { });
 
         assertThat(outcome.committed()).as(outcome.toString()).isTrue();
         table.refresh();
         assertThat(records(table)).isEqualTo(before);
+        assertThat(ThreeReaders.assertAgree(jdbc, table, "app.all_types").files()).as("the rewrite's file alone")
+                .hasSize(1);
         assertThat(summaryCount(table, "total-delete-files")).isZero();
     }
 }

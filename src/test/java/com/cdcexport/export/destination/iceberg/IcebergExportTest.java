@@ -24,6 +24,7 @@ import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.test.context.TestPropertySource;
 
 import com.cdcexport.support.Api;
+import com.cdcexport.support.DuckDbIcebergReader;
 import com.cdcexport.support.IntegrationTest;
 import com.cdcexport.support.TestDatabase;
 
@@ -70,6 +71,8 @@ class IcebergExportTest extends IntegrationTest {
         Api.Response full = toIceberg("full", "lake");
         assertThat(full.field("outputFilename")).isEqualTo("lake.app_orders");
         assertThat(OrdersTable.inIceberg(ours("lake.app_orders"))).hasSize(1200).isEqualTo(OrdersTable.live(jdbc, "true"));
+        assertThat(ThreeReaders.assertAgree(jdbc, ours("lake.app_orders"), "app.orders").files(0))
+                .as("DuckDB read the full export's data files").isPositive();
         assertThat(toIceberg("delta", "lake").status()).as("a first delta sets the watermark").isEqualTo(202);
 
         jdbc.update("UPDATE app.orders SET status = 'paid' WHERE id <= 10");
@@ -79,7 +82,13 @@ class IcebergExportTest extends IntegrationTest {
         jdbc.update("DELETE FROM app.orders WHERE id = 1210");                     // born and gone in the window
         jdbc.update("DELETE FROM app.orders WHERE id = 30");
         OrdersTable.insert(jdbc, 30, 30);                                                             // gone and back
+        jdbc.update("UPDATE app.orders SET id = 5000 WHERE id = 40");                      // a key changed
         Api.Response delta = toIceberg("delta", "lake");
+        DuckDbIcebergReader.Contents duck = ThreeReaders.assertAgree(jdbc, ours("lake.app_orders"), "app.orders");
+        assertThat(duck.files(2)).as("DuckDB applied the delta's equality deletes").isPositive();
+        assertThat(duck.duckDbTypes()).containsExactlyEntriesOf(orderedMap("id", "BIGINT", "customer", "VARCHAR",
+                "total", "DECIMAL(12,2)", "status", "VARCHAR", "placed_at", "TIMESTAMP WITH TIME ZONE"));
+        assertThat(duck.byKey()).containsKey("5000").doesNotContainKeys("40", "11", "1210");
 
         Table table = ours("lake.app_orders");
         assertThat(OrdersTable.inIceberg(table)).isEqualTo(OrdersTable.live(jdbc, "true"));
@@ -177,6 +186,8 @@ class IcebergExportTest extends IntegrationTest {
         OrdersTable.live(jdbc, "total <= 50").forEach((id, values) -> expected.put(id, "null" + values.substring(
                 values.indexOf('|'))));
         assertThat(OrdersTable.inIceberg(ours("small.app_orders"))).isEqualTo(expected);
+        assertThat(ThreeReaders.assertDuckDbAgreesWithIceberg(jdbc, ours("small.app_orders")).byKey())
+                .hasSameSizeAs(expected);
     }
 
     @Test
@@ -268,6 +279,7 @@ class IcebergExportTest extends IntegrationTest {
             assertThat(states.get(2L)).isEqualTo("shipped");
             assertThat(states.get(1L)).as("a row outside the window keeps its value").isEqualTo(
                     jdbc.queryForObject("SELECT state FROM app.orders WHERE id = 1", String.class));
+            ThreeReaders.assertAgree(jdbc, table, "app.orders");         // DuckDB finds the column by its field id
 
             jdbc.execute("ALTER TABLE app.orders DROP COLUMN state");
             jdbc.execute("ALTER TABLE app.orders ADD COLUMN state TEXT");
@@ -280,6 +292,7 @@ class IcebergExportTest extends IntegrationTest {
             assertThat(states.get(1L)).as("no value of the dropped column").isNull();
             assertThat(column(table, "customer").keySet()).as("each key once, every key")
                     .containsExactlyElementsOf(jdbc.queryForList("SELECT id FROM app.orders ORDER BY id", Long.class));
+            ThreeReaders.assertAgree(jdbc, table, "app.orders");         // not the old field's values by name
         } catch (IOException e) {
             throw new IllegalStateException(e);
         } finally {
@@ -326,6 +339,43 @@ class IcebergExportTest extends IntegrationTest {
             assertThat(((OffsetDateTime) r.getField("tstz")).toInstant().toString())
                     .isEqualTo("2026-02-03T04:05:06.789Z");
         }
+
+        // DuckDB's parquet reader reads the encoder's files with the type each Iceberg type has in DuckDB
+        DuckDbIcebergReader.Contents duck = ThreeReaders.assertAgree(jdbc, table, "app.all_types");
+        assertThat(duck.duckDbTypes()).containsExactlyEntriesOf(ALL_TYPES_IN_DUCKDB);
+        jdbc.update("""
+                INSERT INTO app.all_types (id, num, small, big, real8, flag, txt, vc, ch, raw, ts, tstz, day)
+                VALUES ('00000000-0000-0000-0000-000000000002', 'NaN', -32768, -9223372036854775808, 'NaN', false,
+                        'tëxt ✓', '', NULL, '\\x', 'infinity', '-infinity', '-infinity'),
+                       ('00000000-0000-0000-0000-000000000003', -0.5, 32767, NULL, '-Infinity', NULL, NULL, NULL, 'a',
+                        NULL, '1999-12-31 23:59:59.999999', '1970-01-01 00:00:00+00', '1999-12-31'),
+                       ('00000000-0000-0000-0000-000000000004', NULL, NULL, NULL, 'Infinity', NULL, NULL, NULL, NULL,
+                        '\\xdeadbeef', '-infinity', 'infinity', 'infinity')""");
+        runExport("delta", "lake", "iceberg", "app.all_types");
+        ThreeReaders.assertAgree(jdbc, ours("lake.app_all_types"), "app.all_types");
+        jdbc.update("UPDATE app.all_types SET small = 8, tstz = '2026-05-06 07:08:09.123456+02' WHERE small = 7");
+        jdbc.update("DELETE FROM app.all_types WHERE id = '00000000-0000-0000-0000-000000000003'");
+        jdbc.update("UPDATE app.all_types SET id = '00000000-0000-0000-0000-000000000005' "
+                + "WHERE id = '00000000-0000-0000-0000-000000000004'");
+        runExport("delta", "lake", "iceberg", "app.all_types");
+        duck = ThreeReaders.assertAgree(jdbc, ours("lake.app_all_types"), "app.all_types");
+        assertThat(duck.files(2)).as("equality deletes on a uuid key").isPositive();
+        assertThat(duck.byKey()).hasSize(3).containsKey("00000000-0000-0000-0000-000000000005");
+    }
+
+    /** The type DuckDB gives each column of app.all_types's Iceberg table, read from the encoder's parquet. */
+    private static final Map<String, String> ALL_TYPES_IN_DUCKDB = orderedMap("id", "UUID", "num", "VARCHAR",
+            "small", "SMALLINT", "big", "BIGINT", "real8", "DOUBLE", "flag", "BOOLEAN", "txt", "VARCHAR",
+            "vc", "VARCHAR", "ch", "VARCHAR", "ints", "VARCHAR", "texts", "VARCHAR", "doc", "VARCHAR", "raw", "BLOB",
+            "ts", "TIMESTAMP", "tstz", "TIMESTAMP WITH TIME ZONE", "day", "DATE", "span", "VARCHAR",
+            "clock", "VARCHAR");
+
+    private static Map<String, String> orderedMap(String... pairs) {
+        Map<String, String> map = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < pairs.length; i += 2) {
+            map.put(pairs[i], pairs[i + 1]);
+        }
+        return map;
     }
 
     @Test
@@ -368,10 +418,12 @@ class IcebergExportTest extends IntegrationTest {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
+        assertThat(ThreeReaders.assertAgree(jdbc, lines, "app.order_lines").rows()).isEmpty();
         jdbc.update("INSERT INTO app.order_lines (order_id, line_no, sku, qty) VALUES (7, 1, 'a', 2)");
         runExport("delta", "lake", "iceberg", "app.order_lines");
         lines.refresh();
         assertThat(lines.currentSnapshot().summary()).containsEntry("total-records", "1");
+        assertThat(ThreeReaders.assertAgree(jdbc, lines, "app.order_lines").byKey()).containsOnlyKeys("7/1");
 
         OrdersTable.insert(jdbc, 1, 3);
         toIceberg("full", "lake");
