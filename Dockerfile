@@ -19,7 +19,7 @@ COPY --from=build /build/target/cdc-export-*.jar /tmp/app.jar
 # start-up loads skips most of class loading and verification: start-up to healthy falls from ~10 s to ~6 s
 # (docs/benchmarks.md). The service runs with both JIT compilers: C1 alone would start it ~2 s sooner, but its
 # code hashes the manifest's SHA-256 and handles COPY's rows at 2-3x the CPU, which a full export pays on every
-# million rows (docs/benchmarks.md, "The JIT and the export path").
+# million rows (docs/benchmarks.md, "The export path at the machine's limit").
 RUN java -Djarmode=tools -jar /tmp/app.jar extract --destination /tmp/extracted \
  && mv /tmp/extracted/cdc-export-*.jar /app/app.jar && mv /tmp/extracted/lib /app/lib && rm -rf /tmp/extracted /tmp/app.jar
 USER app

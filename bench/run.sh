@@ -351,6 +351,22 @@ export_seen() {
   echo "$(calc "$t1 - $t0") $(calc "$(date -d "$(jq -r .startedAt <<<"$status")" +%s.%N) - $t0") \
 $(calc "$t1 - $(date -d "$(jq -r .finishedAt <<<"$status")" +%s.%N)")"
 }
+# export_waited CONSUMER: as export_seen, but the client asks once with ?wait=60, which the service answers when the
+# job ends; prints "POST→answer commit→answer" in seconds
+export_waited() {
+  local t0 t1 job status
+  t0=$(now)
+  job=$(curl -s -X POST "localhost:$PORT/exports/full" -H "X-Consumer-ID: $1" | jq -r .jobId)
+  while :; do
+    status=$(curl -s "localhost:$PORT/exports/jobs/$job?wait=60")
+    case $status in
+      *'"status":"completed"'*) t1=$(now); break ;;
+      *'"status":"failed"'*|*'"status":"cancelled"'*) echo "export failed: $status" >&2; exit 1 ;;
+    esac
+  done
+  rm -f "$WORK/out/$(jq -r .outputFilename <<<"$status")"
+  echo "$(calc "$t1 - $t0") $(calc "$t1 - $(date -d "$(jq -r .finishedAt <<<"$status")" +%s.%N)")"
+}
 # psql_copy_cpu: psql_copy "TRUE" and, to $WORK/psql.cpu, the machine's CPU seconds it took (backend and psql)
 psql_copy_cpu() { local b0; b0=$(busy_cpu); psql_copy "TRUE"; calc "$(busy_cpu) - $b0" > "$WORK/psql.cpu"; }
 # two psql streams over the two halves of the ids at once: what splitting the table buys PostgreSQL itself
@@ -452,6 +468,14 @@ parallel_bench() { # ROWS ROUNDS SETTINGS
         "    as a client sees it (POST → completed, 20 ms polls) / psql" "$(cut -d' ' -f1 "$WORK/seen" | summary)" \
         "$(cut -d' ' -f2 "$WORK/seen" | awk '{print $1 * 1000}' | summary | cut -d' ' -f1)" \
         "$(cut -d' ' -f3 "$WORK/seen" | awk '{print $1 * 1000}' | summary | cut -d' ' -f1)"
+      : > "$WORK/waited"
+      for r in $(seq 1 "$rounds"); do
+        p=$(psql_copy "TRUE"); read -r seen answer <<<"$(export_waited "waited-$r")"
+        echo "$(calc "$seen / $p") $answer" >> "$WORK/waited"
+      done
+      printf '%-62s %s; commit → answer %s ms (median)\n' \
+        "    as a client sees it (POST, then one GET ?wait=60) / psql" "$(cut -d' ' -f1 "$WORK/waited" | summary)" \
+        "$(cut -d' ' -f2 "$WORK/waited" | awk '{print $1 * 1000}' | summary | cut -d' ' -f1)"
     fi
     if { [ $setting = default ] || [ $setting = 1 ]; } && [ "$rows" = "$ROWS" ]; then
       read -r health_p99 health_n <<<"$(health_under_load)"

@@ -1,6 +1,7 @@
 package com.cdcexport.export.api;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.UUID;
@@ -38,6 +39,7 @@ import com.cdcexport.export.job.JobFile;
 import com.cdcexport.export.job.JobPage;
 import com.cdcexport.export.job.JobStatus;
 import com.cdcexport.export.job.JobView;
+import com.cdcexport.export.job.JobWaits;
 import com.cdcexport.export.model.TableName;
 
 /** Export jobs as a resource: follow one from the 202 to its file. */
@@ -52,10 +54,12 @@ class JobController {
 
     private final ExportJobService jobs;
     private final ExportFileStore files;
+    private final JobWaits waits;
 
-    JobController(ExportJobService jobs, ExportFileStore files) {
+    JobController(ExportJobService jobs, ExportFileStore files, JobWaits waits) {
         this.jobs = jobs;
         this.files = files;
+        this.waits = waits;
     }
 
     @Operation(summary = "One job: status, live progress, file name, timings, error")
@@ -63,10 +67,33 @@ class JobController {
     @ApiDocs.BadRequest
     @ApiDocs.NotFound
     @GetMapping("/{jobId}")
-    JobView get(@PathVariable UUID jobId, @Parameter(hidden = true) Acting acting) {
-        // Another consumer's job is answered like a missing one: its existence is that consumer's business too.
+    JobView get(@PathVariable UUID jobId,
+                @Parameter(description = "Seconds to wait for a queued or running job to end (completed, failed or "
+                        + "cancelled) before answering: the answer comes as soon as it has ended, else after this "
+                        + "long with the job as it is then; 0 answers at once",
+                        schema = @Schema(minimum = "0", maximum = "60", defaultValue = "0"))
+                @RequestParam(defaultValue = "0") int wait,
+                @Parameter(hidden = true) Acting acting) throws InterruptedException {
+        if (wait < 0 || wait > JobWaits.MAX_WAIT_SECONDS) {
+            throw new InvalidParameterException("wait must be between 0 and " + JobWaits.MAX_WAIT_SECONDS
+                    + " seconds");
+        }
+        JobView job = visible(jobId, acting);
+        if (wait > 0 && !ended(job)) {
+            waits.await(jobId, Duration.ofSeconds(wait));
+            job = visible(jobId, acting);
+        }
+        return job;
+    }
+
+    /** Another consumer's job is answered like a missing one: its existence is that consumer's business too. */
+    private JobView visible(UUID jobId, Acting acting) {
         return jobs.find(jobId).filter(job -> acting.maySee(new ConsumerId(job.consumerId())))
                 .orElseThrow(() -> new JobNotFoundException(jobId));
+    }
+
+    private static boolean ended(JobView job) {
+        return JobStatus.FINISHED.stream().anyMatch(status -> status.slug().equals(job.status()));
     }
 
     @Operation(summary = "Jobs, newest first",
@@ -152,7 +179,7 @@ class JobController {
     }
 
     private JobView completed(UUID jobId, Acting acting) {
-        JobView job = get(jobId, acting);
+        JobView job = visible(jobId, acting);
         if (ExportFormat.fromSlug(job.format()).map(ExportFormat::isTable).orElse(false)) {
             throw new NoFileException(job);
         }
@@ -200,7 +227,7 @@ class JobController {
     @ApiDocs.Conflict
     @DeleteMapping("/{jobId}")
     JobView cancel(@PathVariable UUID jobId, @Parameter(hidden = true) Acting acting) {
-        get(jobId, acting); // 404 for a job the caller may not see, before anything changes
+        visible(jobId, acting); // 404 for a job the caller may not see, before anything changes
         return jobs.cancel(jobId).orElseThrow(() -> new JobNotFoundException(jobId));
     }
 

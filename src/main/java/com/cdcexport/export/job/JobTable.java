@@ -202,6 +202,14 @@ public class JobTable {
                 .query(String.class).optional();
     }
 
+    /** Of {@code ids}, the jobs that have ended: completed, failed or cancelled. */
+    Set<UUID> ended(List<UUID> ids) {
+        // (at most the 64 waited-for jobs: an IN list of parameters)
+        return Set.copyOf(jdbc.sql("SELECT id FROM export_jobs WHERE id IN (:ids) "
+                        + "AND status IN ('completed', 'failed', 'cancelled')")
+                .param("ids", ids).query(UUID.class).list());
+    }
+
     void delete(UUID id) {
         jdbc.sql("DELETE FROM export_jobs WHERE id = ?").param(id).update();
     }

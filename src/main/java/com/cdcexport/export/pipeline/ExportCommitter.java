@@ -14,6 +14,7 @@ import com.cdcexport.export.destination.Destination;
 import com.cdcexport.export.job.ExportJob;
 import com.cdcexport.export.job.JobFile;
 import com.cdcexport.export.job.JobTable;
+import com.cdcexport.export.job.JobWaits;
 import com.cdcexport.export.model.ExportPlan;
 import com.cdcexport.export.model.ExportPlan.TablePlan;
 import com.cdcexport.export.model.ReadResult;
@@ -32,9 +33,12 @@ class ExportCommitter {
     private final HeldRows held;
     private final TableAccessStore access;
     private final Clock clock;
+    private final JobWaits waits;
 
-    ExportCommitter(JobTable jobs, WatermarkService watermarks, HeldRows held, TableAccessStore access, Clock clock) {
+    ExportCommitter(JobTable jobs, WatermarkService watermarks, HeldRows held, TableAccessStore access, Clock clock,
+                    JobWaits waits) {
         this.jobs = jobs;
+        this.waits = waits;
         this.watermarks = watermarks;
         this.held = held;
         this.access = access;
@@ -55,6 +59,7 @@ class ExportCommitter {
             throw new IllegalStateException("Job " + job.id() + " is no longer this runner's (cancelled, or taken "
                     + "for dead after missing heartbeats); its files are discarded");
         }
+        waits.endsWithThisTransaction(job.id());
         for (TablePlan table : plan.tables()) {
             if (!access.lockedAccessOf(plan.consumer(), table.table()).filter().equals(table.access().filter())) {
                 throw new IllegalStateException("The row filter of consumer " + plan.consumer() + " on "

@@ -66,6 +66,53 @@ class JobApiTest extends IntegrationTest {
         }
     }
 
+    /**
+     * A request with {@code wait} answers when the job ends, not after the wait: held while the export is blocked,
+     * answered within moments of the commit once it is released; a request whose wait runs out gets the running
+     * job; a job already ended is answered at once.
+     */
+    @Test
+    void aRequestThatWaitsIsAnsweredWhenTheJobEnds() throws Exception {
+        insertUsers(10);
+        try (UsersTableLock locker = UsersTableLock.acquire()) {
+            String jobId = startExport("delta", "warehouse").field("jobId");
+            awaitStatus(jobId, "running");
+
+            long start = System.nanoTime();
+            Api.Response stillRunning = api.get("/exports/jobs/" + jobId + "?wait=1", null);
+            assertThat(stillRunning.field("status")).isEqualTo("running");
+            assertThat(millisSince(start)).as("the wait ran out").isBetween(900L, 5_000L);
+
+            java.util.concurrent.CompletableFuture<Api.Response> waiting = java.util.concurrent.CompletableFuture
+                    .supplyAsync(() -> api.get("/exports/jobs/" + jobId + "?wait=60", null));
+            sleep(500);
+            assertThat(waiting).as("held while the export cannot finish").isNotDone();
+            locker.release();
+            Api.Response ended = waiting.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(ended.status()).isEqualTo(200);
+            assertThat(ended.field("status")).isEqualTo("completed");
+            assertThat(ended.json().get("finishedAt").isNull()).isFalse();
+
+            start = System.nanoTime();
+            assertThat(api.get("/exports/jobs/" + jobId + "?wait=60", null).field("status")).isEqualTo("completed");
+            assertThat(millisSince(start)).as("an ended job is answered at once").isLessThan(2_000L);
+        }
+    }
+
+    @Test
+    void aWaitOutsideItsRangeIs400() {
+        insertUsers(1);
+        String jobId = startExport("full", "warehouse").field("jobId");
+        assertProblem(api.get("/exports/jobs/" + jobId + "?wait=61", null), 400, "wait");
+        assertProblem(api.get("/exports/jobs/" + jobId + "?wait=-1", null), 400, "wait");
+        assertProblem(api.get("/exports/jobs/" + jobId + "?wait=soon", null), 400, "wait");
+        awaitJob(jobId);
+    }
+
+    private static long millisSince(long nanos) {
+        return (System.nanoTime() - nanos) / 1_000_000;
+    }
+
     @Test
     void downloadStreamsExactlyTheFileOnDisk() throws Exception {
         insertUser("Smith, \"Jo\"", "jo@example.com");
