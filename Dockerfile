@@ -16,8 +16,8 @@ RUN groupadd --system --gid 10001 app \
 WORKDIR /app
 COPY --from=build /build/target/cdc-export-*.jar /tmp/app.jar
 # An extracted jar (app.jar + lib/) loads classes faster than a nested one, and a CDS archive of the classes a
-# start-up loads skips most of class loading and verification: start-up to healthy falls from ~10 s to ~6 s
-# (docs/benchmarks.md). The service runs with both JIT compilers: C1 alone would start it ~2 s sooner, but its
+# start-up loads skips most of class loading and verification: start-up to healthy falls from ~10 s to ~4 s
+# (docs/benchmarks.md). The service runs with both JIT compilers: C1 alone would start it ~1 s sooner, but its
 # code hashes the manifest's SHA-256 and handles COPY's rows at 2-3x the CPU, which a full export pays on every
 # million rows (docs/benchmarks.md, "The export path at the machine's limit").
 RUN java -Djarmode=tools -jar /tmp/app.jar extract --destination /tmp/extracted \
