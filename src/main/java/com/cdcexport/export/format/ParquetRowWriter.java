@@ -35,7 +35,7 @@ public final class ParquetRowWriter {
      * Row groups of 32 MiB (compressed, as parquet-java measures them): large enough for readers to skip and scan
      * well, small enough that the group being built fits a 128 MiB heap beside everything else.
      */
-    static final long ROW_GROUP_BYTES = 32L << 20;
+    public static final long ROW_GROUP_BYTES = 32L << 20;
 
     private final ParquetWriter<Row> writer;
     private long rows;
@@ -52,6 +52,12 @@ public final class ParquetRowWriter {
      *                 {@link ParquetColumn#ofTable table types}
      */
     public ParquetRowWriter(OutputStream target, List<FileColumn> columns, int[] sourceFields, int[] fieldIds) {
+        this(target, columns, sourceFields, fieldIds, ROW_GROUP_BYTES);
+    }
+
+    /** As above, with row groups of {@code rowGroupBytes} (tests make files of several groups from a few rows). */
+    public ParquetRowWriter(OutputStream target, List<FileColumn> columns, int[] sourceFields, int[] fieldIds,
+                            long rowGroupBytes) {
         List<ParquetColumn> parquet = columns.stream()
                 .map(fieldIds == null ? ParquetColumn::of : ParquetColumn::ofTable).toList();
         Type[] types = new Type[parquet.size()];
@@ -65,7 +71,7 @@ public final class ParquetRowWriter {
                     .withConf(new PlainParquetConfiguration())
                     .withCodecFactory(new PageCodecs())
                     .withCompressionCodec(CompressionCodecName.SNAPPY)
-                    .withRowGroupSize(ROW_GROUP_BYTES)
+                    .withRowGroupSize(rowGroupBytes)
                     .withValidation(false)
                     .build();
         } catch (IOException e) {

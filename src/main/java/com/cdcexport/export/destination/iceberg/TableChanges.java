@@ -73,6 +73,8 @@ final class TableChanges {
     private final List<String> written = new ArrayList<>();
     private FileWriter data;
     private FileWriter deletes;
+    private long targetFileBytes = TARGET_FILE_BYTES;
+    private long rowGroupBytes = ParquetRowWriter.ROW_GROUP_BYTES;
     private final List<DataFile> dataFiles = new ArrayList<>();
     private final List<DeleteFile> deleteFiles = new ArrayList<>();
 
@@ -147,6 +149,16 @@ final class TableChanges {
     }
 
     /** Where COPY's binary rows go. */
+    /**
+     * Smaller data files and row groups than an export's (512 MiB, 32 MiB), so that a test rolls over to a new file
+     * with a few megabytes; call before the first row.
+     */
+    TableChanges sized(long fileBytes, long groupBytes) {
+        this.targetFileBytes = fileBytes;
+        this.rowGroupBytes = groupBytes;
+        return this;
+    }
+
     OutputStream stream() {
         return new OutputStream() {
             @Override
@@ -174,7 +186,7 @@ final class TableChanges {
                 data = new FileWriter("data", dataColumns, dataFields, dataIds);
             }
             data.rows.write(row);
-            if (data.out.getPos() >= TARGET_FILE_BYTES) {
+            if (data.out.getPos() >= targetFileBytes) {
                 finishData();
             }
         }
@@ -353,7 +365,7 @@ final class TableChanges {
                     .newDataLocation(fileStem + "-" + UUID.randomUUID() + "-" + kind + ".parquet"));
             written.add(file.location());
             out = file.create();
-            rows = new ParquetRowWriter(out, columns, fields, ids);
+            rows = new ParquetRowWriter(out, columns, fields, ids, rowGroupBytes);
         }
 
         Finished finish() throws IOException {

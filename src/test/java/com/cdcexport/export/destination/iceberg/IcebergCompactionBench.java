@@ -1,9 +1,7 @@
 package com.cdcexport.export.destination.iceberg;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,13 +29,8 @@ import com.cdcexport.export.format.FileColumn;
  */
 public final class IcebergCompactionBench {
 
-    private static final List<FileColumn> COLUMNS = List.of(
-            new FileColumn("id", "bigint", "N", false, null, 1),
-            new FileColumn("customer", "text", "S", true, null, 2),
-            new FileColumn("total", "numeric(12,2)", "N", true, null, 3),
-            new FileColumn("status", "text", "S", true, null, 4),
-            new FileColumn("placed_at", "timestamp with time zone", "D", true, null, 5));
-    private static final List<String> KEY = List.of("id");
+    private static final List<FileColumn> COLUMNS = OrdersCopy.COLUMNS;
+    private static final List<String> KEY = OrdersCopy.KEY;
 
     private IcebergCompactionBench() {
     }
@@ -57,7 +50,7 @@ public final class IcebergCompactionBench {
         long start = System.nanoTime();
         TableChanges full = new TableChanges(table, "bench-full", COLUMNS, KEY, true, false);
         try (OutputStream out = full.stream()) {
-            Copy copy = new Copy(out);
+            OrdersCopy copy = new OrdersCopy(out);
             for (long id = 1; id <= rows; id++) {
                 copy.row(null, id, 0);
             }
@@ -74,7 +67,7 @@ public final class IcebergCompactionBench {
             table.refresh();
             TableChanges delta = new TableChanges(table, "bench-delta-" + d, withOperation, KEY, false, true);
             try (OutputStream out = delta.stream()) {
-                Copy copy = new Copy(out);
+                OrdersCopy copy = new OrdersCopy(out);
                 for (int i = 0; i < changed; i++) {
                     int kind = i % 4;
                     if (kind == 3) {
@@ -111,56 +104,6 @@ public final class IcebergCompactionBench {
             for (Path file : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
                 Files.delete(file);
             }
-        }
-    }
-
-    /** Rows in binary COPY's form, as PostgreSQL sends an export's. */
-    private static final class Copy {
-        private static final long EPOCH_2000_MICROS = 946_684_800_000_000L;
-        private final OutputStream out;
-        private final ByteArrayOutputStream row = new ByteArrayOutputStream();
-
-        Copy(OutputStream out) throws IOException {
-            this.out = out;
-            out.write(new byte[] {'P', 'G', 'C', 'O', 'P', 'Y', '\n', (byte) 0xff, '\r', '\n', 0, 0, 0, 0, 0, 0, 0,
-                0, 0});
-        }
-
-        void row(String operation, long id, int version) throws IOException {
-            row.reset();
-            int fields = operation == null ? 5 : 6;
-            row.write(fields >>> 8);
-            row.write(fields);
-            if (operation != null) {
-                field(operation.getBytes(StandardCharsets.US_ASCII));
-            }
-            field(long64(id));
-            field(("Customer " + id).getBytes(StandardCharsets.UTF_8));
-            field(String.format(Locale.ROOT, "%d.%02d", id % 10_000 + version, id % 100)
-                    .getBytes(StandardCharsets.US_ASCII));
-            field((version == 0 ? "new" : "changed in " + version).getBytes(StandardCharsets.UTF_8));
-            field(long64(1_767_225_600_000_000L + id * 60_000_000L - EPOCH_2000_MICROS));
-            row.writeTo(out);
-        }
-
-        void end() throws IOException {
-            out.write(new byte[] {(byte) 0xff, (byte) 0xff});
-        }
-
-        private void field(byte[] value) {
-            row.write(value.length >>> 24);
-            row.write(value.length >>> 16);
-            row.write(value.length >>> 8);
-            row.write(value.length);
-            row.writeBytes(value);
-        }
-
-        private static byte[] long64(long v) {
-            byte[] b = new byte[8];
-            for (int i = 0; i < 8; i++) {
-                b[i] = (byte) (v >>> (56 - 8 * i));
-            }
-            return b;
         }
     }
 }

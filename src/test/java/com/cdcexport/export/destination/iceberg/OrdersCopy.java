@@ -1,0 +1,73 @@
+package com.cdcexport.export.destination.iceberg;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Locale;
+
+import com.cdcexport.export.format.FileColumn;
+
+/**
+ * Rows of an orders table in binary COPY's form, as PostgreSQL sends an export's: for tests and benches that feed
+ * {@link TableChanges} without a database. Row {@code id} of {@code version} has the same values every time.
+ */
+final class OrdersCopy {
+
+    static final List<FileColumn> COLUMNS = List.of(
+            new FileColumn("id", "bigint", "N", false, null, 1),
+            new FileColumn("customer", "text", "S", true, null, 2),
+            new FileColumn("total", "numeric(12,2)", "N", true, null, 3),
+            new FileColumn("status", "text", "S", true, null, 4),
+            new FileColumn("placed_at", "timestamp with time zone", "D", true, null, 5));
+    static final List<String> KEY = List.of("id");
+
+    private static final long EPOCH_2000_MICROS = 946_684_800_000_000L;
+    private final OutputStream out;
+    private final ByteArrayOutputStream row = new ByteArrayOutputStream();
+
+    OrdersCopy(OutputStream out) throws IOException {
+        this.out = out;
+        out.write(new byte[] {'P', 'G', 'C', 'O', 'P', 'Y', '\n', (byte) 0xff, '\r', '\n', 0, 0, 0, 0, 0, 0, 0,
+            0, 0});
+    }
+
+    /** @param operation a delta's INSERT, UPDATE or DELETE; null for a full export's row */
+    void row(String operation, long id, int version) throws IOException {
+        row.reset();
+        int fields = operation == null ? 5 : 6;
+        row.write(fields >>> 8);
+        row.write(fields);
+        if (operation != null) {
+            field(operation.getBytes(StandardCharsets.US_ASCII));
+        }
+        field(long64(id));
+        field(("Customer " + id).getBytes(StandardCharsets.UTF_8));
+        field(String.format(Locale.ROOT, "%d.%02d", id % 10_000 + version, id % 100)
+                .getBytes(StandardCharsets.US_ASCII));
+        field((version == 0 ? "new" : "changed in " + version).getBytes(StandardCharsets.UTF_8));
+        field(long64(1_767_225_600_000_000L + id * 60_000_000L - EPOCH_2000_MICROS));
+        row.writeTo(out);
+    }
+
+    void end() throws IOException {
+        out.write(new byte[] {(byte) 0xff, (byte) 0xff});
+    }
+
+    private void field(byte[] value) {
+        row.write(value.length >>> 24);
+        row.write(value.length >>> 16);
+        row.write(value.length >>> 8);
+        row.write(value.length);
+        row.writeBytes(value);
+    }
+
+    private static byte[] long64(long v) {
+        byte[] b = new byte[8];
+        for (int i = 0; i < 8; i++) {
+            b[i] = (byte) (v >>> (56 - 8 * i));
+        }
+        return b;
+    }
+}
