@@ -306,14 +306,7 @@ class LogicalCaptureTest {
         }
         awaitDecoded();
 
-        Api.Response delta = api.post("/exports/delta?table=app.orders", "lake");
-        assertThat(TestDatabaseJobs.await(jdbc, delta.field("jobId"))).isEqualTo("failed");
-        assertThat(jdbc.queryForObject("SELECT error FROM export_jobs WHERE id = ?::uuid", String.class,
-                delta.field("jobId"))).contains("full export");
-        runExport("full", "lake");
-        inTransaction("UPDATE app.orders SET status = 'after' WHERE id = 1");
-        List<String[]> rows = IntegrationTest.readCsv(OUTPUT.resolve(runExport("delta", "lake").field("outputFilename")));
-        assertThat(rows.stream().skip(1).map(r -> r[0] + " " + r[1])).containsExactly("UPDATE 1");
+        assertTheNextDeltaAsksForAFullExportAndDecodingGoesOnAfterIt();
     }
 
     /**
@@ -337,6 +330,14 @@ class LogicalCaptureTest {
         }
         awaitDecoded();
 
+        assertTheNextDeltaAsksForAFullExportAndDecodingGoesOnAfterIt();
+    }
+
+    /**
+     * After a slot was lost: the next delta of app.orders fails asking for a full export; after that full export,
+     * decoding goes on (a change made then is the next delta's one row).
+     */
+    private void assertTheNextDeltaAsksForAFullExportAndDecodingGoesOnAfterIt() {
         Api.Response delta = api.post("/exports/delta?table=app.orders", "lake");
         assertThat(TestDatabaseJobs.await(jdbc, delta.field("jobId"))).isEqualTo("failed");
         assertThat(jdbc.queryForObject("SELECT error FROM export_jobs WHERE id = ?::uuid", String.class,

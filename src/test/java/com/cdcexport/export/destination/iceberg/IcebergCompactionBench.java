@@ -9,12 +9,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-import org.apache.iceberg.CatalogProperties;
 import org.apache.iceberg.Table;
-import org.apache.iceberg.TableProperties;
-import org.apache.iceberg.catalog.Namespace;
-import org.apache.iceberg.catalog.TableIdentifier;
-import org.apache.iceberg.inmemory.InMemoryCatalog;
 
 import com.cdcexport.export.format.FileColumn;
 
@@ -40,12 +35,7 @@ public final class IcebergCompactionBench {
         int deltas = args.length > 1 ? Integer.parseInt(args[1]) : 10;
         double percent = args.length > 2 ? Double.parseDouble(args[2]) : 1;
         Path warehouse = Files.createTempDirectory("cdc-compaction-bench");
-        InMemoryCatalog catalog = new InMemoryCatalog();
-        catalog.initialize("bench", Map.of(CatalogProperties.WAREHOUSE_LOCATION, warehouse.toUri().toString(),
-                CatalogProperties.FILE_IO_IMPL, LocalFileIO.class.getName()));
-        catalog.createNamespace(Namespace.of("bench"));
-        Table table = catalog.buildTable(TableIdentifier.of("bench", "orders"), IcebergSchemas.newSchema(COLUMNS, KEY))
-                .withProperty(TableProperties.FORMAT_VERSION, "2").create();
+        Table table = OrdersCopy.newTable(warehouse);
 
         long start = System.nanoTime();
         TableChanges full = new TableChanges(table, "bench-full", COLUMNS, KEY, true, false);

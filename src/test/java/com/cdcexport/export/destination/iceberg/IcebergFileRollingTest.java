@@ -8,19 +8,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.LongStream;
 
-import org.apache.iceberg.CatalogProperties;
 import org.apache.iceberg.DataFile;
 import org.apache.iceberg.FileScanTask;
 import org.apache.iceberg.Table;
-import org.apache.iceberg.TableProperties;
-import org.apache.iceberg.catalog.Namespace;
-import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.data.IcebergGenerics;
 import org.apache.iceberg.data.Record;
-import org.apache.iceberg.inmemory.InMemoryCatalog;
 import org.apache.iceberg.io.CloseableIterable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,7 +33,7 @@ class IcebergFileRollingTest {
 
     @Test
     void aTableLargerThanTheTargetFileSizeIsWrittenAsSeveralFilesThatHoldEveryRowOnce() throws IOException {
-        Table table = newTable();
+        Table table = OrdersCopy.newTable(warehouse);
         int rows = 60_000;
 
         TableChanges full = new TableChanges(table, "full", OrdersCopy.COLUMNS, OrdersCopy.KEY, true, false)
@@ -71,15 +65,5 @@ class IcebergFileRollingTest {
         ids.sort(null);
         assertThat(ids).as("Iceberg's reader: every row once")
                 .containsExactlyElementsOf(LongStream.rangeClosed(1, rows).boxed().toList());
-    }
-
-    private Table newTable() {
-        InMemoryCatalog catalog = new InMemoryCatalog();
-        catalog.initialize("test", Map.of(CatalogProperties.WAREHOUSE_LOCATION, warehouse.toUri().toString(),
-                CatalogProperties.FILE_IO_IMPL, LocalFileIO.class.getName()));
-        catalog.createNamespace(Namespace.of("test"));
-        return catalog.buildTable(TableIdentifier.of("test", "orders"),
-                        IcebergSchemas.newSchema(OrdersCopy.COLUMNS, OrdersCopy.KEY))
-                .withProperty(TableProperties.FORMAT_VERSION, "2").create();
     }
 }

@@ -4,8 +4,17 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+
+import org.apache.iceberg.CatalogProperties;
+import org.apache.iceberg.Table;
+import org.apache.iceberg.TableProperties;
+import org.apache.iceberg.catalog.Namespace;
+import org.apache.iceberg.catalog.TableIdentifier;
+import org.apache.iceberg.inmemory.InMemoryCatalog;
 
 import com.cdcexport.export.format.FileColumn;
 
@@ -24,6 +33,16 @@ final class OrdersCopy {
     static final List<String> KEY = List.of("id");
 
     private static final long EPOCH_2000_MICROS = 946_684_800_000_000L;
+
+    /** A new, empty orders table (format v2) in a catalog of its own, its warehouse {@code warehouse}. */
+    static Table newTable(Path warehouse) {
+        InMemoryCatalog catalog = new InMemoryCatalog();
+        catalog.initialize("orders", Map.of(CatalogProperties.WAREHOUSE_LOCATION, warehouse.toUri().toString(),
+                CatalogProperties.FILE_IO_IMPL, LocalFileIO.class.getName()));
+        catalog.createNamespace(Namespace.of("orders"));
+        return catalog.buildTable(TableIdentifier.of("orders", "orders"), IcebergSchemas.newSchema(COLUMNS, KEY))
+                .withProperty(TableProperties.FORMAT_VERSION, "2").create();
+    }
     private final OutputStream out;
     private final ByteArrayOutputStream row = new ByteArrayOutputStream();
 
