@@ -38,16 +38,7 @@ public final class IcebergCompactionBench {
         Table table = OrdersCopy.newTable(warehouse);
 
         long start = System.nanoTime();
-        TableChanges full = new TableChanges(table, "bench-full", COLUMNS, KEY, true, false);
-        try (OutputStream out = full.stream()) {
-            OrdersCopy copy = new OrdersCopy(out);
-            for (long id = 1; id <= rows; id++) {
-                copy.row(null, id, 0);
-            }
-            copy.end();
-        }
-        full.finish();
-        full.prepare(new java.util.HashMap<>()).commitTransaction();
+        OrdersCopy.commitFull(new TableChanges(table, "bench-full", COLUMNS, KEY, true, false), rows);
         long nextId = rows + 1L;
         int changed = (int) Math.round(rows * percent / 100);
         List<FileColumn> withOperation = new ArrayList<>();

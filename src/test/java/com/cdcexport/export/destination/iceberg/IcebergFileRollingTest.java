@@ -3,10 +3,8 @@ package com.cdcexport.export.destination.iceberg;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.stream.LongStream;
 
@@ -36,17 +34,8 @@ class IcebergFileRollingTest {
         Table table = OrdersCopy.newTable(warehouse);
         int rows = 60_000;
 
-        TableChanges full = new TableChanges(table, "full", OrdersCopy.COLUMNS, OrdersCopy.KEY, true, false)
-                .sized(TARGET, GROUP);
-        try (OutputStream out = full.stream()) {
-            OrdersCopy copy = new OrdersCopy(out);
-            for (long id = 1; id <= rows; id++) {
-                copy.row(null, id, 0);
-            }
-            copy.end();
-        }
-        full.finish();
-        full.prepare(new HashMap<>()).commitTransaction();
+        OrdersCopy.commitFull(new TableChanges(table, "full", OrdersCopy.COLUMNS, OrdersCopy.KEY, true, false)
+                .sized(TARGET, GROUP), rows);
         table.refresh();
 
         List<DataFile> files = new ArrayList<>();

@@ -52,6 +52,19 @@ final class OrdersCopy {
             0, 0});
     }
 
+    /** Writes rows 1..{@code rows} (version 0) as a full export into {@code changes} and commits them. */
+    static void commitFull(TableChanges changes, long rows) throws IOException {
+        try (OutputStream out = changes.stream()) {
+            OrdersCopy copy = new OrdersCopy(out);
+            for (long id = 1; id <= rows; id++) {
+                copy.row(null, id, 0);
+            }
+            copy.end();
+        }
+        changes.finish();
+        changes.prepare(new java.util.HashMap<>()).commitTransaction();
+    }
+
     /** @param operation a delta's INSERT, UPDATE or DELETE; null for a full export's row */
     void row(String operation, long id, int version) throws IOException {
         row.reset();
