@@ -98,7 +98,8 @@ public class ExportWarmUp implements DisposableBean {
             log.info("Export path warmed up: {} generated rows through the readers in {} s", done,
                     String.format(Locale.ROOT, "%.2f", (System.nanoTime() - started) / 1e9));
         } catch (SQLException | IOException | RuntimeException e) {
-            log.warn("Export warm-up failed (the first export only runs slower): {}", e.toString());
+            // nothing is wrong with the service: only its first export runs slower
+            log.info("Export warm-up stopped (the first export only runs slower): {}", e.toString());
         }
         return done;
     }
@@ -129,8 +130,12 @@ public class ExportWarmUp implements DisposableBean {
                 }
                 ParallelCopy.SharedSnapshot shared = ParallelCopy.share(statement, snapshot, Optional.empty(),
                         endpoint.dataSource());
-                long copied = parallel.copyChunks(pg, shared, chunks(first, count, parallel.chunksPerRead()),
-                        ExportFormat.CSV, digest(), progress);
+                // the path an export of this instance takes: chunks over several readers, or one COPY
+                boolean chunked = parallel.readsInParallel();
+                List<String> statements = chunks(first, count, chunked ? parallel.chunksPerRead() : 1);
+                long copied = chunked
+                        ? parallel.copyChunks(pg, shared, statements, ExportFormat.CSV, digest(), progress)
+                        : CopyStream.copy(pg, statements.get(0), digest(), progress);
                 connection.commit();
                 return copied;
             } finally {

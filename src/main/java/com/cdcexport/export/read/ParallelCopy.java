@@ -174,6 +174,11 @@ public class ParallelCopy implements DisposableBean {
         return heldReader();
     }
 
+    /** Whether this instance's exports read with several connections (EXPORT_PARALLELISM above 1). */
+    boolean readsInParallel() {
+        return workers != null;
+    }
+
     /** A reader if one is free now and no export waits for one; else null. */
     Reader tryReader() {
         return tryExtraReader();

@@ -143,6 +143,16 @@ class ReaderBudgetTest extends IntegrationTest {
         }
     }
 
+    /** With EXPORT_PARALLELISM=1 the warm-up reads as such an export does: one COPY on one connection. */
+    @Test
+    void theWarmUpOfASerialInstanceReadsItsRowsInOneCopy() throws Exception {
+        ParallelCopy copy = copy(1, 2);
+
+        assertThat(new ExportWarmUp(ReadEndpoints.primaryOnly(dataSource), copy, 30_001).run()).isEqualTo(30_001);
+        assertThat(chunksRead()).as("no chunks: the serial path").isZero();
+        assertThat(busyReaders()).isZero();
+    }
+
     /** While exports hold every reader the warm-up reads nothing: an export warms the path itself. */
     @Test
     void theWarmUpReadsNothingWhileExportsHoldEveryReader() throws Exception {
