@@ -49,17 +49,7 @@ public final class IcebergTables {
     /** The table {@code namespace.name} as it is committed now; empty when the catalog has no such table. */
     public static Optional<Table> load(Path warehouse, String name) {
         JdbcCatalog catalog = new JdbcCatalog();
-        Map<String, String> properties = new HashMap<>();
-        DatabaseUrl url = DatabaseUrl.parse(TestDatabase.url());
-        properties.put("uri", url.jdbcUrl() + (url.jdbcUrl().contains("?") ? "&" : "?") + "currentSchema="
-                + TestDatabase.SCHEMA);
-        if (url.username() != null) {
-            properties.put("jdbc.user", url.username());
-        }
-        if (url.password() != null) {
-            properties.put("jdbc.password", url.password());
-        }
-        properties.put("jdbc.schema-version", "V1");
+        Map<String, String> properties = jdbcCatalog(TestDatabase.SCHEMA);
         // A reader: the service's migrations made the catalog's tables.
         properties.put("jdbc.init-catalog-tables", "false");
         properties.put("io-impl", LocalFileIO.class.getName());
@@ -71,6 +61,24 @@ public final class IcebergTables {
         } finally {
             catalog.close();
         }
+    }
+
+    /**
+     * The properties of Iceberg's JDBC catalog over the test database's schema {@code schema} (its URI, user and
+     * password, the layout of the catalog's tables), to which a caller adds the warehouse and FileIO.
+     */
+    public static Map<String, String> jdbcCatalog(String schema) {
+        Map<String, String> properties = new HashMap<>();
+        DatabaseUrl url = DatabaseUrl.parse(TestDatabase.url());
+        properties.put("uri", url.jdbcUrl() + (url.jdbcUrl().contains("?") ? "&" : "?") + "currentSchema=" + schema);
+        if (url.username() != null) {
+            properties.put("jdbc.user", url.username());
+        }
+        if (url.password() != null) {
+            properties.put("jdbc.password", url.password());
+        }
+        properties.put("jdbc.schema-version", "V1");
+        return properties;
     }
 
     /** The table's committed snapshots from its first to its current one (empty before its first commit). */

@@ -50,7 +50,6 @@ import org.apache.iceberg.rest.responses.ErrorResponseParser;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import com.cdcexport.config.DatabaseUrl;
 import com.cdcexport.export.destination.iceberg.LocalFileIO;
 
 /**
@@ -97,19 +96,9 @@ public final class RestCatalogServer implements AutoCloseable {
                 + "CREATE TABLE " + SCHEMA + ".iceberg_namespace_properties (catalog_name VARCHAR(255) NOT NULL, "
                 + "namespace VARCHAR(255) NOT NULL, property_key VARCHAR(255), property_value VARCHAR(1000), "
                 + "PRIMARY KEY (catalog_name, namespace, property_key))");
-        Map<String, String> properties = new HashMap<>();
+        Map<String, String> properties = IcebergTables.jdbcCatalog(SCHEMA);
         properties.put(CatalogProperties.WAREHOUSE_LOCATION, warehouse.toUri().toString().replaceAll("/$", ""));
         properties.put(CatalogProperties.FILE_IO_IMPL, LocalFileIO.class.getName());
-        DatabaseUrl url = DatabaseUrl.parse(TestDatabase.url());
-        properties.put(CatalogProperties.URI, url.jdbcUrl() + (url.jdbcUrl().contains("?") ? "&" : "?")
-                + "currentSchema=" + SCHEMA);
-        if (url.username() != null) {
-            properties.put("jdbc.user", url.username());
-        }
-        if (url.password() != null) {
-            properties.put("jdbc.password", url.password());
-        }
-        properties.put("jdbc.schema-version", "V1");
         properties.put("jdbc.init-catalog-tables", "false");
         catalog.initialize("test-rest", properties);
         mapper.setVisibility(PropertyAccessor.FIELD, JsonAutoDetect.Visibility.ANY);

@@ -1,14 +1,12 @@
 package com.cdcexport.export.destination.iceberg;
 
-import java.util.HashMap;
 import java.util.Map;
 
 import org.apache.iceberg.Table;
 import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.jdbc.JdbcCatalog;
 
-import com.cdcexport.config.DatabaseUrl;
-import com.cdcexport.support.TestDatabase;
+import com.cdcexport.support.IcebergTables;
 
 /**
  * Iceberg's own JDBC catalog over the service's catalog rows, as an engine would open it: a reader of the tables'
@@ -21,16 +19,8 @@ final class TheirCatalog {
 
     /** @param fileIo the catalog's warehouse and FileIO properties ({@code warehouse}, {@code io-impl}, ...) */
     static Table load(String name, Map<String, String> fileIo) {
-        Map<String, String> properties = new HashMap<>(fileIo);
-        DatabaseUrl url = DatabaseUrl.parse(TestDatabase.url());
-        properties.put("uri", url.jdbcUrl() + (url.jdbcUrl().contains("?") ? "&" : "?") + "currentSchema=cdc");
-        if (url.username() != null) {
-            properties.put("jdbc.user", url.username());
-        }
-        if (url.password() != null) {
-            properties.put("jdbc.password", url.password());
-        }
-        properties.put("jdbc.schema-version", "V1");
+        Map<String, String> properties = IcebergTables.jdbcCatalog("cdc");
+        properties.putAll(fileIo);
         JdbcCatalog catalog = new JdbcCatalog();
         catalog.initialize(IcebergCatalog.NAME, properties);
         try {
